@@ -1,0 +1,1 @@
+"""Hubbub: open-source social marketing platform."""

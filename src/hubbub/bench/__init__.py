@@ -1,0 +1,1 @@
+"""Benchmark runners behind ``hubbub bench``; each prints one JSON object."""

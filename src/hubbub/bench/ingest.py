@@ -1,0 +1,134 @@
+"""``hubbub bench ingest``: decode + normalise + store of Jetstream post events into SQLite.
+
+Side by side in one run, each in a fresh child process and a fresh database:
+
+* ``baseline``: the standard library's ``json`` and ``sqlite3`` decode the same events and
+  bulk-insert them into the same ``posts`` table (no authors, no dedupe, no validation);
+* ``hubbub``: the real ingest service (normaliser, authors, handle history, tombstones,
+  near-duplicate fingerprints, dead letters, cursor) through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import platform
+import resource
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BATCH = 500
+
+
+def _events(n: int, seed: int) -> list[bytes]:
+    from hubbub.connectors.bluesky.workload import jetstream_events
+
+    return jetstream_events(n, seed=seed)
+
+
+def _fresh_store(folder: Path) -> tuple[str, int]:
+    from hubbub.migrations import upgrade
+    from hubbub.store.engine import make_engine, transaction
+    from hubbub.workspaces.actions import ensure_workspace
+
+    url = f"sqlite:///{folder / 'bench.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with transaction(engine) as session:
+        workspace_id = ensure_workspace(session, "bench").id
+    engine.dispose()
+    return url, workspace_id
+
+
+def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
+    events = _events(n, seed)
+    url, workspace_id = _fresh_store(Path(folder))
+    db = sqlite3.connect(url.split("///", 1)[1])
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "INSERT INTO authors (workspace_id, network, native_id, active, first_seen_at, last_seen_at)"
+        " VALUES (?, 'bluesky', 'baseline', 1, '2026-01-01', '2026-01-01')", (workspace_id,))
+    author_id = db.execute("SELECT id FROM authors").fetchone()[0]
+    db.commit()
+    sql = ("INSERT INTO posts (workspace_id, network, native_id, author_id, kind, text, langs,"
+           " created_at, received_at, mentions, hashtags, links, media, deleted, raw)"
+           " VALUES (?, 'bluesky', ?, ?, 'post', ?, ?, ?, ?, '[]', '[]', '[]', '[]', 0, ?)")
+    started = time.perf_counter()
+    for start in range(0, len(events), BATCH):
+        rows = []
+        for line in events[start : start + BATCH]:
+            event = json.loads(line)
+            commit = event["commit"]
+            record = commit["record"]
+            rows.append((
+                workspace_id, f"at://{event['did']}/{commit['collection']}/{commit['rkey']}",
+                author_id, record.get("text", ""), json.dumps(record.get("langs", [])),
+                record["createdAt"], record["createdAt"], line.decode(),
+            ))
+        db.executemany(sql, rows)
+        db.commit()
+    elapsed = time.perf_counter() - started
+    stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+    db.close()
+    return {"events": len(events), "stored": stored, "seconds": elapsed,
+            "events_per_second": len(events) / elapsed,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
+    from hubbub.core.items import RawEvent
+    from hubbub.settings import Settings
+    from hubbub.sources.base import load_connectors
+    from hubbub.sources.ingest import Ingestor, Target
+    from hubbub.store.engine import make_engine
+
+    load_connectors()
+    events = _events(n, seed)
+    url, workspace_id = _fresh_store(Path(folder))
+    settings = Settings(home=Path(folder), database_url=url)
+    ingestor = Ingestor(make_engine(url), settings)
+    target = Target(workspace_id)
+    raw = [RawEvent(payload=line, format="jetstream", cursor=str(i)) for i, line in enumerate(events)]
+    started = time.perf_counter()
+    stored = rejected = 0
+    for start in range(0, len(raw), BATCH):
+        result = ingestor.ingest(target, raw[start : start + BATCH])
+        stored += result.store.stored
+        rejected += result.rejected
+    elapsed = time.perf_counter() - started
+    return {"events": len(events), "stored": stored, "rejected": rejected, "seconds": elapsed,
+            "events_per_second": len(events) / elapsed,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _in_child(function: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return dict(pool.apply(function, args))
+
+
+def run(events: int, seed: int = 0) -> dict[str, Any]:
+    """Both sides on the same generated events; targets from issue #2."""
+    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+        baseline = _in_child(_run_baseline, events, seed, a)
+        ours = _in_child(_run_hubbub, events, seed, b)
+    ratio = ours["events_per_second"] / baseline["events_per_second"]
+    return {
+        "benchmark": "ingest",
+        "events": events,
+        "batch": BATCH,
+        "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version(),
+                    "sqlite": sqlite3.sqlite_version, "platform": platform.platform()},
+        "baseline": baseline,
+        "hubbub": ours,
+        "ratio_to_baseline": ratio,
+        "targets": {
+            "ratio_to_baseline_min": 0.5, "events_per_second_min": 10_000,
+            "met": ratio >= 0.5 and ours["events_per_second"] >= 10_000
+            and ours["stored"] == events,
+        },
+    }

@@ -1,0 +1,119 @@
+"""``hubbub deadletters``: what was refused, why, and replaying it."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hubbub.cli.context import WorkspaceOption, console, fail, runtime
+from hubbub.core.errors import ConfigError
+from hubbub.sources.actions import REPLAYED, replay_dead_letter
+from hubbub.sources.ingest import Ingestor
+from hubbub.sources.models import DeadLetter
+
+deadletters_app = typer.Typer(help="Payloads refused with a reason.", no_args_is_help=True)
+
+
+def _pending(query):  # type: ignore[no-untyped-def]
+    return query.where((DeadLetter.replay_outcome.is_(None)) | (DeadLetter.replay_outcome != REPLAYED))
+
+
+@deadletters_app.command("list")
+def list_(
+    workspace: str = WorkspaceOption,
+    reason: str | None = typer.Option(None, help="Only this reason code."),
+    limit: int = typer.Option(50, min=1),
+    include_replayed: bool = typer.Option(False, "--all", help="Include replayed letters."),
+) -> None:
+    """Newest dead letters with their reason, plus a count by reason."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    with Session(rt.engine) as session:
+        base = select(DeadLetter).where(DeadLetter.workspace_id == workspace_id)
+        if not include_replayed:
+            base = _pending(base)
+        if reason:
+            base = base.where(DeadLetter.reason_code == reason)
+        counts = session.execute(
+            _pending(select(DeadLetter.reason_code, func.count())
+                     .where(DeadLetter.workspace_id == workspace_id))
+            .group_by(DeadLetter.reason_code).order_by(func.count().desc())
+        )
+        summary = ", ".join(f"{code}: {n}" for code, n in counts)
+        table = Table("id", "received (UTC)", "format", "reason", "size", "detail")
+        for letter in session.scalars(base.order_by(DeadLetter.id.desc()).limit(limit)):
+            table.add_row(*(Text(str(v)) for v in (
+                letter.id, letter.received_at.strftime("%Y-%m-%d %H:%M:%S"), letter.format,
+                letter.reason_code, letter.payload_size, letter.reason[:100])))
+    console.print(Text(f"pending by reason: {summary or 'none'}"))
+    console.print(table)
+
+
+@deadletters_app.command("show")
+def show(letter_id: int, workspace: str = WorkspaceOption,
+         raw: bool = typer.Option(False, "--raw", help="Write the payload bytes to stdout.")) -> None:
+    """One dead letter: reason, metadata and payload."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    with Session(rt.engine) as session:
+        letter = session.get(DeadLetter, letter_id)
+        if letter is None or letter.workspace_id != workspace_id:
+            raise fail(f"no dead letter {letter_id} in workspace {workspace!r}")
+        if raw:
+            sys.stdout.buffer.write(letter.payload)
+            return
+        for label, value in (
+            ("id", letter.id), ("received", letter.received_at.isoformat()),
+            ("format", letter.format), ("reason", f"{letter.reason_code}: {letter.reason}"),
+            ("size", f"{letter.payload_size} bytes{' (cut when stored)' if letter.truncated else ''}"),
+            ("sha256", letter.payload_sha256), ("meta", letter.meta), ("cursor", letter.cursor),
+            ("replayed", f"{letter.replayed_at} {letter.replay_outcome or ''}".strip()),
+        ):
+            console.print(Text(f"{label}: {value}"))
+        preview = letter.payload[:2000].decode("utf-8", errors="backslashreplace")
+        console.print(Text("payload:\n" + preview))
+
+
+@deadletters_app.command("replay")
+def replay(
+    letter_ids: list[int] = typer.Argument(None, help="Ids to replay."),
+    every: bool = typer.Option(False, "--all", help="Replay every pending letter."),
+    reason: str | None = typer.Option(None, help="With --all: only this reason code."),
+    workspace: str = WorkspaceOption,
+) -> None:
+    """Run letters through today's normalisers and settings; stored ones are marked replayed."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    ids = list(letter_ids or [])
+    with Session(rt.engine) as session:
+        if every:
+            query = _pending(select(DeadLetter.id).where(DeadLetter.workspace_id == workspace_id))
+            if reason:
+                query = query.where(DeadLetter.reason_code == reason)
+            ids += list(session.scalars(query.order_by(DeadLetter.id)))
+        owned = set(session.scalars(select(DeadLetter.id).where(
+            DeadLetter.workspace_id == workspace_id, DeadLetter.id.in_(ids or [-1]))))
+    if not ids:
+        raise fail("name dead letter ids or pass --all")
+    ingestor = Ingestor(rt.engine, rt.settings)
+    stored = 0
+    for letter_id in ids:
+        if letter_id not in owned:
+            console.print(Text(f"{letter_id}: no such dead letter in workspace {workspace!r}"))
+            continue
+        try:
+            outcome, _ = replay_dead_letter(ingestor, letter_id)
+        except ConfigError as exc:
+            raise fail(str(exc)) from None
+        stored += outcome == REPLAYED
+        console.print(Text(f"{letter_id}: {outcome}"))
+    console.print(Text(f"replayed {len(ids)}: stored {stored}, still refused {len(ids) - stored}"))
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(deadletters_app, name="deadletters")

@@ -1,0 +1,74 @@
+"""``hubbub posts``: list, filter, count and export stored posts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import typer
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.orm import Session
+
+from hubbub.cli.context import WorkspaceOption, console, fail, runtime
+from hubbub.connectors.files.formats import export_line
+from hubbub.core.clock import parse_timestamp
+from hubbub.posts.queries import PostFilter, count_posts, list_posts
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise fail(f"--{name} {value!r} is not an ISO 8601 date or time") from None
+
+
+def posts(
+    workspace: str = WorkspaceOption,
+    network: str | None = typer.Option(None, help="bluesky, mastodon, rss, hackernews …"),
+    author: str | None = typer.Option(None, help="Author handle or native id."),
+    since: str | None = typer.Option(None, help="Created at or after (ISO 8601, UTC)."),
+    until: str | None = typer.Option(None, help="Created before (ISO 8601, UTC)."),
+    contains: str | None = typer.Option(None, help="Text contains (case-insensitive)."),
+    deleted: bool = typer.Option(False, "--deleted", help="Include deleted posts."),
+    unique: bool = typer.Option(False, "--unique", help="Leave out linked near-duplicates."),
+    limit: int = typer.Option(20, min=1, max=1_000_000),
+    count: bool = typer.Option(False, "--count", help="Print only the number of matching posts."),
+    output: str = typer.Option("table", "--format", help="table or jsonl (Hubbub's export format)."),
+) -> None:
+    """List stored posts, newest first."""
+    rt = runtime()
+    f = PostFilter(
+        workspace_id=rt.workspace_id(workspace), network=network, author=author,
+        since=_time(since, "since"), until=_time(until, "until"), contains=contains,
+        include_deleted=deleted, include_near_duplicates=not unique,
+    )
+    with Session(rt.engine) as session:
+        if count:
+            print(count_posts(session, f))
+            return
+        rows = list_posts(session, f, limit=limit)
+    if output == "jsonl":
+        out = sys.stdout.buffer
+        for post, author_row in rows:
+            out.write(export_line(post.as_dict(), author_row.__dict__) + b"\n")
+        return
+    if output != "table":
+        raise fail("--format is table or jsonl")
+    table = Table("created (UTC)", "network", "author", "text", "kind", show_lines=False)
+    for post, author_row in rows:
+        text = post.text if not post.deleted else "(deleted)"
+        if post.near_dup_of:
+            text = f"[near-duplicate of #{post.near_dup_of}] {text}"
+        table.add_row(
+            Text(post.created_at.strftime("%Y-%m-%d %H:%M")), Text(post.network),
+            Text(author_row.handle or author_row.native_id),
+            Text(" ".join(text.split())[:140]), Text(post.kind if not post.reply_to else "reply"),
+        )
+    console.print(table)
+
+
+def mount(app: typer.Typer) -> None:
+    app.command()(posts)

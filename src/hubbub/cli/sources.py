@@ -1,0 +1,181 @@
+"""``hubbub source``, ``hubbub listen`` and ``hubbub import``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hubbub.cli.context import WorkspaceOption, console, fail, runtime
+from hubbub.core.errors import ConfigError
+from hubbub.sources.actions import add_source, remove_source
+from hubbub.sources.base import connectors, normalisers
+from hubbub.sources.importer import import_file
+from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.sources.listener import Listener, ListenStats
+from hubbub.sources.models import Source
+from hubbub.store.engine import transaction
+
+source_app = typer.Typer(help="Configure where Hubbub listens.", no_args_is_help=True)
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise fail(f"{what} {value!r} is not KEY=VALUE")
+        pairs[key.strip()] = rest
+    return pairs
+
+
+@source_app.command("add")
+def source_add(
+    kind: str = typer.Argument(..., help="Connector: see `hubbub source kinds`."),
+    name: str = typer.Argument(..., help="A name for this source, unique in the workspace."),
+    settings_: list[str] = typer.Option([], "--set", help="Connector setting KEY=VALUE."),
+    secrets: list[str] = typer.Option([], "--secret", help="Credential KEY=VALUE (stored encrypted)."),
+    workspace: str = WorkspaceOption,
+) -> None:
+    """Add a source; its settings are checked now, its credentials stored encrypted."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace, create=True)
+    config: dict[str, object] = dict(_pairs(settings_, "setting"))
+    try:
+        with transaction(rt.engine) as session:
+            source = add_source(session, rt.settings, workspace_id, kind, name, config,
+                                _pairs(secrets, "secret"))
+            console.print(f"added {kind} source {name!r} (id {source.id})", markup=False,
+                          highlight=False)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@source_app.command("kinds")
+def source_kinds() -> None:
+    """List the connectors this Hubbub has."""
+    runtime()
+    for name in connectors.names():
+        cls = connectors.get(name)
+        fields = ", ".join(cls.Config.model_fields)
+        console.print(Text(f"{name}: network {cls.network}; settings: {fields}"))
+
+
+@source_app.command("list")
+def source_list(workspace: str = WorkspaceOption) -> None:
+    """Sources with their cursor, counters and last error."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    table = Table("name", "kind", "enabled", "events", "stored", "rejected", "last event",
+                  "cursor", "last error")
+    with Session(rt.engine) as session:
+        for s in session.scalars(select(Source).where(Source.workspace_id == workspace_id)
+                                 .order_by(Source.name)):
+            table.add_row(*(Text(str(v)) for v in (
+                s.name, s.kind, s.enabled, s.events_total, s.stored_total, s.rejected_total,
+                s.last_event_at.isoformat(timespec="seconds") if s.last_event_at else "-",
+                (s.cursor or "-")[:40], (s.last_error or "")[:80])))
+    console.print(table)
+
+
+@source_app.command("remove")
+def source_remove(name: str, workspace: str = WorkspaceOption) -> None:
+    """Remove a source (its stored posts stay)."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    try:
+        with transaction(rt.engine) as session:
+            remove_source(session, workspace_id, name)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"removed {name!r}", markup=False, highlight=False)
+
+
+def _status_line(stats: ListenStats) -> Text:
+    lag = stats.lag_seconds()
+    line = (f"{stats.rate():8.1f} events/s | events {stats.events} | stored {stats.stored} | "
+            f"duplicates {stats.duplicates} | rejected {stats.rejected} | "
+            f"lag {'-' if lag is None else f'{lag:.1f}s'}")
+    if stats.errors:
+        line += " | errors: " + "; ".join(f"{k}: {v[:60]}" for k, v in stats.errors.items())
+    return Text(line)
+
+
+def listen(
+    workspace: str = WorkspaceOption,
+    source: list[str] = typer.Option([], "--source", "-s", help="Only these sources."),
+    duration: float = typer.Option(0, "--for", help="Stop after this many seconds (0: never)."),
+) -> None:
+    """Listen to every enabled source until stopped, with a live status line."""
+    rt = runtime()
+    workspace_id = rt.workspace_id(workspace)
+    listener = Listener(rt.engine, rt.settings, workspace_id, source or None)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if duration:
+            loop.call_later(duration, stop.set)
+        runner = asyncio.create_task(listener.run(stop))
+        if console.is_terminal:
+            with Live(_status_line(listener.stats), console=console, refresh_per_second=2) as live:
+                while not runner.done():
+                    await asyncio.sleep(0.5)
+                    live.update(_status_line(listener.stats))
+        else:
+            last = time.monotonic()
+            while not runner.done():
+                await asyncio.sleep(0.5)
+                if time.monotonic() - last >= 10:
+                    console.print(_status_line(listener.stats))
+                    last = time.monotonic()
+        await runner
+        console.print(_status_line(listener.stats))
+
+    asyncio.run(main())
+
+
+def _summary(result: IngestResult) -> None:
+    store = result.store
+    console.print(Text(
+        f"events {result.events}: accepted {store.stored}, duplicate {store.duplicates}, "
+        f"updated {store.updated}, rejected {result.rejected}; interactions {store.interactions}, "
+        f"deletes {store.deletes}, near-duplicates linked {store.near_duplicates}"))
+    for reason, count in result.reasons.most_common():
+        console.print(Text(f"  rejected {count} × {reason} (see `hubbub deadletters list`)"))
+
+
+def import_(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    format_: str = typer.Option(..., "--format", "-f", help="jetstream, mastodon, feed, jsonl, csv …"),
+    workspace: str = WorkspaceOption,
+) -> None:
+    """Import a file (idempotent: the same file again adds nothing)."""
+    rt = runtime()
+    if format_ not in normalisers:
+        raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
+    workspace_id = rt.workspace_id(workspace, create=True)
+    ingestor = Ingestor(rt.engine, rt.settings)
+    with Progress(*Progress.get_default_columns()[:1], BarColumn(), DownloadColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
+        result = import_file(ingestor, Target(workspace_id), path, format_,
+                             lambda done: progress.update(task, completed=done))
+    _summary(result)
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(source_app, name="source")
+    app.command()(listen)
+    app.command("import")(import_)

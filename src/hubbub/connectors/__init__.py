@@ -1,0 +1,1 @@
+"""One package per network; each registers its normalisers and connector on import."""

@@ -1,0 +1,1 @@
+"""Primitives every other package builds on; imports nothing else of Hubbub."""

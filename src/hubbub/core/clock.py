@@ -1,0 +1,34 @@
+"""Timezone-aware UTC time, the only kind used inside Hubbub."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken to be UTC already (databases return them)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 / RFC 3339 timestamp into aware UTC; raises ValueError when malformed.
+
+    A missing zone is taken as UTC, which is what networks that omit it mean.
+    """
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(value)
+    return as_utc(parsed)
+
+
+def from_unix(seconds: float) -> datetime:
+    """An aware UTC datetime from Unix seconds."""
+    return datetime.fromtimestamp(seconds, UTC)

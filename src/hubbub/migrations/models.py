@@ -1,0 +1,12 @@
+"""Imports every model module so ``Base.metadata`` is complete for Alembic and tests."""
+
+from __future__ import annotations
+
+import hubbub.posts.models
+import hubbub.sources.models
+import hubbub.workspaces.models
+from hubbub.store.base import Base
+
+metadata = Base.metadata
+
+__all__ = ["hubbub", "metadata"]

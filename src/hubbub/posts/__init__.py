@@ -1,0 +1,1 @@
+"""Posts, authors and interactions: the normalised store every feature reads."""

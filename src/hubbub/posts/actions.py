@@ -1,0 +1,435 @@
+"""Writes on posts, authors and interactions: the one place normalised items are stored.
+
+Every statement is idempotent (keyed by workspace, network and native id), so replaying a
+batch after a crash stores nothing twice. Deletes win: a tombstone keeps a late or replayed
+copy of a deleted post from coming back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item, PostItem
+from hubbub.posts.fingerprint import fingerprint
+from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
+from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+
+CROSS_NETWORK_WINDOW = timedelta(days=7)
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+
+@dataclass
+class StoreResult:
+    """What one batch changed; ``duplicates`` are posts we already had."""
+
+    stored: int = 0
+    duplicates: int = 0
+    updated: int = 0
+    near_duplicates: int = 0
+    interactions: int = 0
+    deletes: int = 0
+    authors_new: int = 0
+    authors_updated: int = 0
+    stored_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: StoreResult) -> None:
+        for name in ("stored", "duplicates", "updated", "near_duplicates", "interactions",
+                     "deletes", "authors_new", "authors_updated"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.stored_ids.extend(other.stored_ids)
+
+
+def store_items(
+    session: Session,
+    workspace_id: int,
+    network: str,
+    items: list[Item],
+    *,
+    received_at: datetime,
+    source_id: int | None = None,
+    near_duplicate_min_chars: int = 24,
+) -> StoreResult:
+    """Store normalised items in the caller's transaction; items carrying their own
+    ``network`` (cross-network formats) are grouped by it."""
+    groups: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        groups[item.network or network].append(item)
+    result = StoreResult()
+    for group_network, group in groups.items():
+        writer = _BatchWriter(session, workspace_id, group_network, received_at, source_id,
+                              near_duplicate_min_chars)
+        result.add(writer.write(group))
+    return result
+
+
+class _BatchWriter:
+    def __init__(self, session: Session, workspace_id: int, network: str, received_at: datetime,
+                 source_id: int | None, min_chars: int) -> None:
+        self.session = session
+        self.workspace_id = workspace_id
+        self.network = network
+        self.received_at = received_at
+        self.source_id = source_id
+        self.min_chars = min_chars
+        self.result = StoreResult()
+
+    def write(self, items: list[Item]) -> StoreResult:
+        posts: dict[str, PostItem] = {}
+        interactions: dict[str, InteractionItem] = {}
+        deletes: dict[str, DeleteItem] = {}
+        updates: list[AuthorUpdate] = []
+        for item in items:
+            if isinstance(item, PostItem):
+                previous = posts.get(item.native_id)
+                # An edit later in the batch supersedes the create it follows.
+                if previous is None or item.edited or not previous.edited:
+                    posts[item.native_id] = item
+            elif isinstance(item, InteractionItem):
+                interactions.setdefault(item.native_id, item)
+            elif isinstance(item, DeleteItem):
+                deletes[item.native_id] = item
+            else:
+                updates.append(item)
+
+        refs = [p.author for p in posts.values()]
+        refs += [i.actor for i in interactions.values()]
+        refs += [u.author for u in updates]
+        author_ids = self._upsert_authors(refs, updates)
+        self._apply_deletes(deletes)
+        tombstoned = self._tombstoned(list(posts) + list(interactions)) | set(deletes)
+        self._write_posts([p for k, p in posts.items() if k not in tombstoned], author_ids)
+        self._write_interactions(
+            [i for k, i in interactions.items() if k not in tombstoned], author_ids
+        )
+        return self.result
+
+    # authors -------------------------------------------------------------------------------
+
+    def _upsert_authors(self, refs: list[AuthorRef], updates: list[AuthorUpdate]) -> dict[str, int]:
+        merged: dict[str, AuthorRef] = {}
+        for ref in refs:
+            known = merged.get(ref.native_id)
+            if known is None:
+                merged[ref.native_id] = AuthorRef(**{f: getattr(ref, f) for f in ref.__slots__})
+                continue
+            for name in ref.__slots__:
+                value = getattr(ref, name)
+                if value is not None:
+                    setattr(known, name, value)
+        active = {u.author.native_id: u.active for u in updates if u.active is not None}
+        if not merged:
+            return {}
+        table = Author.__table__
+        existing: dict[str, Any] = {}
+        for chunk in chunks(list(merged)):
+            rows = self.session.execute(
+                select(Author.id, Author.native_id, Author.handle, Author.display_name,
+                       Author.followers, Author.following, Author.posts_count, Author.url,
+                       Author.active, Author.last_seen_at)
+                .where(Author.workspace_id == self.workspace_id, Author.network == self.network,
+                       Author.native_id.in_(chunk))
+            )
+            existing.update({row.native_id: row for row in rows})
+
+        new_refs = [ref for key, ref in merged.items() if key not in existing]
+        if new_refs:
+            self.session.execute(
+                insert_ignoring_conflicts(self.session, table),
+                [
+                    {
+                        "workspace_id": self.workspace_id, "network": self.network,
+                        "native_id": ref.native_id, "handle": ref.handle,
+                        "display_name": ref.display_name, "url": ref.url,
+                        "followers": ref.followers, "following": ref.following,
+                        "posts_count": ref.posts_count, "account_created_at": ref.created_at,
+                        "active": active.get(ref.native_id, True) is not False,
+                        "first_seen_at": self.received_at, "last_seen_at": self.received_at,
+                    }
+                    for ref in new_refs
+                ],
+            )
+        ids = {key: row.id for key, row in existing.items()}
+        if new_refs:
+            for chunk in chunks([ref.native_id for ref in new_refs]):
+                rows = self.session.execute(
+                    select(Author.id, Author.native_id).where(
+                        Author.workspace_id == self.workspace_id, Author.network == self.network,
+                        Author.native_id.in_(chunk))
+                )
+                ids.update({row.native_id: row.id for row in rows})
+            self.result.authors_new += len(new_refs)
+
+        changed: list[dict[str, Any]] = []
+        handles: list[dict[str, Any]] = [
+            {"author_id": ids[ref.native_id], "handle": ref.handle, "first_seen_at": self.received_at}
+            for ref in new_refs if ref.handle and ref.native_id in ids
+        ]
+        stale = self.received_at - LAST_SEEN_RESOLUTION
+        for key, row in existing.items():
+            ref = merged[key]
+            values = {
+                "handle": ref.handle or row.handle,
+                "display_name": ref.display_name if ref.display_name is not None else row.display_name,
+                "followers": ref.followers if ref.followers is not None else row.followers,
+                "following": ref.following if ref.following is not None else row.following,
+                "posts_count": ref.posts_count if ref.posts_count is not None else row.posts_count,
+                "url": ref.url or row.url,
+                "active": active.get(key, row.active),
+            }
+            differs = any(values[name] != getattr(row, name) for name in values)
+            if differs or row.last_seen_at < stale:
+                changed.append({"b_id": row.id, "last_seen_at": self.received_at, **values})
+            if ref.handle and ref.handle != row.handle:
+                handles.append({"author_id": row.id, "handle": ref.handle,
+                                "first_seen_at": self.received_at})
+        if changed:
+            self.session.execute(
+                update(table).where(table.c.id == bindparam("b_id")),
+                changed,
+                execution_options={"synchronize_session": False},
+            )
+            self.result.authors_updated += len(changed)
+        if handles:
+            self.session.execute(
+                insert_ignoring_conflicts(self.session, AuthorHandle.__table__), handles
+            )
+        return ids
+
+    # deletes -------------------------------------------------------------------------------
+
+    def _apply_deletes(self, deletes: dict[str, DeleteItem]) -> None:
+        if not deletes:
+            return
+        rows = [{"b_native_id": key, "deleted_at": item.at} for key, item in deletes.items()]
+        posts = Post.__table__
+        self.session.execute(
+            update(posts)
+            .where(posts.c.workspace_id == self.workspace_id, posts.c.network == self.network,
+                   posts.c.native_id == bindparam("b_native_id"))
+            .values(deleted=True, deleted_at=bindparam("deleted_at"), text="", title=None,
+                    raw="", links=[], mentions=[], hashtags=[], fingerprint=None),
+            rows,
+            execution_options={"synchronize_session": False},
+        )
+        interactions = Interaction.__table__
+        self.session.execute(
+            update(interactions)
+            .where(interactions.c.workspace_id == self.workspace_id,
+                   interactions.c.network == self.network,
+                   interactions.c.native_id == bindparam("b_native_id"))
+            .values(deleted=True),
+            [{"b_native_id": key} for key in deletes],
+            execution_options={"synchronize_session": False},
+        )
+        self.session.execute(
+            insert_ignoring_conflicts(self.session, Tombstone.__table__),
+            [
+                {"workspace_id": self.workspace_id, "network": self.network,
+                 "native_id": key, "deleted_at": item.at}
+                for key, item in deletes.items()
+            ],
+        )
+        self.result.deletes += len(deletes)
+
+    def _tombstoned(self, native_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(native_ids):
+            found.update(self.session.scalars(
+                select(Tombstone.native_id).where(
+                    Tombstone.workspace_id == self.workspace_id,
+                    Tombstone.network == self.network, Tombstone.native_id.in_(chunk))
+            ))
+        return found
+
+    # posts ---------------------------------------------------------------------------------
+
+    def _write_posts(self, posts: list[PostItem], author_ids: dict[str, int]) -> None:
+        if not posts:
+            return
+        existing: dict[str, Any] = {}
+        for chunk in chunks([p.native_id for p in posts]):
+            rows = self.session.execute(
+                select(Post.id, Post.native_id, Post.deleted, Post.likes, Post.reshares,
+                       Post.replies, Post.quotes).where(
+                    Post.workspace_id == self.workspace_id, Post.network == self.network,
+                    Post.native_id.in_(chunk))
+            )
+            existing.update({row.native_id: row for row in rows})
+
+        fresh = [p for p in posts if p.native_id not in existing]
+        self._update_existing([p for p in posts if p.native_id in existing], existing)
+        self.result.duplicates += len(posts) - len(fresh)
+        if not fresh:
+            return
+        prints = {
+            p.native_id: fingerprint(p.text, self.min_chars) if p.kind == "post" and p.text else None
+            for p in fresh
+        }
+        earlier = self._earlier_by_fingerprint({f for f in prints.values() if f is not None})
+        rows = []
+        batch_first: dict[int, PostItem] = {}
+        pending_links: list[tuple[str, str]] = []
+        for p in fresh:
+            fp = prints[p.native_id]
+            near = None
+            if fp is not None:
+                author_id = author_ids[p.author.native_id]
+                near = self._pick_canonical(earlier.get(fp, ()), author_id, p.created_at)
+                if near is None:
+                    first = batch_first.get(fp)
+                    if first is None:
+                        batch_first[fp] = p
+                    elif self._links(first.author.native_id == p.author.native_id, False,
+                                      first.created_at, p.created_at):
+                        pending_links.append((p.native_id, first.native_id))
+            rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
+        inserted = self.session.execute(
+            insert_ignoring_conflicts(self.session, Post.__table__).returning(
+                Post.__table__.c.id, Post.__table__.c.native_id),
+            rows,
+        ).all()
+        new_ids = {row.native_id: row.id for row in inserted}
+        self.result.stored += len(inserted)
+        self.result.duplicates += len(rows) - len(inserted)
+        self.result.stored_ids.extend(new_ids.values())
+        self.result.near_duplicates += sum(1 for r in rows if r["near_dup_of"] is not None)
+        links = [
+            {"b_id": new_ids[dup], "near_dup_of": new_ids[first]}
+            for dup, first in pending_links if dup in new_ids and first in new_ids
+        ]
+        if links:
+            posts_table = Post.__table__
+            self.session.execute(
+                update(posts_table).where(posts_table.c.id == bindparam("b_id"))
+                .values(near_dup_of=bindparam("near_dup_of")),
+                links,
+                execution_options={"synchronize_session": False},
+            )
+            self.result.near_duplicates += len(links)
+
+    def _post_row(self, p: PostItem, author_id: int, fp: int | None, near: int | None) -> dict[str, Any]:
+        return {
+            "workspace_id": self.workspace_id, "source_id": self.source_id,
+            "network": self.network, "native_id": p.native_id, "author_id": author_id,
+            "kind": p.kind, "text": p.text, "title": p.title,
+            "lang": p.langs[0] if p.langs else None, "langs": list(p.langs),
+            "created_at": p.created_at, "received_at": self.received_at,
+            "edited_at": self.received_at if p.edited else None, "url": p.url,
+            "reply_to": p.reply_to, "thread_root": p.thread_root,
+            "reshare_of": p.reshare_of, "quote_of": p.quote_of,
+            "mentions": list(p.mentions), "hashtags": list(p.hashtags),
+            "links": list(p.links), "media": list(p.media),
+            "likes": p.likes, "reshares": p.reshares, "replies": p.replies, "quotes": p.quotes,
+            "deleted": False, "deleted_at": None, "fingerprint": fp, "near_dup_of": near,
+            "raw": p.raw,
+        }
+
+    def _update_existing(self, posts: list[PostItem], existing: dict[str, Any]) -> None:
+        edits: list[dict[str, Any]] = []
+        counts: list[dict[str, Any]] = []
+        current = self._current_text([existing[p.native_id].id for p in posts if p.edited])
+        for p in posts:
+            row = existing[p.native_id]
+            post_id = row.id
+            if row.deleted:
+                continue
+            if p.edited and current.get(post_id) != (p.text, p.title):
+                edits.append({
+                    "b_id": post_id, "text": p.text, "title": p.title, "edited_at": self.received_at,
+                    "links": list(p.links), "mentions": list(p.mentions),
+                    "hashtags": list(p.hashtags), "media": list(p.media), "raw": p.raw,
+                    "fingerprint": fingerprint(p.text, self.min_chars) if p.text else None,
+                })
+            if any(
+                value is not None and value != getattr(row, name)
+                for name, value in (("likes", p.likes), ("reshares", p.reshares),
+                                    ("replies", p.replies), ("quotes", p.quotes))
+            ):
+                counts.append({"b_id": post_id, "b_likes": p.likes, "b_reshares": p.reshares,
+                               "b_replies": p.replies, "b_quotes": p.quotes})
+        table = Post.__table__
+        options = {"synchronize_session": False}
+        if edits:
+            self.session.execute(
+                update(table).where(table.c.id == bindparam("b_id")), edits,
+                execution_options=options,
+            )
+        if counts:
+            from sqlalchemy import func
+
+            self.session.execute(
+                update(table).where(table.c.id == bindparam("b_id")).values(
+                    likes=func.coalesce(bindparam("b_likes"), table.c.likes),
+                    reshares=func.coalesce(bindparam("b_reshares"), table.c.reshares),
+                    replies=func.coalesce(bindparam("b_replies"), table.c.replies),
+                    quotes=func.coalesce(bindparam("b_quotes"), table.c.quotes),
+                ),
+                counts,
+                execution_options=options,
+            )
+        self.result.updated += len({row["b_id"] for row in edits + counts})
+
+    def _current_text(self, post_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+        """Stored text of posts an edit may change, so a replayed edit is not an update."""
+        found: dict[int, tuple[str, str | None]] = {}
+        for chunk in chunks(post_ids):
+            rows = self.session.execute(
+                select(Post.id, Post.text, Post.title).where(Post.id.in_(chunk))
+            )
+            found.update({row.id: (row.text, row.title) for row in rows})
+        return found
+
+    def _earlier_by_fingerprint(self, prints: set[int]) -> dict[int, list[Any]]:
+        found: dict[int, list[Any]] = defaultdict(list)
+        for chunk in chunks(sorted(prints)):
+            rows = self.session.execute(
+                select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
+                .where(Post.workspace_id == self.workspace_id, Post.fingerprint.in_(chunk),
+                       Post.near_dup_of.is_(None))
+                .order_by(Post.id)
+            )
+            for row in rows:
+                found[row.fingerprint].append(row)
+        return found
+
+    def _pick_canonical(self, candidates: Any, author_id: int, created_at: datetime) -> int | None:
+        for row in candidates:
+            same_author = row.network == self.network and row.author_id == author_id
+            if self._links(same_author, row.network != self.network, row.created_at, created_at):
+                return int(row.id)
+        return None
+
+    @staticmethod
+    def _links(same_author: bool, cross_network: bool, first: datetime, second: datetime) -> bool:
+        """Same author repeating a text, or the same text on another network within a week.
+
+        Different people on one network writing the same words are separate voices (copypasta
+        is an authenticity signal, not a duplicate), so they are not linked.
+        """
+        if same_author:
+            return True
+        return cross_network and abs(second - first) <= CROSS_NETWORK_WINDOW
+
+    # interactions --------------------------------------------------------------------------
+
+    def _write_interactions(self, items: list[InteractionItem], author_ids: dict[str, int]) -> None:
+        if not items:
+            return
+        rows = [
+            {"workspace_id": self.workspace_id, "network": self.network,
+             "native_id": i.native_id, "kind": i.kind, "actor_id": author_ids[i.actor.native_id],
+             "target_post": i.target_post, "target_author": i.target_author,
+             "created_at": i.created_at, "received_at": self.received_at, "deleted": False}
+            for i in items
+        ]
+        table = Interaction.__table__
+        inserted = self.session.execute(
+            insert_ignoring_conflicts(self.session, table).returning(table.c.id), rows
+        ).all()
+        self.result.interactions += len(inserted)

@@ -1,0 +1,33 @@
+"""Text fingerprints that link the same text cross-posted or syndicated on several networks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_URLISH = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
+_MENTION = re.compile(r"(?<!\w)@[\w.-]+(?:@[\w.-]+)?")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, accents, links, @mentions, punctuation and spacing removed.
+
+    Networks differ in exactly these: link shorteners, handle syntax, smart quotes, hashtag
+    signs. What is left is what a reader would call "the same text".
+    """
+    text = _URLISH.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def fingerprint(text: str, min_chars: int) -> int | None:
+    """A signed 64-bit hash of the normalised text, or None when too short to mean anything."""
+    normal = normalise_text(text)
+    if len(normal) < min_chars:
+        return None
+    digest = hashlib.blake2b(normal.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)

@@ -1,0 +1,95 @@
+"""Hubbub's settings: one typed class read from ``HUBBUB_*`` environment variables.
+
+Every field carries a description; ``docs/settings.md`` is tested against this class.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field maps to ``HUBBUB_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="HUBBUB_", env_file=None, extra="ignore")
+
+    home: Path = Field(
+        default=Path(".hubbub"),
+        description="Folder for the embedded SQLite database and local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database; empty means SQLite at HOME/hubbub.db. "
+            "PostgreSQL: postgresql+psycopg://user@host/db."
+        ),
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Key that encrypts stored credentials (Fernet, urlsafe base64 of 32 bytes); "
+            "empty means a key generated once into HOME/secret.key."
+        ),
+    )
+    max_payload_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="Largest raw payload (one event, one HTTP body after decompression) accepted.",
+    )
+    max_future_skew_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        description="Posts dated further than this in the future are rejected as bad timestamps.",
+    )
+    allow_private_addresses: bool = Field(
+        default=False,
+        description=(
+            "Allow fetching URLs that resolve to loopback, private or link-local addresses "
+            "(off by default against SSRF)."
+        ),
+    )
+    allowed_private_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names or IPs that may resolve to private addresses even when refused.",
+    )
+    http_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Connect and read timeout of outgoing HTTP requests."
+    )
+    user_agent: str = Field(
+        default="Hubbub/0.1 (+https://github.com/hubbub-social/hubbub)",
+        description="User-Agent sent with every outgoing request.",
+    )
+    ingest_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Events written per ingest transaction."
+    )
+    ingest_batch_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="Longest wait before a partial batch is written (bounds latency).",
+    )
+    dead_letter_max_bytes: int = Field(
+        default=16_000_000,
+        ge=1024,
+        description="Bytes of a refused payload kept in the dead-letter store (the rest is cut).",
+    )
+    near_duplicate_min_chars: int = Field(
+        default=24,
+        ge=1,
+        description="Shortest normalised text that takes part in near-duplicate linking.",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'hubbub.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Sources: the connector contract, registries, safe fetching, the ingest service, dead letters."""

@@ -1,0 +1,122 @@
+"""Writes on sources and dead letters."""
+
+from __future__ import annotations
+
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hubbub.core.clock import utcnow
+from hubbub.core.errors import ConfigError, Rejected
+from hubbub.core.items import RawEvent
+from hubbub.settings import Settings
+from hubbub.sources.base import connectors
+from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.sources.models import DeadLetter, Source
+from hubbub.sources.secrets import encrypt_credentials
+
+
+REPLAYED = "stored"
+
+
+def _is_list_field(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return origin in (Union, UnionType) and any(_is_list_field(a) for a in get_args(annotation))
+
+
+def coerce_settings(config_model: type[BaseModel], values: dict[str, Any]) -> dict[str, Any]:
+    """Command-line text to field types: ``a,b`` becomes a list where the field is a list."""
+    coerced = dict(values)
+    for key, value in values.items():
+        field = config_model.model_fields.get(key)
+        if field is not None and isinstance(value, str) and _is_list_field(field.annotation):
+            coerced[key] = [part.strip() for part in value.split(",") if part.strip()]
+    return coerced
+
+
+def add_source(session: Session, settings: Settings, workspace_id: int, kind: str, name: str,
+               config: dict[str, Any], secrets: dict[str, str]) -> Source:
+    """Validate and store a source; secrets are encrypted, config is checked by the connector."""
+    try:
+        connector = connectors.get(kind)
+    except KeyError as exc:
+        raise ConfigError(str(exc)) from None
+    unknown = set(secrets) - set(connector.secret_fields)
+    if unknown:
+        raise ConfigError(f"{kind} takes no secret {', '.join(sorted(unknown))}")
+    try:
+        parsed = connector.parse_config(coerce_settings(connector.Config, config))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid {kind} settings: {problems}") from None
+    if session.scalar(select(Source.id).where(Source.workspace_id == workspace_id,
+                                              Source.name == name)):
+        raise ConfigError(f"a source named {name!r} exists already")
+    source = Source(
+        workspace_id=workspace_id, kind=kind, name=name,
+        config=parsed.model_dump(mode="json"),
+        credentials=encrypt_credentials(settings, secrets),
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def remove_source(session: Session, workspace_id: int, name: str) -> None:
+    """Delete a source; its posts stay (they belong to the workspace, not the pipe)."""
+    result = session.execute(
+        delete(Source).where(Source.workspace_id == workspace_id, Source.name == name)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise ConfigError(f"no source named {name!r}")
+
+
+def record_source_error(session: Session, source_id: int, message: str) -> None:
+    source = session.get(Source, source_id)
+    if source is not None:
+        source.last_error = message[:2000]
+        source.last_error_at = utcnow()
+
+
+def replay_dead_letter(ingestor: Ingestor, dead_letter_id: int) -> tuple[str, IngestResult | None]:
+    """Run a dead letter through today's normalisers and settings again.
+
+    On success its items are stored (idempotently) and the letter is marked replayed; on a new
+    refusal the letter stays, with the latest reason, so nothing is lost either way.
+    """
+    from hubbub.store.engine import transaction
+
+    with transaction(ingestor.engine) as session:
+        letter = session.get(DeadLetter, dead_letter_id)
+        if letter is None:
+            raise ConfigError(f"no dead letter {dead_letter_id}")
+        if letter.truncated:
+            return "kept: payload was cut when stored; replay the original instead", None
+        event = RawEvent(payload=letter.payload, format=letter.format, cursor=None,
+                         meta=dict(letter.meta or {}))
+        target = Target(workspace_id=letter.workspace_id)
+    from hubbub.sources.ingest import normalise_event
+
+    try:
+        normalise_event(event, ingestor.settings, utcnow())
+    except Rejected as rejected:
+        with transaction(ingestor.engine) as session:
+            letter = session.get(DeadLetter, dead_letter_id)
+            assert letter is not None
+            letter.replayed_at = utcnow()
+            letter.replay_outcome = f"still refused: {rejected.code}: {rejected.detail}"[:2000]
+        return f"still refused: {rejected.code}: {rejected.detail}", None
+    result = ingestor.ingest(target, [event])
+    with transaction(ingestor.engine) as session:
+        letter = session.get(DeadLetter, dead_letter_id)
+        assert letter is not None
+        letter.replayed_at = utcnow()
+        letter.replay_outcome = REPLAYED
+    return REPLAYED, result

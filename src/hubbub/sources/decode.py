@@ -1,0 +1,46 @@
+"""Decoding helpers that turn every kind of malformed payload into a :class:`Rejected`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from hubbub.core.clock import parse_timestamp, utcnow
+from hubbub.core.errors import Rejected
+
+
+def load_json(payload: bytes | str) -> Any:
+    """Parse JSON strictly (UTF-8 only); bad bytes or syntax become a reason, not a crash."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        text = str(exc)
+        code = "invalid_utf8" if "utf-8" in text.lower() or "surrogate" in text.lower() else "invalid_json"
+        raise Rejected(code, text) from None
+
+
+def require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str = "payload") -> Any:
+    """``mapping[key]`` checked for presence and type, else ``missing_field``/``bad_field``."""
+    if not isinstance(mapping, dict):
+        raise Rejected("bad_shape", f"{where} is {type(mapping).__name__}, expected an object")
+    if key not in mapping or mapping[key] is None:
+        raise Rejected("missing_field", f"{where} has no {key!r}")
+    value = mapping[key]
+    if not isinstance(value, kind):
+        raise Rejected("bad_field", f"{where}.{key} is {type(value).__name__}")
+    return value
+
+
+def timestamp(text: Any, field_name: str, max_future: timedelta | None = None) -> datetime:
+    """A UTC timestamp from text; malformed or far-future values are rejected with a reason."""
+    if not isinstance(text, str):
+        raise Rejected("bad_timestamp", f"{field_name} is not a string")
+    try:
+        value = parse_timestamp(text)
+    except ValueError:
+        raise Rejected("bad_timestamp", f"{field_name} {text[:64]!r} is not ISO 8601") from None
+    if max_future is not None and value > utcnow() + max_future:
+        raise Rejected("future_timestamp", f"{field_name} {text[:64]} is in the future")
+    return value

@@ -1,0 +1,117 @@
+"""``hubbub import``: a file split into raw events by its format's layout, then ingested.
+
+Importing is idempotent (every write is keyed by native id), so running the same file twice
+adds nothing; what cannot be read becomes a dead letter with a reason, like live input.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from hubbub.core.errors import Rejected
+from hubbub.core.items import RawEvent
+from hubbub.sources.base import format_layout, normalisers
+from hubbub.sources.decode import load_json
+from hubbub.sources.ingest import Ingestor, IngestResult, Target
+
+Progress = Callable[[int], None]
+DOCUMENT_FACTOR = 64
+
+
+def _lines(handle: BinaryIO, limit: int) -> Iterator[bytes]:
+    """Lines without their newline; an over-long line is cut to ``limit + 1`` bytes so it is
+    refused as too large without holding the whole of it in memory."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        stripped = line.rstrip(b"\r\n")
+        if stripped.strip():
+            yield stripped
+
+
+def _document_events(data: bytes, fmt: str, meta: dict[str, str]) -> Iterator[RawEvent]:
+    stripped = data.lstrip()
+    if stripped.startswith(b"["):
+        try:
+            parsed = load_json(data)
+        except Rejected:
+            yield RawEvent(payload=data, format=fmt, meta=meta)
+            return
+        for element in parsed:
+            yield RawEvent(payload=orjson.dumps(element), format=fmt, meta=meta)
+        return
+    yield RawEvent(payload=data, format=fmt, meta=meta)
+
+
+def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) -> Iterator[RawEvent]:
+    """Rows as JSON objects; a line that is not UTF-8 is passed on raw, to be refused with
+    its bytes kept, while the rest of the file still imports."""
+    undecodable: list[bytes] = []
+
+    def decoded() -> Iterator[str]:
+        for number, raw in enumerate(_lines(handle, limit)):
+            try:
+                yield raw.decode("utf-8-sig" if number == 0 else "utf-8") + "\n"
+            except UnicodeDecodeError:
+                undecodable.append(raw)
+
+    for row in csv.DictReader(decoded(), restkey="_extra"):
+        while undecodable:
+            yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
+        yield RawEvent(payload=orjson.dumps(row), format=fmt, meta=meta)
+    while undecodable:
+        yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
+
+
+def file_events(path: Path, fmt: str, limit: int) -> Iterator[RawEvent]:
+    """The raw events of one file, streamed (line and csv files are never read whole)."""
+    normalisers.get(fmt)  # unknown formats fail before anything is read
+    meta = {"file": str(path)}
+    layout = format_layout(fmt)
+    with path.open("rb") as handle:
+        if layout == "lines":
+            for line in _lines(handle, limit):
+                yield RawEvent(payload=line, format=fmt, meta=meta)
+        elif layout == "csv":
+            yield from _csv_events(handle, fmt, meta, limit)
+        else:
+            # A document may hold an array of many events, so it may be larger than one event;
+            # past DOCUMENT_FACTOR events' worth it is refused whole, without being read whole.
+            data = handle.read(limit * DOCUMENT_FACTOR + 1)
+            if len(data) > limit * DOCUMENT_FACTOR:
+                yield RawEvent(payload=data[: limit + 1], format=fmt, meta=meta)
+                return
+            yield from _document_events(data, fmt, meta)
+
+
+def import_file(ingestor: Ingestor, target: Target, path: Path, fmt: str,
+                progress: Progress | None = None) -> IngestResult:
+    """Ingest a file in batches; ``progress`` is called with the bytes read so far."""
+    total = IngestResult()
+    batch: list[RawEvent] = []
+    size = ingestor.settings.ingest_batch_size
+    read = 0
+    for event in file_events(path, fmt, ingestor.settings.max_payload_bytes):
+        batch.append(event)
+        read += len(event.payload) + 1
+        if len(batch) >= size:
+            total.add(ingestor.ingest(target, batch))
+            batch = []
+            if progress:
+                progress(read)
+    if batch:
+        total.add(ingestor.ingest(target, batch))
+    if progress:
+        progress(read)
+    return total

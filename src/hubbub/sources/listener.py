@@ -1,0 +1,145 @@
+"""``hubbub listen``: every enabled source streamed concurrently into the ingest service.
+
+Each source runs as its own task. A batch is acknowledged (the connector asked for more) only
+after the ingest transaction that stores it and its cursor has committed. A connector that
+fails is restarted from the stored cursor after a jittered backoff; its error is kept on the
+source row for the UI and ``hubbub source list``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from hubbub.core.clock import utcnow
+from hubbub.settings import Settings
+from hubbub.sources.actions import record_source_error
+from hubbub.sources.backoff import Backoff
+from hubbub.sources.base import SourceContext, connectors
+from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.sources.models import Source
+from hubbub.sources.secrets import decrypt_credentials
+from hubbub.store.engine import transaction
+
+log = logging.getLogger("hubbub.listen")
+
+
+@dataclass
+class ListenStats:
+    """Running totals for the live status line."""
+
+    started: float = field(default_factory=time.monotonic)
+    events: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    newest_event_at: datetime | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    window: list[tuple[float, int]] = field(default_factory=list)
+
+    def record(self, result: IngestResult) -> None:
+        self.events += result.events
+        self.stored += result.store.stored
+        self.duplicates += result.store.duplicates
+        self.rejected += result.rejected
+        if result.newest_event_at and (
+            self.newest_event_at is None or result.newest_event_at > self.newest_event_at
+        ):
+            self.newest_event_at = result.newest_event_at
+        now = time.monotonic()
+        self.window.append((now, self.events))
+        self.window = [(t, n) for t, n in self.window if now - t <= 10]
+
+    def rate(self) -> float:
+        if len(self.window) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self.window[0], self.window[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def lag_seconds(self) -> float | None:
+        if self.newest_event_at is None:
+            return None
+        return max(0.0, (utcnow() - self.newest_event_at).total_seconds())
+
+
+class Listener:
+    def __init__(self, engine: Engine, settings: Settings, workspace_id: int,
+                 source_names: list[str] | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.workspace_id = workspace_id
+        self.source_names = source_names
+        self.ingestor = Ingestor(engine, settings)
+        self.stats = ListenStats()
+        # SQLite has one writer; serialising here avoids lock waits between sources.
+        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    def _sources(self) -> list[Source]:
+        with Session(self.engine) as session:
+            query = select(Source).where(Source.workspace_id == self.workspace_id,
+                                         Source.enabled.is_(True))
+            if self.source_names:
+                query = query.where(Source.name.in_(self.source_names))
+            return list(session.scalars(query))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        sources = self._sources()
+        if not sources:
+            log.warning("no enabled sources to listen to; add one with `hubbub source add`")
+        tasks = [asyncio.create_task(self._run_source(s), name=s.name) for s in sources]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _cursor(self, source_id: int) -> str | None:
+        with Session(self.engine) as session:
+            return session.scalar(select(Source.cursor).where(Source.id == source_id))
+
+    async def _ingest(self, target: Target, batch: list) -> IngestResult:  # type: ignore[type-arg]
+        if self._write_lock is None:
+            return await asyncio.to_thread(self.ingestor.ingest, target, batch)
+        async with self._write_lock:
+            return await asyncio.to_thread(self.ingestor.ingest, target, batch)
+
+    async def _run_source(self, source: Source) -> None:
+        connector_class = connectors.get(source.kind)
+        config = connector_class.parse_config(source.config)
+        ctx = SourceContext(
+            settings=self.settings, source_name=source.name,
+            credentials=decrypt_credentials(self.settings, source.credentials),
+            log=logging.getLogger(f"hubbub.sources.{source.name}"),
+        )
+        target = Target(workspace_id=source.workspace_id, source_id=source.id)
+        backoff = Backoff(base=1.0, cap=120.0)
+        while True:
+            connector = connector_class(config, ctx)
+            try:
+                async for batch in connector.stream(self._cursor(source.id)):
+                    if not batch:
+                        continue
+                    result = await self._ingest(target, batch)
+                    self.stats.record(result)
+                    self.stats.errors.pop(source.name, None)
+                    backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a broken connector must not stop the others
+                message = f"{type(exc).__name__}: {exc}"
+                log.exception("source %s failed; restarting from its cursor", source.name)
+                self.stats.errors[source.name] = message
+                with transaction(self.engine) as session:
+                    record_source_error(session, source.id, message)
+            await asyncio.sleep(backoff.next_delay())
+
+
+StatusCallback = Callable[[ListenStats], None]

@@ -1,0 +1,1 @@
+"""Database access: engine and session factory, the declarative Base, column types."""

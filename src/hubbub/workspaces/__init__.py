@@ -1,0 +1,1 @@
+"""Workspaces: the tenant boundary; every row of every feature belongs to one."""

@@ -1,0 +1,93 @@
+"""``hubbub import``, ``posts`` and ``deadletters`` as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Invoke
+from tests.support.factories import jsonl_line
+
+
+def _write(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> None:
+    source = _write(tmp_path / "posts.jsonl", [jsonl_line(n) for n in range(30)] + [b"{oops"])
+    first = hubbub("import", str(source), "--format", "jsonl")
+    assert "accepted 30, duplicate 0" in first.output and "rejected 1" in first.output
+    again = hubbub("import", str(source), "--format", "jsonl")
+    assert "accepted 0, duplicate 30" in again.output
+    assert hubbub("posts", "--count").output.strip() == "30"
+    letters = hubbub("deadletters", "list")
+    assert "invalid_json: 1" in letters.output
+
+
+def test_jsonl_export_round_trips(hubbub: Invoke, tmp_path: Path) -> None:
+    lines = [jsonl_line(n, mentions=["did:plc:bruno0000000000000000000"], likes=n,
+                        reply_to="bluesky:amira:0" if n else None, media=["image"])
+             for n in range(10)]
+    hubbub("import", str(_write(tmp_path / "in.jsonl", lines)), "--format", "jsonl")
+    exported = hubbub("posts", "--format", "jsonl", "--limit", "100").stdout_bytes
+    (tmp_path / "out.jsonl").write_bytes(exported)
+    hubbub("init", "--workspace", "copy")
+    hubbub("import", str(tmp_path / "out.jsonl"), "--format", "jsonl", "--workspace", "copy")
+    again = hubbub("posts", "--format", "jsonl", "--limit", "100", "--workspace", "copy").stdout_bytes
+    assert sorted(exported.splitlines()) == sorted(again.splitlines())
+    assert len(exported.splitlines()) == 10
+
+
+def test_posts_filters(hubbub: Invoke, tmp_path: Path) -> None:
+    lines = [jsonl_line(n, network="bluesky") for n in range(4)]
+    lines += [jsonl_line(n, network="mastodon", author="chen", text=f"Globex toot {n}")
+              for n in range(3)]
+    hubbub("import", str(_write(tmp_path / "mixed.jsonl", lines)), "--format", "jsonl")
+    assert hubbub("posts", "--count", "--network", "mastodon").output.strip() == "3"
+    assert hubbub("posts", "--count", "--author", "@chen@mastodon.example").output.strip() == "3"
+    assert hubbub("posts", "--count", "--contains", "GLOBEX").output.strip() == "3"
+    assert hubbub("posts", "--count", "--since", "2026-07-04T12:02:00Z").output.strip() == "3"
+    bad = hubbub("posts", "--since", "last tuesday", ok=False)
+    assert bad.exit_code != 0 and "ISO 8601" in bad.output
+
+
+def test_markup_in_posts_is_shown_as_text(hubbub: Invoke, tmp_path: Path) -> None:
+    hostile = "[bold red]pwned[/] <script>alert(1)</script>"
+    hubbub("import", str(_write(tmp_path / "x.jsonl", [jsonl_line(1, text=hostile)])), "--format", "jsonl")
+    assert "[bold red]pwned[/]" in hubbub("posts").output
+
+
+def test_csv_import_with_a_bad_row(hubbub: Invoke, tmp_path: Path) -> None:
+    csv_file = tmp_path / "posts.csv"
+    csv_file.write_bytes(
+        b"network,native_id,author,created_at,text,hashtags\n"
+        b"rss,https://blog.example/1,https://blog.example/#author:ann,2026-07-01T10:00:00Z,\"Hello, world\",acme|launch\n"
+        b"rss,https://blog.example/2,ann,not-a-date,Broken date,\n"
+        b"rss,https://blog.example/3,ann,2026-07-01T11:00:00Z,\"multi\nline\",\n"
+        b"rss,https://blog.example/4,ann,2026-07-01T11:00:00Z,latin1 \xe9t\xe9,\n"
+    )
+    result = hubbub("import", str(csv_file), "--format", "csv")
+    assert "accepted 2" in result.output
+    assert "bad_timestamp" in result.output and "invalid_utf8" in result.output
+
+
+def test_deadletters_show_and_replay(hubbub: Invoke, tmp_path: Path) -> None:
+    hubbub("import", str(_write(tmp_path / "bad.jsonl", [b'{"v": 2}'])), "--format", "jsonl")
+    shown = hubbub("deadletters", "show", "1")
+    assert "unknown_version" in shown.output
+    replayed = hubbub("deadletters", "replay", "--all")
+    assert "still refused 1" in replayed.output
+    missing = hubbub("deadletters", "show", "999", ok=False)
+    assert missing.exit_code == 1
+
+
+def test_source_add_validates_and_lists(hubbub: Invoke) -> None:
+    hubbub("source", "add", "bluesky", "firehose", "--set", "collections=app.bsky.feed.post")
+    listing = hubbub("source", "list")
+    assert "firehose" in listing.output
+    dup = hubbub("source", "add", "bluesky", "firehose", ok=False)
+    assert dup.exit_code == 1
+    unknown = hubbub("source", "add", "myspace", "x", ok=False)
+    assert "unknown connector" in unknown.output
+    hubbub("source", "remove", "firehose")
+    assert "firehose" not in hubbub("source", "list").output

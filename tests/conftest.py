@@ -1,0 +1,104 @@
+"""Fixtures shared by the whole suite.
+
+Database tests run against the backend named by ``HUBBUB_TEST_DATABASE`` (``sqlite``, the
+default, or ``postgresql``); the test command runs the ``db``-marked tests on both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from hubbub.migrations import upgrade
+from hubbub.settings import Settings
+from hubbub.sources.base import load_connectors
+from hubbub.store.engine import make_engine, transaction
+from hubbub.workspaces.actions import ensure_workspace
+
+BACKEND = os.environ.get("HUBBUB_TEST_DATABASE", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "HUBBUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+load_connectors()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"engine", "db_url"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture
+def local_settings(tmp_path: Path) -> Settings:
+    """Settings that may reach this machine's own test servers (127.0.0.1 only)."""
+    return Settings(home=tmp_path / "home", allowed_private_hosts=["127.0.0.1", "localhost"])
+
+
+@pytest.fixture(scope="session")
+def _database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database created once per test process."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        engine.dispose()
+        yield str(path)
+        return
+    if BACKEND != "postgresql":
+        raise RuntimeError(f"HUBBUB_TEST_DATABASE={BACKEND!r} is neither sqlite nor postgresql")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"hubbub_test_{worker}_{os.getpid()}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(_database_template: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty, migrated database of the backend under test."""
+    if BACKEND == "sqlite":
+        path = tmp_path / "hubbub.db"
+        shutil.copyfile(_database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    engine = create_engine(_database_template)
+    with engine.begin() as conn:
+        tables = [row[0] for row in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename != 'alembic_version'"))]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield _database_template
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=db_url,
+                    allowed_private_hosts=["127.0.0.1", "localhost"])
+
+
+@pytest.fixture
+def workspace_id(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return ensure_workspace(session, "acme", "Acme Inc.").id

@@ -1,0 +1,157 @@
+"""The write path: idempotent, deletes win, authors and handles, near-duplicates."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from hubbub.core.clock import utcnow
+from hubbub.core.items import AuthorUpdate, DeleteItem, InteractionItem
+from hubbub.posts.actions import store_items
+from hubbub.posts.models import Author, AuthorHandle, Interaction, Post
+from hubbub.store.engine import transaction
+from tests.support.factories import BASE_TIME, example_author, example_post
+
+
+def _store(engine: Engine, workspace_id: int, items: list, network: str = "bluesky"):  # type: ignore[no-untyped-def]
+    with transaction(engine) as session:
+        return store_items(session, workspace_id, network, items, received_at=utcnow())
+
+
+def _count(engine: Engine, model: type, *where) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def test_same_batch_twice_stores_once(engine: Engine, workspace_id: int) -> None:
+    items = [example_post(n) for n in range(50)]
+    first = _store(engine, workspace_id, items)
+    second = _store(engine, workspace_id, items)
+    assert (first.stored, first.duplicates) == (50, 0)
+    assert (second.stored, second.duplicates) == (0, 50)
+    assert _count(engine, Post) == 50
+    assert _count(engine, Author) == 1
+
+
+def test_fields_round_trip_with_utc_times(engine: Engine, workspace_id: int) -> None:
+    post = example_post(1, reply_to="at://x/app.bsky.feed.post/1", thread_root="at://x/r",
+                        mentions=("did:plc:bruno0000000000000000000",), hashtags=("acme",),
+                        links=("https://acme.example/skates",), media=("image",), likes=3)
+    _store(engine, workspace_id, [post])
+    with Session(engine) as session:
+        stored = session.scalars(select(Post)).one()
+    assert stored.created_at == post.created_at
+    assert stored.created_at.tzinfo is not None
+    assert (stored.reply_to, stored.thread_root) == (post.reply_to, post.thread_root)
+    assert stored.mentions == list(post.mentions)
+    assert stored.hashtags == ["acme"] and stored.media == ["image"] and stored.likes == 3
+    assert stored.lang == "en"
+
+
+def test_workspaces_are_separate(engine: Engine, workspace_id: int) -> None:
+    from hubbub.workspaces.actions import ensure_workspace
+
+    with transaction(engine) as session:
+        other = ensure_workspace(session, "globex").id
+    _store(engine, workspace_id, [example_post(1)])
+    result = _store(engine, other, [example_post(1)])
+    assert result.stored == 1
+    assert _count(engine, Post, Post.workspace_id == other) == 1
+    assert _count(engine, Post, Post.workspace_id == workspace_id) == 1
+
+
+def test_delete_clears_text_and_wins_over_replay(engine: Engine, workspace_id: int) -> None:
+    post = example_post(7)
+    _store(engine, workspace_id, [post])
+    _store(engine, workspace_id, [DeleteItem(native_id=post.native_id, at=BASE_TIME)])
+    _store(engine, workspace_id, [post])  # a replay after the delete must not resurrect it
+    with Session(engine) as session:
+        stored = session.scalars(select(Post)).one()
+    assert stored.deleted and stored.text == "" and stored.raw == ""
+
+
+def test_delete_before_create_keeps_it_deleted(engine: Engine, workspace_id: int) -> None:
+    post = example_post(8)
+    _store(engine, workspace_id, [DeleteItem(native_id=post.native_id, at=BASE_TIME)])
+    result = _store(engine, workspace_id, [post])
+    assert result.stored == 0
+    assert _count(engine, Post) == 0
+
+
+def test_edit_updates_text_once(engine: Engine, workspace_id: int) -> None:
+    _store(engine, workspace_id, [example_post(2)])
+    edit = example_post(2, text="Edited: the skates are back", edited=True)
+    assert _store(engine, workspace_id, [edit]).updated == 1
+    assert _store(engine, workspace_id, [edit]).updated == 0  # replay of the edit changes nothing
+    with Session(engine) as session:
+        stored = session.scalars(select(Post)).one()
+    assert stored.text == "Edited: the skates are back" and stored.edited_at is not None
+
+
+def test_counts_update_when_they_change(engine: Engine, workspace_id: int) -> None:
+    _store(engine, workspace_id, [example_post(3, likes=1)])
+    assert _store(engine, workspace_id, [example_post(3, likes=1)]).updated == 0
+    assert _store(engine, workspace_id, [example_post(3, likes=9, replies=2)]).updated == 1
+    with Session(engine) as session:
+        stored = session.scalars(select(Post)).one()
+    assert (stored.likes, stored.replies) == (9, 2)
+
+
+def test_handle_history_and_identity_updates(engine: Engine, workspace_id: int) -> None:
+    _store(engine, workspace_id, [example_post(1)])
+    renamed = example_author("amira", handle="amira.dev")
+    _store(engine, workspace_id, [AuthorUpdate(author=renamed, at=BASE_TIME)])
+    _store(engine, workspace_id, [AuthorUpdate(author=renamed, at=BASE_TIME, active=False)])
+    with Session(engine) as session:
+        author = session.scalars(select(Author)).one()
+        handles = set(session.scalars(select(AuthorHandle.handle)))
+    assert author.handle == "amira.dev" and author.active is False
+    assert handles == {"amira.bsky.social", "amira.dev"}
+
+
+def test_interactions_are_idempotent_and_deletable(engine: Engine, workspace_id: int) -> None:
+    like = InteractionItem(native_id="at://did:plc:bruno/app.bsky.feed.like/1", kind="like",
+                           actor=example_author("bruno"), created_at=BASE_TIME,
+                           target_post=example_post(1).native_id)
+    assert _store(engine, workspace_id, [like]).interactions == 1
+    assert _store(engine, workspace_id, [like]).interactions == 0
+    _store(engine, workspace_id, [DeleteItem(native_id=like.native_id, at=BASE_TIME)])
+    assert _count(engine, Interaction, Interaction.deleted.is_(True)) == 1
+
+
+def test_cross_network_copy_is_linked_not_counted_twice(engine: Engine, workspace_id: int) -> None:
+    text = "Acme launches rocket skates today! https://acme.example/a"
+    _store(engine, workspace_id, [example_post(1, text=text)])
+    cross = example_post(2, author="chen", text="ACME launches rocket skates today!! https://t.co/x",
+                         native_id="https://mastodon.example/@chen/1")
+    result = _store(engine, workspace_id, [cross], network="mastodon")
+    assert result.near_duplicates == 1
+    with Session(engine) as session:
+        first = session.scalar(select(Post.id).where(Post.network == "bluesky"))
+        copy = session.scalars(select(Post).where(Post.network == "mastodon")).one()
+    assert copy.near_dup_of == first
+
+
+def test_same_words_by_different_people_on_one_network_are_separate(
+    engine: Engine, workspace_id: int
+) -> None:
+    text = "Happy launch day to everyone at Acme, great work"
+    result = _store(engine, workspace_id, [example_post(1, text=text),
+                                           example_post(2, author="bruno", text=text)])
+    assert result.near_duplicates == 0
+
+
+def test_same_author_repeat_in_one_batch_is_linked(engine: Engine, workspace_id: int) -> None:
+    text = "Syndicated: Acme rocket skates review, part one"
+    result = _store(engine, workspace_id, [example_post(1, text=text), example_post(2, text=text)])
+    assert result.near_duplicates == 1
+
+
+def test_cross_network_copy_far_apart_is_not_linked(engine: Engine, workspace_id: int) -> None:
+    text = "Acme launches rocket skates today, read all about it"
+    _store(engine, workspace_id, [example_post(1, text=text)])
+    late = example_post(2, author="chen", text=text, native_id="m:1",
+                        created_at=BASE_TIME + timedelta(days=30))
+    assert _store(engine, workspace_id, [late], network="mastodon").near_duplicates == 0
