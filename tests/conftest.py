@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from hubbub.migrations import upgrade
+from hubbub.runtime import load_connectors
 from hubbub.settings import Settings
-from hubbub.sources.base import load_connectors
 from hubbub.store.engine import make_engine, transaction
 from hubbub.workspaces.actions import ensure_workspace
 
@@ -78,8 +78,14 @@ def db_url(_database_template: str, tmp_path: Path) -> Iterator[str]:
         return
     engine = create_engine(_database_template)
     with engine.begin() as conn:
-        tables = [row[0] for row in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename != 'alembic_version'"))]
+        tables = [
+            row[0]
+            for row in conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename != 'alembic_version'"
+                )
+            )
+        ]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield _database_template
@@ -94,8 +100,11 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=db_url,
-                    allowed_private_hosts=["127.0.0.1", "localhost"])
+    return Settings(
+        home=tmp_path / "home",
+        database_url=db_url,
+        allowed_private_hosts=["127.0.0.1", "localhost"],
+    )
 
 
 @pytest.fixture

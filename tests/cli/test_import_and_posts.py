@@ -25,23 +25,33 @@ def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> 
 
 
 def test_jsonl_export_round_trips(hubbub: Invoke, tmp_path: Path) -> None:
-    lines = [jsonl_line(n, mentions=["did:plc:bruno0000000000000000000"], likes=n,
-                        reply_to="bluesky:amira:0" if n else None, media=["image"])
-             for n in range(10)]
+    lines = [
+        jsonl_line(
+            n,
+            mentions=["did:plc:bruno0000000000000000000"],
+            likes=n,
+            reply_to="bluesky:amira:0" if n else None,
+            media=["image"],
+        )
+        for n in range(10)
+    ]
     hubbub("import", str(_write(tmp_path / "in.jsonl", lines)), "--format", "jsonl")
     exported = hubbub("posts", "--format", "jsonl", "--limit", "100").stdout_bytes
     (tmp_path / "out.jsonl").write_bytes(exported)
     hubbub("init", "--workspace", "copy")
     hubbub("import", str(tmp_path / "out.jsonl"), "--format", "jsonl", "--workspace", "copy")
-    again = hubbub("posts", "--format", "jsonl", "--limit", "100", "--workspace", "copy").stdout_bytes
+    again = hubbub(
+        "posts", "--format", "jsonl", "--limit", "100", "--workspace", "copy"
+    ).stdout_bytes
     assert sorted(exported.splitlines()) == sorted(again.splitlines())
     assert len(exported.splitlines()) == 10
 
 
 def test_posts_filters(hubbub: Invoke, tmp_path: Path) -> None:
     lines = [jsonl_line(n, network="bluesky") for n in range(4)]
-    lines += [jsonl_line(n, network="mastodon", author="chen", text=f"Globex toot {n}")
-              for n in range(3)]
+    lines += [
+        jsonl_line(n, network="mastodon", author="chen", text=f"Globex toot {n}") for n in range(3)
+    ]
     hubbub("import", str(_write(tmp_path / "mixed.jsonl", lines)), "--format", "jsonl")
     assert hubbub("posts", "--count", "--network", "mastodon").output.strip() == "3"
     assert hubbub("posts", "--count", "--author", "@chen@mastodon.example").output.strip() == "3"
@@ -53,7 +63,12 @@ def test_posts_filters(hubbub: Invoke, tmp_path: Path) -> None:
 
 def test_markup_in_posts_is_shown_as_text(hubbub: Invoke, tmp_path: Path) -> None:
     hostile = "[bold red]pwned[/] <script>alert(1)</script>"
-    hubbub("import", str(_write(tmp_path / "x.jsonl", [jsonl_line(1, text=hostile)])), "--format", "jsonl")
+    hubbub(
+        "import",
+        str(_write(tmp_path / "x.jsonl", [jsonl_line(1, text=hostile)])),
+        "--format",
+        "jsonl",
+    )
     assert "[bold red]pwned[/]" in hubbub("posts").output
 
 
@@ -61,9 +76,9 @@ def test_csv_import_with_a_bad_row(hubbub: Invoke, tmp_path: Path) -> None:
     csv_file = tmp_path / "posts.csv"
     csv_file.write_bytes(
         b"network,native_id,author,created_at,text,hashtags\n"
-        b"rss,https://blog.example/1,https://blog.example/#author:ann,2026-07-01T10:00:00Z,\"Hello, world\",acme|launch\n"
+        b'rss,https://blog.example/1,https://blog.example/#author:ann,2026-07-01T10:00:00Z,"Hello, world",acme|launch\n'
         b"rss,https://blog.example/2,ann,not-a-date,Broken date,\n"
-        b"rss,https://blog.example/3,ann,2026-07-01T11:00:00Z,\"multi\nline\",\n"
+        b'rss,https://blog.example/3,ann,2026-07-01T11:00:00Z,"multi\nline",\n'
         b"rss,https://blog.example/4,ann,2026-07-01T11:00:00Z,latin1 \xe9t\xe9,\n"
     )
     result = hubbub("import", str(csv_file), "--format", "csv")

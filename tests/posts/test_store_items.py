@@ -36,9 +36,16 @@ def test_same_batch_twice_stores_once(engine: Engine, workspace_id: int) -> None
 
 
 def test_fields_round_trip_with_utc_times(engine: Engine, workspace_id: int) -> None:
-    post = example_post(1, reply_to="at://x/app.bsky.feed.post/1", thread_root="at://x/r",
-                        mentions=("did:plc:bruno0000000000000000000",), hashtags=("acme",),
-                        links=("https://acme.example/skates",), media=("image",), likes=3)
+    post = example_post(
+        1,
+        reply_to="at://x/app.bsky.feed.post/1",
+        thread_root="at://x/r",
+        mentions=("did:plc:bruno0000000000000000000",),
+        hashtags=("acme",),
+        links=("https://acme.example/skates",),
+        media=("image",),
+        likes=3,
+    )
     _store(engine, workspace_id, [post])
     with Session(engine) as session:
         stored = session.scalars(select(Post)).one()
@@ -112,9 +119,13 @@ def test_handle_history_and_identity_updates(engine: Engine, workspace_id: int) 
 
 
 def test_interactions_are_idempotent_and_deletable(engine: Engine, workspace_id: int) -> None:
-    like = InteractionItem(native_id="at://did:plc:bruno/app.bsky.feed.like/1", kind="like",
-                           actor=example_author("bruno"), created_at=BASE_TIME,
-                           target_post=example_post(1).native_id)
+    like = InteractionItem(
+        native_id="at://did:plc:bruno/app.bsky.feed.like/1",
+        kind="like",
+        actor=example_author("bruno"),
+        created_at=BASE_TIME,
+        target_post=example_post(1).native_id,
+    )
     assert _store(engine, workspace_id, [like]).interactions == 1
     assert _store(engine, workspace_id, [like]).interactions == 0
     _store(engine, workspace_id, [DeleteItem(native_id=like.native_id, at=BASE_TIME)])
@@ -124,8 +135,12 @@ def test_interactions_are_idempotent_and_deletable(engine: Engine, workspace_id:
 def test_cross_network_copy_is_linked_not_counted_twice(engine: Engine, workspace_id: int) -> None:
     text = "Acme launches rocket skates today! https://acme.example/a"
     _store(engine, workspace_id, [example_post(1, text=text)])
-    cross = example_post(2, author="chen", text="ACME launches rocket skates today!! https://t.co/x",
-                         native_id="https://mastodon.example/@chen/1")
+    cross = example_post(
+        2,
+        author="chen",
+        text="ACME launches rocket skates today!! https://t.co/x",
+        native_id="https://mastodon.example/@chen/1",
+    )
     result = _store(engine, workspace_id, [cross], network="mastodon")
     assert result.near_duplicates == 1
     with Session(engine) as session:
@@ -138,8 +153,11 @@ def test_same_words_by_different_people_on_one_network_are_separate(
     engine: Engine, workspace_id: int
 ) -> None:
     text = "Happy launch day to everyone at Acme, great work"
-    result = _store(engine, workspace_id, [example_post(1, text=text),
-                                           example_post(2, author="bruno", text=text)])
+    result = _store(
+        engine,
+        workspace_id,
+        [example_post(1, text=text), example_post(2, author="bruno", text=text)],
+    )
     assert result.near_duplicates == 0
 
 
@@ -152,6 +170,7 @@ def test_same_author_repeat_in_one_batch_is_linked(engine: Engine, workspace_id:
 def test_cross_network_copy_far_apart_is_not_linked(engine: Engine, workspace_id: int) -> None:
     text = "Acme launches rocket skates today, read all about it"
     _store(engine, workspace_id, [example_post(1, text=text)])
-    late = example_post(2, author="chen", text=text, native_id="m:1",
-                        created_at=BASE_TIME + timedelta(days=30))
+    late = example_post(
+        2, author="chen", text=text, native_id="m:1", created_at=BASE_TIME + timedelta(days=30)
+    )
     assert _store(engine, workspace_id, [late], network="mastodon").near_duplicates == 0

@@ -56,8 +56,9 @@ def test_bad_input_becomes_a_dead_letter_with_its_reason(
     assert letter.reason
 
 
-def test_oversize_and_future_payloads_are_refused(engine: Engine, tmp_path, db_url: str,
-                                                   workspace_id: int) -> None:
+def test_oversize_and_future_payloads_are_refused(
+    engine: Engine, tmp_path, db_url: str, workspace_id: int
+) -> None:
     settings = Settings(home=tmp_path, database_url=db_url, max_payload_bytes=2048)
     ingestor = Ingestor(engine, settings)
     huge = jsonl_event(1, text="x" * 5000)
@@ -69,9 +70,12 @@ def test_oversize_and_future_payloads_are_refused(engine: Engine, tmp_path, db_u
     assert sizes["too_large"] == len(huge.payload)
 
 
-def test_unknown_format_is_a_dead_letter(engine: Engine, settings: Settings, workspace_id: int) -> None:
+def test_unknown_format_is_a_dead_letter(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
     result = Ingestor(engine, settings).ingest(
-        Target(workspace_id), [RawEvent(payload=b"{}", format="no-such-format")])
+        Target(workspace_id), [RawEvent(payload=b"{}", format="no-such-format")]
+    )
     assert result.reasons == {"unknown_format": 1}
 
 
@@ -91,8 +95,11 @@ def test_cursor_moves_with_the_batch(engine: Engine, settings: Settings, workspa
         source_id = source.id
     ingestor = Ingestor(engine, settings)
     target = Target(workspace_id, source_id)
-    ingestor.ingest(target, [jsonl_event(n) for n in range(5)] + [
-        RawEvent(payload=b"garbage", format="jsonl", cursor=None)])
+    ingestor.ingest(
+        target,
+        [jsonl_event(n) for n in range(5)]
+        + [RawEvent(payload=b"garbage", format="jsonl", cursor=None)],
+    )
     with Session(engine) as session:
         source = session.get_one(Source, source_id)
         assert source.cursor == "4"
@@ -106,8 +113,9 @@ def test_a_failed_transaction_moves_no_cursor_and_stores_nothing(
         source_id = add_source(session, settings, workspace_id, "bluesky", "firehose", {}, {}).id
     # A workspace that does not exist makes the insert fail on its foreign key, mid-batch.
     with pytest.raises(Exception):  # noqa: B017, PT011
-        Ingestor(engine, settings).ingest(Target(workspace_id + 999, source_id),
-                                          [jsonl_event(1), jsonl_event(2)])
+        Ingestor(engine, settings).ingest(
+            Target(workspace_id + 999, source_id), [jsonl_event(1), jsonl_event(2)]
+        )
     with Session(engine) as session:
         assert session.get_one(Source, source_id).cursor is None
     assert _posts(engine) == 0

@@ -22,10 +22,23 @@ def _get(settings: Settings, url: str, limit: int | None = None):  # type: ignor
     return asyncio.run(run())
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-    "::1", "fe80::1", "fc00::1", "::ffff:127.0.0.1", "100.64.0.1", "224.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "100.64.0.1",
+        "224.0.0.1",
+    ],
+)
 def test_non_public_addresses(address: str) -> None:
     assert not is_public_address(ipaddress.ip_address(address))
 
@@ -34,10 +47,18 @@ def test_public_address() -> None:
     assert is_public_address(ipaddress.ip_address("151.101.1.69"))
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/", "http://localhost:8080/x", "http://[::1]/", "http://169.254.169.254/latest",
-    "http://2130706433/", "file:///etc/passwd", "gopher://example.com/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8080/x",
+        "http://[::1]/",
+        "http://169.254.169.254/latest",
+        "http://2130706433/",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+    ],
+)
 def test_unsafe_urls_are_refused_by_default(url: str) -> None:
     with pytest.raises((UnsafeURL, TransientError)):
         asyncio.run(check_url(url, Settings()))
@@ -53,9 +74,13 @@ def test_loopback_server_refused_by_default_allowed_when_listed() -> None:
 
 
 def test_redirect_to_a_private_address_is_refused() -> None:
-    with serve({"/go": Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})}) as s:
-        with pytest.raises(UnsafeURL):
-            _get(Settings(allowed_private_hosts=["127.0.0.1"]), s.base + "/go")
+    with (
+        serve(
+            {"/go": Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data"})}
+        ) as s,
+        pytest.raises(UnsafeURL),
+    ):
+        _get(Settings(allowed_private_hosts=["127.0.0.1"]), s.base + "/go")
 
 
 def test_gzip_bomb_stops_at_the_limit() -> None:
@@ -73,8 +98,13 @@ def test_oversize_body_is_refused() -> None:
 
 
 def test_gzip_body_within_limit_is_decoded() -> None:
-    with serve({"/ok": Reply(body=gzip.compress(b"fine" * 100), headers={"Content-Encoding": "gzip"})}) as s:
-        assert _get(Settings(allowed_private_hosts=["127.0.0.1"]), s.base + "/ok").content == b"fine" * 100
+    with serve(
+        {"/ok": Reply(body=gzip.compress(b"fine" * 100), headers={"Content-Encoding": "gzip"})}
+    ) as s:
+        assert (
+            _get(Settings(allowed_private_hosts=["127.0.0.1"]), s.base + "/ok").content
+            == b"fine" * 100
+        )
 
 
 def test_429_and_5xx_become_retryable_errors() -> None:

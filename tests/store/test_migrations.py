@@ -20,4 +20,4 @@ def test_history_is_linear_and_named() -> None:
     heads = script.get_heads()
     assert len(heads) == 1
     for revision in script.walk_revisions():
-        assert revision.doc and not revision.revision.isalnum() or "_" in revision.revision
+        assert (revision.doc and not revision.revision.isalnum()) or "_" in revision.revision

@@ -14,5 +14,5 @@ from hubbub.workspaces.models import Workspace
 
 def test_naive_datetimes_are_refused(engine: Engine) -> None:
     with pytest.raises(StatementError, match="naive datetime"), transaction(engine) as session:
-        session.add(Workspace(slug="naive", name="n", created_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        session.add(Workspace(slug="naive", name="n", created_at=datetime(2026, 1, 1)))
         session.flush()

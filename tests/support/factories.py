@@ -12,12 +12,24 @@ from hubbub.core.items import AuthorRef, PostItem, RawEvent
 BASE_TIME = datetime(2026, 7, 4, 12, 0, tzinfo=UTC)
 
 PERSONAS: dict[str, dict[str, Any]] = {
-    "amira": {"native_id": "did:plc:amira0000000000000000000", "handle": "amira.bsky.social",
-              "display_name": "Amira", "followers": 1200},
-    "bruno": {"native_id": "did:plc:bruno0000000000000000000", "handle": "bruno.bsky.social",
-              "display_name": "Bruno", "followers": 40},
-    "chen": {"native_id": "https://mastodon.example/@chen", "handle": "chen@mastodon.example",
-             "display_name": "Chen", "followers": 310},
+    "amira": {
+        "native_id": "did:plc:amira0000000000000000000",
+        "handle": "amira.bsky.social",
+        "display_name": "Amira",
+        "followers": 1200,
+    },
+    "bruno": {
+        "native_id": "did:plc:bruno0000000000000000000",
+        "handle": "bruno.bsky.social",
+        "display_name": "Bruno",
+        "followers": 40,
+    },
+    "chen": {
+        "native_id": "https://mastodon.example/@chen",
+        "handle": "chen@mastodon.example",
+        "display_name": "Chen",
+        "followers": 310,
+    },
 }
 
 
@@ -25,7 +37,9 @@ def example_author(name: str, **changes: Any) -> AuthorRef:
     return AuthorRef(**{**PERSONAS[name], **changes})
 
 
-def example_post(n: int, author: str = "amira", text: str | None = None, **changes: Any) -> PostItem:
+def example_post(
+    n: int, author: str = "amira", text: str | None = None, **changes: Any
+) -> PostItem:
     values: dict[str, Any] = {
         "native_id": f"at://{PERSONAS[author]['native_id']}/app.bsky.feed.post/{n:013d}",
         "author": example_author(author),
@@ -40,12 +54,21 @@ def example_post(n: int, author: str = "amira", text: str | None = None, **chang
 def jsonl_line(n: int, network: str = "bluesky", author: str = "amira", **changes: Any) -> bytes:
     """A line of Hubbub's own export format."""
     record: dict[str, Any] = {
-        "v": 1, "type": "post", "network": network,
+        "v": 1,
+        "type": "post",
+        "network": network,
         "native_id": f"{network}:{author}:{n}",
-        "author": {"native_id": PERSONAS[author]["native_id"], "handle": PERSONAS[author]["handle"]},
+        "author": {
+            "native_id": PERSONAS[author]["native_id"],
+            "handle": PERSONAS[author]["handle"],
+        },
         "created_at": (BASE_TIME + timedelta(minutes=n)).isoformat(),
         "text": f"Line {n}: Acme's new rocket skates are amazing",
-        "langs": ["en"], "hashtags": ["acme"], "links": [], "mentions": [], "media": [],
+        "langs": ["en"],
+        "hashtags": ["acme"],
+        "links": [],
+        "mentions": [],
+        "media": [],
     }
     record.update(changes)
     return orjson.dumps(record)

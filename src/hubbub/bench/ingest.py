@@ -50,13 +50,17 @@ def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(
-        "INSERT INTO authors (workspace_id, network, native_id, active, first_seen_at, last_seen_at)"
-        " VALUES (?, 'bluesky', 'baseline', 1, '2026-01-01', '2026-01-01')", (workspace_id,))
+        "INSERT INTO authors (workspace_id, network, native_id, active, first_seen_at,"
+        " last_seen_at) VALUES (?, 'bluesky', 'baseline', 1, '2026-01-01', '2026-01-01')",
+        (workspace_id,),
+    )
     author_id = db.execute("SELECT id FROM authors").fetchone()[0]
     db.commit()
-    sql = ("INSERT INTO posts (workspace_id, network, native_id, author_id, kind, text, langs,"
-           " created_at, received_at, mentions, hashtags, links, media, deleted, raw)"
-           " VALUES (?, 'bluesky', ?, ?, 'post', ?, ?, ?, ?, '[]', '[]', '[]', '[]', 0, ?)")
+    sql = (
+        "INSERT INTO posts (workspace_id, network, native_id, author_id, kind, text, langs,"
+        " created_at, received_at, mentions, hashtags, links, media, deleted, raw)"
+        " VALUES (?, 'bluesky', ?, ?, 'post', ?, ?, ?, ?, '[]', '[]', '[]', '[]', 0, ?)"
+    )
     started = time.perf_counter()
     for start in range(0, len(events), BATCH):
         rows = []
@@ -64,25 +68,36 @@ def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
             event = json.loads(line)
             commit = event["commit"]
             record = commit["record"]
-            rows.append((
-                workspace_id, f"at://{event['did']}/{commit['collection']}/{commit['rkey']}",
-                author_id, record.get("text", ""), json.dumps(record.get("langs", [])),
-                record["createdAt"], record["createdAt"], line.decode(),
-            ))
+            rows.append(
+                (
+                    workspace_id,
+                    f"at://{event['did']}/{commit['collection']}/{commit['rkey']}",
+                    author_id,
+                    record.get("text", ""),
+                    json.dumps(record.get("langs", [])),
+                    record["createdAt"],
+                    record["createdAt"],
+                    line.decode(),
+                )
+            )
         db.executemany(sql, rows)
         db.commit()
     elapsed = time.perf_counter() - started
     stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
     db.close()
-    return {"events": len(events), "stored": stored, "seconds": elapsed,
-            "events_per_second": len(events) / elapsed,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "events": len(events),
+        "stored": stored,
+        "seconds": elapsed,
+        "events_per_second": len(events) / elapsed,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
     from hubbub.core.items import RawEvent
+    from hubbub.runtime import load_connectors
     from hubbub.settings import Settings
-    from hubbub.sources.base import load_connectors
     from hubbub.sources.ingest import Ingestor, Target
     from hubbub.store.engine import make_engine
 
@@ -92,7 +107,9 @@ def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
     settings = Settings(home=Path(folder), database_url=url)
     ingestor = Ingestor(make_engine(url), settings)
     target = Target(workspace_id)
-    raw = [RawEvent(payload=line, format="jetstream", cursor=str(i)) for i, line in enumerate(events)]
+    raw = [
+        RawEvent(payload=line, format="jetstream", cursor=str(i)) for i, line in enumerate(events)
+    ]
     started = time.perf_counter()
     stored = rejected = 0
     for start in range(0, len(raw), BATCH):
@@ -100,9 +117,14 @@ def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
         stored += result.store.stored
         rejected += result.rejected
     elapsed = time.perf_counter() - started
-    return {"events": len(events), "stored": stored, "rejected": rejected, "seconds": elapsed,
-            "events_per_second": len(events) / elapsed,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "events": len(events),
+        "stored": stored,
+        "rejected": rejected,
+        "seconds": elapsed,
+        "events_per_second": len(events) / elapsed,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def _in_child(function: Any, *args: Any) -> dict[str, Any]:
@@ -121,14 +143,20 @@ def run(events: int, seed: int = 0) -> dict[str, Any]:
         "benchmark": "ingest",
         "events": events,
         "batch": BATCH,
-        "machine": {"cpus": multiprocessing.cpu_count(), "python": platform.python_version(),
-                    "sqlite": sqlite3.sqlite_version, "platform": platform.platform()},
+        "machine": {
+            "cpus": multiprocessing.cpu_count(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+        },
         "baseline": baseline,
         "hubbub": ours,
         "ratio_to_baseline": ratio,
         "targets": {
-            "ratio_to_baseline_min": 0.5, "events_per_second_min": 10_000,
-            "met": ratio >= 0.5 and ours["events_per_second"] >= 10_000
+            "ratio_to_baseline_min": 0.5,
+            "events_per_second_min": 10_000,
+            "met": ratio >= 0.5
+            and ours["events_per_second"] >= 10_000
             and ours["stored"] == events,
         },
     }

@@ -6,10 +6,11 @@ import json
 
 import typer
 
-from hubbub.cli.context import console
+from hubbub.runtime import console
 
-bench_app = typer.Typer(help="Measured benchmarks (figures go to docs/performance.md).",
-                        no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Measured benchmarks (figures go to docs/performance.md).", no_args_is_help=True
+)
 
 
 @bench_app.command("ingest")
@@ -26,9 +27,15 @@ def bench_ingest(
         print(json.dumps(report))
         return
     ours, base = report["hubbub"], report["baseline"]
-    console.print(f"hubbub   {ours['events_per_second']:10.0f} events/s, peak {ours['peak_rss_mb']:.0f} MB")
-    console.print(f"baseline {base['events_per_second']:10.0f} events/s, peak {base['peak_rss_mb']:.0f} MB")
-    console.print(f"ratio {report['ratio_to_baseline']:.2f}; targets met: {report['targets']['met']}")
+    console.print(
+        f"hubbub   {ours['events_per_second']:10.0f} events/s, peak {ours['peak_rss_mb']:.0f} MB"
+    )
+    console.print(
+        f"baseline {base['events_per_second']:10.0f} events/s, peak {base['peak_rss_mb']:.0f} MB"
+    )
+    console.print(
+        f"ratio {report['ratio_to_baseline']:.2f}; targets met: {report['targets']['met']}"
+    )
 
 
 def mount(app: typer.Typer) -> None:

@@ -7,11 +7,11 @@ import sys
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from hubbub.cli.context import WorkspaceOption, console, fail, runtime
 from hubbub.core.errors import ConfigError
+from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import REPLAYED, replay_dead_letter
 from hubbub.sources.ingest import Ingestor
 from hubbub.sources.models import DeadLetter
@@ -19,8 +19,7 @@ from hubbub.sources.models import DeadLetter
 deadletters_app = typer.Typer(help="Payloads refused with a reason.", no_args_is_help=True)
 
 
-def _pending(query):  # type: ignore[no-untyped-def]
-    return query.where((DeadLetter.replay_outcome.is_(None)) | (DeadLetter.replay_outcome != REPLAYED))
+PENDING = or_(DeadLetter.replay_outcome.is_(None), DeadLetter.replay_outcome != REPLAYED)
 
 
 @deadletters_app.command("list")
@@ -36,27 +35,41 @@ def list_(
     with Session(rt.engine) as session:
         base = select(DeadLetter).where(DeadLetter.workspace_id == workspace_id)
         if not include_replayed:
-            base = _pending(base)
+            base = base.where(PENDING)
         if reason:
             base = base.where(DeadLetter.reason_code == reason)
         counts = session.execute(
-            _pending(select(DeadLetter.reason_code, func.count())
-                     .where(DeadLetter.workspace_id == workspace_id))
-            .group_by(DeadLetter.reason_code).order_by(func.count().desc())
+            select(DeadLetter.reason_code, func.count())
+            .where(DeadLetter.workspace_id == workspace_id, PENDING)
+            .group_by(DeadLetter.reason_code)
+            .order_by(func.count().desc())
         )
         summary = ", ".join(f"{code}: {n}" for code, n in counts)
         table = Table("id", "received (UTC)", "format", "reason", "size", "detail")
         for letter in session.scalars(base.order_by(DeadLetter.id.desc()).limit(limit)):
-            table.add_row(*(Text(str(v)) for v in (
-                letter.id, letter.received_at.strftime("%Y-%m-%d %H:%M:%S"), letter.format,
-                letter.reason_code, letter.payload_size, letter.reason[:100])))
+            table.add_row(
+                *(
+                    Text(str(v))
+                    for v in (
+                        letter.id,
+                        letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        letter.format,
+                        letter.reason_code,
+                        letter.payload_size,
+                        letter.reason[:100],
+                    )
+                )
+            )
     console.print(Text(f"pending by reason: {summary or 'none'}"))
     console.print(table)
 
 
 @deadletters_app.command("show")
-def show(letter_id: int, workspace: str = WorkspaceOption,
-         raw: bool = typer.Option(False, "--raw", help="Write the payload bytes to stdout.")) -> None:
+def show(
+    letter_id: int,
+    workspace: str = WorkspaceOption,
+    raw: bool = typer.Option(False, "--raw", help="Write the payload bytes to stdout."),
+) -> None:
     """One dead letter: reason, metadata and payload."""
     rt = runtime()
     workspace_id = rt.workspace_id(workspace)
@@ -68,10 +81,17 @@ def show(letter_id: int, workspace: str = WorkspaceOption,
             sys.stdout.buffer.write(letter.payload)
             return
         for label, value in (
-            ("id", letter.id), ("received", letter.received_at.isoformat()),
-            ("format", letter.format), ("reason", f"{letter.reason_code}: {letter.reason}"),
-            ("size", f"{letter.payload_size} bytes{' (cut when stored)' if letter.truncated else ''}"),
-            ("sha256", letter.payload_sha256), ("meta", letter.meta), ("cursor", letter.cursor),
+            ("id", letter.id),
+            ("received", letter.received_at.isoformat()),
+            ("format", letter.format),
+            ("reason", f"{letter.reason_code}: {letter.reason}"),
+            (
+                "size",
+                f"{letter.payload_size} bytes{' (cut when stored)' if letter.truncated else ''}",
+            ),
+            ("sha256", letter.payload_sha256),
+            ("meta", letter.meta),
+            ("cursor", letter.cursor),
             ("replayed", f"{letter.replayed_at} {letter.replay_outcome or ''}".strip()),
         ):
             console.print(Text(f"{label}: {value}"))
@@ -92,12 +112,17 @@ def replay(
     ids = list(letter_ids or [])
     with Session(rt.engine) as session:
         if every:
-            query = _pending(select(DeadLetter.id).where(DeadLetter.workspace_id == workspace_id))
+            query = select(DeadLetter.id).where(DeadLetter.workspace_id == workspace_id, PENDING)
             if reason:
                 query = query.where(DeadLetter.reason_code == reason)
             ids += list(session.scalars(query.order_by(DeadLetter.id)))
-        owned = set(session.scalars(select(DeadLetter.id).where(
-            DeadLetter.workspace_id == workspace_id, DeadLetter.id.in_(ids or [-1]))))
+        owned = set(
+            session.scalars(
+                select(DeadLetter.id).where(
+                    DeadLetter.workspace_id == workspace_id, DeadLetter.id.in_(ids or [-1])
+                )
+            )
+        )
     if not ids:
         raise fail("name dead letter ids or pass --all")
     ingestor = Ingestor(rt.engine, rt.settings)

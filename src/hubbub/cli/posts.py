@@ -10,10 +10,10 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from hubbub.cli.context import WorkspaceOption, console, fail, runtime
 from hubbub.connectors.files.formats import export_line
 from hubbub.core.clock import parse_timestamp
 from hubbub.posts.queries import PostFilter, count_posts, list_posts
+from hubbub.runtime import WorkspaceOption, console, fail, runtime
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -36,14 +36,21 @@ def posts(
     unique: bool = typer.Option(False, "--unique", help="Leave out linked near-duplicates."),
     limit: int = typer.Option(20, min=1, max=1_000_000),
     count: bool = typer.Option(False, "--count", help="Print only the number of matching posts."),
-    output: str = typer.Option("table", "--format", help="table or jsonl (Hubbub's export format)."),
+    output: str = typer.Option(
+        "table", "--format", help="table or jsonl (Hubbub's export format)."
+    ),
 ) -> None:
     """List stored posts, newest first."""
     rt = runtime()
     f = PostFilter(
-        workspace_id=rt.workspace_id(workspace), network=network, author=author,
-        since=_time(since, "since"), until=_time(until, "until"), contains=contains,
-        include_deleted=deleted, include_near_duplicates=not unique,
+        workspace_id=rt.workspace_id(workspace),
+        network=network,
+        author=author,
+        since=_time(since, "since"),
+        until=_time(until, "until"),
+        contains=contains,
+        include_deleted=deleted,
+        include_near_duplicates=not unique,
     )
     with Session(rt.engine) as session:
         if count:
@@ -63,9 +70,11 @@ def posts(
         if post.near_dup_of:
             text = f"[near-duplicate of #{post.near_dup_of}] {text}"
         table.add_row(
-            Text(post.created_at.strftime("%Y-%m-%d %H:%M")), Text(post.network),
+            Text(post.created_at.strftime("%Y-%m-%d %H:%M")),
+            Text(post.network),
             Text(author_row.handle or author_row.native_id),
-            Text(" ".join(text.split())[:140]), Text(post.kind if not post.reply_to else "reply"),
+            Text(" ".join(text.split())[:140]),
+            Text(post.kind if not post.reply_to else "reply"),
         )
     console.print(table)
 

@@ -15,8 +15,8 @@ from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hubbub.cli.context import WorkspaceOption, console, fail, runtime
 from hubbub.core.errors import ConfigError
+from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
 from hubbub.sources.importer import import_file
@@ -43,7 +43,9 @@ def source_add(
     kind: str = typer.Argument(..., help="Connector: see `hubbub source kinds`."),
     name: str = typer.Argument(..., help="A name for this source, unique in the workspace."),
     settings_: list[str] = typer.Option([], "--set", help="Connector setting KEY=VALUE."),
-    secrets: list[str] = typer.Option([], "--secret", help="Credential KEY=VALUE (stored encrypted)."),
+    secrets: list[str] = typer.Option(
+        [], "--secret", help="Credential KEY=VALUE (stored encrypted)."
+    ),
     workspace: str = WorkspaceOption,
 ) -> None:
     """Add a source; its settings are checked now, its credentials stored encrypted."""
@@ -52,10 +54,12 @@ def source_add(
     config: dict[str, object] = dict(_pairs(settings_, "setting"))
     try:
         with transaction(rt.engine) as session:
-            source = add_source(session, rt.settings, workspace_id, kind, name, config,
-                                _pairs(secrets, "secret"))
-            console.print(f"added {kind} source {name!r} (id {source.id})", markup=False,
-                          highlight=False)
+            source = add_source(
+                session, rt.settings, workspace_id, kind, name, config, _pairs(secrets, "secret")
+            )
+            console.print(
+                f"added {kind} source {name!r} (id {source.id})", markup=False, highlight=False
+            )
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
@@ -75,15 +79,37 @@ def source_list(workspace: str = WorkspaceOption) -> None:
     """Sources with their cursor, counters and last error."""
     rt = runtime()
     workspace_id = rt.workspace_id(workspace)
-    table = Table("name", "kind", "enabled", "events", "stored", "rejected", "last event",
-                  "cursor", "last error")
+    table = Table(
+        "name",
+        "kind",
+        "enabled",
+        "events",
+        "stored",
+        "rejected",
+        "last event",
+        "cursor",
+        "last error",
+    )
     with Session(rt.engine) as session:
-        for s in session.scalars(select(Source).where(Source.workspace_id == workspace_id)
-                                 .order_by(Source.name)):
-            table.add_row(*(Text(str(v)) for v in (
-                s.name, s.kind, s.enabled, s.events_total, s.stored_total, s.rejected_total,
-                s.last_event_at.isoformat(timespec="seconds") if s.last_event_at else "-",
-                (s.cursor or "-")[:40], (s.last_error or "")[:80])))
+        for s in session.scalars(
+            select(Source).where(Source.workspace_id == workspace_id).order_by(Source.name)
+        ):
+            table.add_row(
+                *(
+                    Text(str(v))
+                    for v in (
+                        s.name,
+                        s.kind,
+                        s.enabled,
+                        s.events_total,
+                        s.stored_total,
+                        s.rejected_total,
+                        s.last_event_at.isoformat(timespec="seconds") if s.last_event_at else "-",
+                        (s.cursor or "-")[:40],
+                        (s.last_error or "")[:80],
+                    )
+                )
+            )
     console.print(table)
 
 
@@ -102,9 +128,11 @@ def source_remove(name: str, workspace: str = WorkspaceOption) -> None:
 
 def _status_line(stats: ListenStats) -> Text:
     lag = stats.lag_seconds()
-    line = (f"{stats.rate():8.1f} events/s | events {stats.events} | stored {stats.stored} | "
-            f"duplicates {stats.duplicates} | rejected {stats.rejected} | "
-            f"lag {'-' if lag is None else f'{lag:.1f}s'}")
+    line = (
+        f"{stats.rate():8.1f} events/s | events {stats.events} | stored {stats.stored} | "
+        f"duplicates {stats.duplicates} | rejected {stats.rejected} | "
+        f"lag {'-' if lag is None else f'{lag:.1f}s'}"
+    )
     if stats.errors:
         line += " | errors: " + "; ".join(f"{k}: {v[:60]}" for k, v in stats.errors.items())
     return Text(line)
@@ -148,17 +176,23 @@ def listen(
 
 def _summary(result: IngestResult) -> None:
     store = result.store
-    console.print(Text(
-        f"events {result.events}: accepted {store.stored}, duplicate {store.duplicates}, "
-        f"updated {store.updated}, rejected {result.rejected}; interactions {store.interactions}, "
-        f"deletes {store.deletes}, near-duplicates linked {store.near_duplicates}"))
+    console.print(
+        Text(
+            f"events {result.events}: accepted {store.stored}, duplicate {store.duplicates}, "
+            f"updated {store.updated}, rejected {result.rejected}; "
+            f"interactions {store.interactions}, "
+            f"deletes {store.deletes}, near-duplicates linked {store.near_duplicates}"
+        )
+    )
     for reason, count in result.reasons.most_common():
         console.print(Text(f"  rejected {count} × {reason} (see `hubbub deadletters list`)"))
 
 
 def import_(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-    format_: str = typer.Option(..., "--format", "-f", help="jetstream, mastodon, feed, jsonl, csv …"),
+    format_: str = typer.Option(
+        ..., "--format", "-f", help="jetstream, mastodon, feed, jsonl, csv …"
+    ),
     workspace: str = WorkspaceOption,
 ) -> None:
     """Import a file (idempotent: the same file again adds nothing)."""
@@ -167,11 +201,22 @@ def import_(
         raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
     workspace_id = rt.workspace_id(workspace, create=True)
     ingestor = Ingestor(rt.engine, rt.settings)
-    with Progress(*Progress.get_default_columns()[:1], BarColumn(), DownloadColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
+    with Progress(
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
-        result = import_file(ingestor, Target(workspace_id), path, format_,
-                             lambda done: progress.update(task, completed=done))
+        result = import_file(
+            ingestor,
+            Target(workspace_id),
+            path,
+            format_,
+            lambda done: progress.update(task, completed=done),
+        )
     _summary(result)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hubbub.cli.context import WorkspaceOption, console, runtime
+from hubbub.runtime import WorkspaceOption, console, runtime
 from hubbub.sources.secrets import encrypt_credentials
 
 
@@ -16,8 +16,11 @@ def init(
     workspace_id = rt.workspace_id(workspace, create=True)
     encrypt_credentials(rt.settings, {"check": "ok"})  # creates the key file when missing
     url = rt.engine.url.render_as_string(hide_password=True)
-    console.print(f"store ready at {url}; workspace {workspace!r} (id {workspace_id})",
-                  markup=False, highlight=False)
+    console.print(
+        f"store ready at {url}; workspace {workspace!r} (id {workspace_id})",
+        markup=False,
+        highlight=False,
+    )
 
 
 def mount(app: typer.Typer) -> None:

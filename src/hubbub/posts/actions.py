@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item, PostItem
@@ -20,6 +20,11 @@ from hubbub.posts.fingerprint import fingerprint
 from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
 from hubbub.store.dialect import chunks, insert_ignoring_conflicts
 
+AUTHORS = cast(Table, Author.__table__)
+HANDLES = cast(Table, AuthorHandle.__table__)
+POSTS = cast(Table, Post.__table__)
+INTERACTIONS = cast(Table, Interaction.__table__)
+TOMBSTONES = cast(Table, Tombstone.__table__)
 CROSS_NETWORK_WINDOW = timedelta(days=7)
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
@@ -39,8 +44,16 @@ class StoreResult:
     stored_ids: list[int] = field(default_factory=list)
 
     def add(self, other: StoreResult) -> None:
-        for name in ("stored", "duplicates", "updated", "near_duplicates", "interactions",
-                     "deletes", "authors_new", "authors_updated"):
+        for name in (
+            "stored",
+            "duplicates",
+            "updated",
+            "near_duplicates",
+            "interactions",
+            "deletes",
+            "authors_new",
+            "authors_updated",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.stored_ids.extend(other.stored_ids)
 
@@ -62,15 +75,23 @@ def store_items(
         groups[item.network or network].append(item)
     result = StoreResult()
     for group_network, group in groups.items():
-        writer = _BatchWriter(session, workspace_id, group_network, received_at, source_id,
-                              near_duplicate_min_chars)
+        writer = _BatchWriter(
+            session, workspace_id, group_network, received_at, source_id, near_duplicate_min_chars
+        )
         result.add(writer.write(group))
     return result
 
 
 class _BatchWriter:
-    def __init__(self, session: Session, workspace_id: int, network: str, received_at: datetime,
-                 source_id: int | None, min_chars: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: int,
+        network: str,
+        received_at: datetime,
+        source_id: int | None,
+        min_chars: int,
+    ) -> None:
         self.session = session
         self.workspace_id = workspace_id
         self.network = network
@@ -125,15 +146,26 @@ class _BatchWriter:
         active = {u.author.native_id: u.active for u in updates if u.active is not None}
         if not merged:
             return {}
-        table = Author.__table__
+        table = AUTHORS
         existing: dict[str, Any] = {}
         for chunk in chunks(list(merged)):
             rows = self.session.execute(
-                select(Author.id, Author.native_id, Author.handle, Author.display_name,
-                       Author.followers, Author.following, Author.posts_count, Author.url,
-                       Author.active, Author.last_seen_at)
-                .where(Author.workspace_id == self.workspace_id, Author.network == self.network,
-                       Author.native_id.in_(chunk))
+                select(
+                    Author.id,
+                    Author.native_id,
+                    Author.handle,
+                    Author.display_name,
+                    Author.followers,
+                    Author.following,
+                    Author.posts_count,
+                    Author.url,
+                    Author.active,
+                    Author.last_seen_at,
+                ).where(
+                    Author.workspace_id == self.workspace_id,
+                    Author.network == self.network,
+                    Author.native_id.in_(chunk),
+                )
             )
             existing.update({row.native_id: row for row in rows})
 
@@ -143,13 +175,19 @@ class _BatchWriter:
                 insert_ignoring_conflicts(self.session, table),
                 [
                     {
-                        "workspace_id": self.workspace_id, "network": self.network,
-                        "native_id": ref.native_id, "handle": ref.handle,
-                        "display_name": ref.display_name, "url": ref.url,
-                        "followers": ref.followers, "following": ref.following,
-                        "posts_count": ref.posts_count, "account_created_at": ref.created_at,
+                        "workspace_id": self.workspace_id,
+                        "network": self.network,
+                        "native_id": ref.native_id,
+                        "handle": ref.handle,
+                        "display_name": ref.display_name,
+                        "url": ref.url,
+                        "followers": ref.followers,
+                        "following": ref.following,
+                        "posts_count": ref.posts_count,
+                        "account_created_at": ref.created_at,
                         "active": active.get(ref.native_id, True) is not False,
-                        "first_seen_at": self.received_at, "last_seen_at": self.received_at,
+                        "first_seen_at": self.received_at,
+                        "last_seen_at": self.received_at,
                     }
                     for ref in new_refs
                 ],
@@ -159,23 +197,32 @@ class _BatchWriter:
             for chunk in chunks([ref.native_id for ref in new_refs]):
                 rows = self.session.execute(
                     select(Author.id, Author.native_id).where(
-                        Author.workspace_id == self.workspace_id, Author.network == self.network,
-                        Author.native_id.in_(chunk))
+                        Author.workspace_id == self.workspace_id,
+                        Author.network == self.network,
+                        Author.native_id.in_(chunk),
+                    )
                 )
                 ids.update({row.native_id: row.id for row in rows})
             self.result.authors_new += len(new_refs)
 
         changed: list[dict[str, Any]] = []
         handles: list[dict[str, Any]] = [
-            {"author_id": ids[ref.native_id], "handle": ref.handle, "first_seen_at": self.received_at}
-            for ref in new_refs if ref.handle and ref.native_id in ids
+            {
+                "author_id": ids[ref.native_id],
+                "handle": ref.handle,
+                "first_seen_at": self.received_at,
+            }
+            for ref in new_refs
+            if ref.handle and ref.native_id in ids
         ]
         stale = self.received_at - LAST_SEEN_RESOLUTION
         for key, row in existing.items():
             ref = merged[key]
             values = {
                 "handle": ref.handle or row.handle,
-                "display_name": ref.display_name if ref.display_name is not None else row.display_name,
+                "display_name": ref.display_name
+                if ref.display_name is not None
+                else row.display_name,
                 "followers": ref.followers if ref.followers is not None else row.followers,
                 "following": ref.following if ref.following is not None else row.following,
                 "posts_count": ref.posts_count if ref.posts_count is not None else row.posts_count,
@@ -186,8 +233,9 @@ class _BatchWriter:
             if differs or row.last_seen_at < stale:
                 changed.append({"b_id": row.id, "last_seen_at": self.received_at, **values})
             if ref.handle and ref.handle != row.handle:
-                handles.append({"author_id": row.id, "handle": ref.handle,
-                                "first_seen_at": self.received_at})
+                handles.append(
+                    {"author_id": row.id, "handle": ref.handle, "first_seen_at": self.received_at}
+                )
         if changed:
             self.session.execute(
                 update(table).where(table.c.id == bindparam("b_id")),
@@ -196,9 +244,7 @@ class _BatchWriter:
             )
             self.result.authors_updated += len(changed)
         if handles:
-            self.session.execute(
-                insert_ignoring_conflicts(self.session, AuthorHandle.__table__), handles
-            )
+            self.session.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
         return ids
 
     # deletes -------------------------------------------------------------------------------
@@ -207,31 +253,49 @@ class _BatchWriter:
         if not deletes:
             return
         rows = [{"b_native_id": key, "deleted_at": item.at} for key, item in deletes.items()]
-        posts = Post.__table__
+        posts = POSTS
         self.session.execute(
             update(posts)
-            .where(posts.c.workspace_id == self.workspace_id, posts.c.network == self.network,
-                   posts.c.native_id == bindparam("b_native_id"))
-            .values(deleted=True, deleted_at=bindparam("deleted_at"), text="", title=None,
-                    raw="", links=[], mentions=[], hashtags=[], fingerprint=None),
+            .where(
+                posts.c.workspace_id == self.workspace_id,
+                posts.c.network == self.network,
+                posts.c.native_id == bindparam("b_native_id"),
+            )
+            .values(
+                deleted=True,
+                deleted_at=bindparam("deleted_at"),
+                text="",
+                title=None,
+                raw="",
+                links=[],
+                mentions=[],
+                hashtags=[],
+                fingerprint=None,
+            ),
             rows,
             execution_options={"synchronize_session": False},
         )
-        interactions = Interaction.__table__
+        interactions = INTERACTIONS
         self.session.execute(
             update(interactions)
-            .where(interactions.c.workspace_id == self.workspace_id,
-                   interactions.c.network == self.network,
-                   interactions.c.native_id == bindparam("b_native_id"))
+            .where(
+                interactions.c.workspace_id == self.workspace_id,
+                interactions.c.network == self.network,
+                interactions.c.native_id == bindparam("b_native_id"),
+            )
             .values(deleted=True),
             [{"b_native_id": key} for key in deletes],
             execution_options={"synchronize_session": False},
         )
         self.session.execute(
-            insert_ignoring_conflicts(self.session, Tombstone.__table__),
+            insert_ignoring_conflicts(self.session, TOMBSTONES),
             [
-                {"workspace_id": self.workspace_id, "network": self.network,
-                 "native_id": key, "deleted_at": item.at}
+                {
+                    "workspace_id": self.workspace_id,
+                    "network": self.network,
+                    "native_id": key,
+                    "deleted_at": item.at,
+                }
                 for key, item in deletes.items()
             ],
         )
@@ -240,11 +304,15 @@ class _BatchWriter:
     def _tombstoned(self, native_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in chunks(native_ids):
-            found.update(self.session.scalars(
-                select(Tombstone.native_id).where(
-                    Tombstone.workspace_id == self.workspace_id,
-                    Tombstone.network == self.network, Tombstone.native_id.in_(chunk))
-            ))
+            found.update(
+                self.session.scalars(
+                    select(Tombstone.native_id).where(
+                        Tombstone.workspace_id == self.workspace_id,
+                        Tombstone.network == self.network,
+                        Tombstone.native_id.in_(chunk),
+                    )
+                )
+            )
         return found
 
     # posts ---------------------------------------------------------------------------------
@@ -255,10 +323,19 @@ class _BatchWriter:
         existing: dict[str, Any] = {}
         for chunk in chunks([p.native_id for p in posts]):
             rows = self.session.execute(
-                select(Post.id, Post.native_id, Post.deleted, Post.likes, Post.reshares,
-                       Post.replies, Post.quotes).where(
-                    Post.workspace_id == self.workspace_id, Post.network == self.network,
-                    Post.native_id.in_(chunk))
+                select(
+                    Post.id,
+                    Post.native_id,
+                    Post.deleted,
+                    Post.likes,
+                    Post.reshares,
+                    Post.replies,
+                    Post.quotes,
+                ).where(
+                    Post.workspace_id == self.workspace_id,
+                    Post.network == self.network,
+                    Post.native_id.in_(chunk),
+                )
             )
             existing.update({row.native_id: row for row in rows})
 
@@ -268,11 +345,13 @@ class _BatchWriter:
         if not fresh:
             return
         prints = {
-            p.native_id: fingerprint(p.text, self.min_chars) if p.kind == "post" and p.text else None
+            p.native_id: fingerprint(p.text, self.min_chars)
+            if p.kind == "post" and p.text
+            else None
             for p in fresh
         }
         earlier = self._earlier_by_fingerprint({f for f in prints.values() if f is not None})
-        rows = []
+        new_rows: list[dict[str, Any]] = []
         batch_first: dict[int, PostItem] = {}
         pending_links: list[tuple[str, str]] = []
         for p in fresh:
@@ -285,48 +364,73 @@ class _BatchWriter:
                     first = batch_first.get(fp)
                     if first is None:
                         batch_first[fp] = p
-                    elif self._links(first.author.native_id == p.author.native_id, False,
-                                      first.created_at, p.created_at):
+                    elif self._links(
+                        first.author.native_id == p.author.native_id,
+                        False,
+                        first.created_at,
+                        p.created_at,
+                    ):
                         pending_links.append((p.native_id, first.native_id))
-            rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
+            new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
         inserted = self.session.execute(
-            insert_ignoring_conflicts(self.session, Post.__table__).returning(
-                Post.__table__.c.id, Post.__table__.c.native_id),
-            rows,
+            insert_ignoring_conflicts(self.session, POSTS).returning(POSTS.c.id, POSTS.c.native_id),
+            new_rows,
         ).all()
         new_ids = {row.native_id: row.id for row in inserted}
         self.result.stored += len(inserted)
-        self.result.duplicates += len(rows) - len(inserted)
+        self.result.duplicates += len(new_rows) - len(inserted)
         self.result.stored_ids.extend(new_ids.values())
-        self.result.near_duplicates += sum(1 for r in rows if r["near_dup_of"] is not None)
+        self.result.near_duplicates += sum(1 for r in new_rows if r["near_dup_of"] is not None)
         links = [
             {"b_id": new_ids[dup], "near_dup_of": new_ids[first]}
-            for dup, first in pending_links if dup in new_ids and first in new_ids
+            for dup, first in pending_links
+            if dup in new_ids and first in new_ids
         ]
         if links:
-            posts_table = Post.__table__
+            posts_table = POSTS
             self.session.execute(
-                update(posts_table).where(posts_table.c.id == bindparam("b_id"))
+                update(posts_table)
+                .where(posts_table.c.id == bindparam("b_id"))
                 .values(near_dup_of=bindparam("near_dup_of")),
                 links,
                 execution_options={"synchronize_session": False},
             )
             self.result.near_duplicates += len(links)
 
-    def _post_row(self, p: PostItem, author_id: int, fp: int | None, near: int | None) -> dict[str, Any]:
+    def _post_row(
+        self, p: PostItem, author_id: int, fp: int | None, near: int | None
+    ) -> dict[str, Any]:
         return {
-            "workspace_id": self.workspace_id, "source_id": self.source_id,
-            "network": self.network, "native_id": p.native_id, "author_id": author_id,
-            "kind": p.kind, "text": p.text, "title": p.title,
-            "lang": p.langs[0] if p.langs else None, "langs": list(p.langs),
-            "created_at": p.created_at, "received_at": self.received_at,
-            "edited_at": self.received_at if p.edited else None, "url": p.url,
-            "reply_to": p.reply_to, "thread_root": p.thread_root,
-            "reshare_of": p.reshare_of, "quote_of": p.quote_of,
-            "mentions": list(p.mentions), "hashtags": list(p.hashtags),
-            "links": list(p.links), "media": list(p.media),
-            "likes": p.likes, "reshares": p.reshares, "replies": p.replies, "quotes": p.quotes,
-            "deleted": False, "deleted_at": None, "fingerprint": fp, "near_dup_of": near,
+            "workspace_id": self.workspace_id,
+            "source_id": self.source_id,
+            "network": self.network,
+            "native_id": p.native_id,
+            "author_id": author_id,
+            "kind": p.kind,
+            "text": p.text,
+            "title": p.title,
+            "lang": p.langs[0] if p.langs else None,
+            "langs": list(p.langs),
+            "created_at": p.created_at,
+            "received_at": self.received_at,
+            "edited_at": self.received_at if p.edited else None,
+            "url": p.url,
+            "reply_to": p.reply_to,
+            "thread_root": p.thread_root,
+            "reshare_of": p.reshare_of,
+            "quote_of": p.quote_of,
+            "mentions": list(p.mentions),
+            "hashtags": list(p.hashtags),
+            "links": list(p.links),
+            "media": list(p.media),
+            "likes": p.likes,
+            "reshares": p.reshares,
+            "replies": p.replies,
+            "quotes": p.quotes,
+            "deleted": False,
+            "deleted_at": None,
+            "fingerprint": fp,
+            "near_dup_of": near,
             "raw": p.raw,
         }
 
@@ -340,31 +444,51 @@ class _BatchWriter:
             if row.deleted:
                 continue
             if p.edited and current.get(post_id) != (p.text, p.title):
-                edits.append({
-                    "b_id": post_id, "text": p.text, "title": p.title, "edited_at": self.received_at,
-                    "links": list(p.links), "mentions": list(p.mentions),
-                    "hashtags": list(p.hashtags), "media": list(p.media), "raw": p.raw,
-                    "fingerprint": fingerprint(p.text, self.min_chars) if p.text else None,
-                })
+                edits.append(
+                    {
+                        "b_id": post_id,
+                        "text": p.text,
+                        "title": p.title,
+                        "edited_at": self.received_at,
+                        "links": list(p.links),
+                        "mentions": list(p.mentions),
+                        "hashtags": list(p.hashtags),
+                        "media": list(p.media),
+                        "raw": p.raw,
+                        "fingerprint": fingerprint(p.text, self.min_chars) if p.text else None,
+                    }
+                )
             if any(
                 value is not None and value != getattr(row, name)
-                for name, value in (("likes", p.likes), ("reshares", p.reshares),
-                                    ("replies", p.replies), ("quotes", p.quotes))
+                for name, value in (
+                    ("likes", p.likes),
+                    ("reshares", p.reshares),
+                    ("replies", p.replies),
+                    ("quotes", p.quotes),
+                )
             ):
-                counts.append({"b_id": post_id, "b_likes": p.likes, "b_reshares": p.reshares,
-                               "b_replies": p.replies, "b_quotes": p.quotes})
-        table = Post.__table__
+                counts.append(
+                    {
+                        "b_id": post_id,
+                        "b_likes": p.likes,
+                        "b_reshares": p.reshares,
+                        "b_replies": p.replies,
+                        "b_quotes": p.quotes,
+                    }
+                )
+        table = POSTS
         options = {"synchronize_session": False}
         if edits:
             self.session.execute(
-                update(table).where(table.c.id == bindparam("b_id")), edits,
+                update(table).where(table.c.id == bindparam("b_id")),
+                edits,
                 execution_options=options,
             )
         if counts:
-            from sqlalchemy import func
-
             self.session.execute(
-                update(table).where(table.c.id == bindparam("b_id")).values(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
                     likes=func.coalesce(bindparam("b_likes"), table.c.likes),
                     reshares=func.coalesce(bindparam("b_reshares"), table.c.reshares),
                     replies=func.coalesce(bindparam("b_replies"), table.c.replies),
@@ -390,8 +514,11 @@ class _BatchWriter:
         for chunk in chunks(sorted(prints)):
             rows = self.session.execute(
                 select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
-                .where(Post.workspace_id == self.workspace_id, Post.fingerprint.in_(chunk),
-                       Post.near_dup_of.is_(None))
+                .where(
+                    Post.workspace_id == self.workspace_id,
+                    Post.fingerprint.in_(chunk),
+                    Post.near_dup_of.is_(None),
+                )
                 .order_by(Post.id)
             )
             for row in rows:
@@ -422,13 +549,21 @@ class _BatchWriter:
         if not items:
             return
         rows = [
-            {"workspace_id": self.workspace_id, "network": self.network,
-             "native_id": i.native_id, "kind": i.kind, "actor_id": author_ids[i.actor.native_id],
-             "target_post": i.target_post, "target_author": i.target_author,
-             "created_at": i.created_at, "received_at": self.received_at, "deleted": False}
+            {
+                "workspace_id": self.workspace_id,
+                "network": self.network,
+                "native_id": i.native_id,
+                "kind": i.kind,
+                "actor_id": author_ids[i.actor.native_id],
+                "target_post": i.target_post,
+                "target_author": i.target_author,
+                "created_at": i.created_at,
+                "received_at": self.received_at,
+                "deleted": False,
+            }
             for i in items
         ]
-        table = Interaction.__table__
+        table = INTERACTIONS
         inserted = self.session.execute(
             insert_ignoring_conflicts(self.session, table).returning(table.c.id), rows
         ).all()

@@ -16,7 +16,9 @@ class Author(Base):
     """An account on one network, keyed by its stable id (DID, account URL, username)."""
 
     __tablename__ = "authors"
-    __table_args__ = (Index("uq_authors_identity", "workspace_id", "network", "native_id", unique=True),)
+    __table_args__ = (
+        Index("uq_authors_identity", "workspace_id", "network", "native_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

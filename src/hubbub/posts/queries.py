@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -52,9 +52,10 @@ def count_posts(session: Session, f: PostFilter) -> int:
     return int(session.scalar(_where(query, f)) or 0)
 
 
-def list_posts(session: Session, f: PostFilter, limit: int = 50,
-               newest_first: bool = True) -> list[tuple[Post, Author]]:
+def list_posts(
+    session: Session, f: PostFilter, limit: int = 50, newest_first: bool = True
+) -> list[tuple[Post, Author]]:
     query = select(Post, Author).join(Author, Author.id == Post.author_id)
     order = (Post.created_at.desc(), Post.id.desc()) if newest_first else (Post.created_at, Post.id)
-    rows = session.execute(_where(query, f).order_by(*order).limit(limit))
+    rows = session.execute(_where(cast(Select[Any], query), f).order_by(*order).limit(limit))
     return [(row.Post, row.Author) for row in rows]

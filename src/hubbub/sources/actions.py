@@ -18,7 +18,6 @@ from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.models import DeadLetter, Source
 from hubbub.sources.secrets import encrypt_credentials
 
-
 REPLAYED = "stored"
 
 
@@ -39,8 +38,15 @@ def coerce_settings(config_model: type[BaseModel], values: dict[str, Any]) -> di
     return coerced
 
 
-def add_source(session: Session, settings: Settings, workspace_id: int, kind: str, name: str,
-               config: dict[str, Any], secrets: dict[str, str]) -> Source:
+def add_source(
+    session: Session,
+    settings: Settings,
+    workspace_id: int,
+    kind: str,
+    name: str,
+    config: dict[str, Any],
+    secrets: dict[str, str],
+) -> Source:
     """Validate and store a source; secrets are encrypted, config is checked by the connector."""
     try:
         connector = connectors.get(kind)
@@ -56,11 +62,14 @@ def add_source(session: Session, settings: Settings, workspace_id: int, kind: st
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid {kind} settings: {problems}") from None
-    if session.scalar(select(Source.id).where(Source.workspace_id == workspace_id,
-                                              Source.name == name)):
+    if session.scalar(
+        select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
+    ):
         raise ConfigError(f"a source named {name!r} exists already")
     source = Source(
-        workspace_id=workspace_id, kind=kind, name=name,
+        workspace_id=workspace_id,
+        kind=kind,
+        name=name,
         config=parsed.model_dump(mode="json"),
         credentials=encrypt_credentials(settings, secrets),
     )
@@ -99,8 +108,9 @@ def replay_dead_letter(ingestor: Ingestor, dead_letter_id: int) -> tuple[str, In
             raise ConfigError(f"no dead letter {dead_letter_id}")
         if letter.truncated:
             return "kept: payload was cut when stored; replay the original instead", None
-        event = RawEvent(payload=letter.payload, format=letter.format, cursor=None,
-                         meta=dict(letter.meta or {}))
+        event = RawEvent(
+            payload=letter.payload, format=letter.format, cursor=None, meta=dict(letter.meta or {})
+        )
         target = Target(workspace_id=letter.workspace_id)
     from hubbub.sources.ingest import normalise_event
 

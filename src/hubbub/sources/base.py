@@ -70,17 +70,6 @@ class Connector(ABC):
 connectors: Registry[type[Connector]] = Registry("connector")
 
 
-def load_connectors() -> None:
-    """Import every connector package so its registrations run."""
-    import importlib
-    import pkgutil
-
-    import hubbub.connectors as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
-
-
 _format_networks: dict[str, str] = {}
 _format_layouts: dict[str, str] = {}
 LAYOUTS = ("lines", "document", "csv")

@@ -17,7 +17,11 @@ def load_json(payload: bytes | str) -> Any:
         return orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         text = str(exc)
-        code = "invalid_utf8" if "utf-8" in text.lower() or "surrogate" in text.lower() else "invalid_json"
+        code = (
+            "invalid_utf8"
+            if "utf-8" in text.lower() or "surrogate" in text.lower()
+            else "invalid_json"
+        )
         raise Rejected(code, text) from None
 
 

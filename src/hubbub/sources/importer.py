@@ -95,8 +95,9 @@ def file_events(path: Path, fmt: str, limit: int) -> Iterator[RawEvent]:
             yield from _document_events(data, fmt, meta)
 
 
-def import_file(ingestor: Ingestor, target: Target, path: Path, fmt: str,
-                progress: Progress | None = None) -> IngestResult:
+def import_file(
+    ingestor: Ingestor, target: Target, path: Path, fmt: str, progress: Progress | None = None
+) -> IngestResult:
     """Ingest a file in batches; ``progress`` is called with the bytes read so far."""
     total = IngestResult()
     batch: list[RawEvent] = []

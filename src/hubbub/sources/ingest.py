@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -69,7 +69,8 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
     """Decode one raw event; every failure, expected or not, becomes a :class:`Rejected`."""
     if len(event.payload) > settings.max_payload_bytes:
         raise Rejected(
-            "too_large", f"payload of {len(event.payload)} bytes is over {settings.max_payload_bytes}"
+            "too_large",
+            f"payload of {len(event.payload)} bytes is over {settings.max_payload_bytes}",
         )
     try:
         normaliser = normalisers.get(event.format)
@@ -88,7 +89,8 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
         if isinstance(item, PostItem) and item.created_at > horizon:
             raise Rejected(
                 "future_timestamp",
-                f"{item.native_id[:200]} is dated {item.created_at.isoformat()}, past {horizon.isoformat()}",
+                f"{item.native_id[:200]} is dated {item.created_at.isoformat()}, "
+                f"past {horizon.isoformat()}",
             )
     return items
 
@@ -125,7 +127,11 @@ class Ingestor:
             for network, items in by_network.items():
                 result.store.add(
                     store_items(
-                        session, target.workspace_id, network, items, received_at=now,
+                        session,
+                        target.workspace_id,
+                        network,
+                        items,
+                        received_at=now,
                         source_id=target.source_id,
                         near_duplicate_min_chars=self.settings.near_duplicate_min_chars,
                     )
@@ -138,23 +144,32 @@ class Ingestor:
                 self._advance(session, target.source_id, result, now)
         return result
 
-    def _dead_letters(self, session: Session, target: Target, refusals: list[Refusal],
-                      now: datetime) -> None:
+    def _dead_letters(
+        self, session: Session, target: Target, refusals: list[Refusal], now: datetime
+    ) -> None:
         limit = self.settings.dead_letter_max_bytes
         rows: list[dict[str, Any]] = []
         for refusal in refusals:
             payload = refusal.event.payload
-            rows.append({
-                "workspace_id": target.workspace_id, "source_id": target.source_id,
-                "format": refusal.event.format, "reason_code": refusal.error.code,
-                "reason": refusal.error.detail[:2000], "payload": payload[:limit],
-                "payload_size": len(payload),
-                "payload_sha256": hashlib.sha256(payload).hexdigest(),
-                "truncated": len(payload) > limit, "meta": dict(refusal.event.meta),
-                "cursor": refusal.event.cursor, "received_at": now,
-                "replayed_at": None, "replay_outcome": None,
-            })
-        session.execute(insert_ignoring_conflicts(session, DeadLetter.__table__), rows)
+            rows.append(
+                {
+                    "workspace_id": target.workspace_id,
+                    "source_id": target.source_id,
+                    "format": refusal.event.format,
+                    "reason_code": refusal.error.code,
+                    "reason": refusal.error.detail[:2000],
+                    "payload": payload[:limit],
+                    "payload_size": len(payload),
+                    "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                    "truncated": len(payload) > limit,
+                    "meta": dict(refusal.event.meta),
+                    "cursor": refusal.event.cursor,
+                    "received_at": now,
+                    "replayed_at": None,
+                    "replay_outcome": None,
+                }
+            )
+        session.execute(insert_ignoring_conflicts(session, cast(Table, DeadLetter.__table__)), rows)
 
     @staticmethod
     def _advance(session: Session, source_id: int, result: IngestResult, now: datetime) -> None:

@@ -70,8 +70,13 @@ class ListenStats:
 
 
 class Listener:
-    def __init__(self, engine: Engine, settings: Settings, workspace_id: int,
-                 source_names: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        workspace_id: int,
+        source_names: list[str] | None = None,
+    ) -> None:
         self.engine = engine
         self.settings = settings
         self.workspace_id = workspace_id
@@ -83,8 +88,9 @@ class Listener:
 
     def _sources(self) -> list[Source]:
         with Session(self.engine) as session:
-            query = select(Source).where(Source.workspace_id == self.workspace_id,
-                                         Source.enabled.is_(True))
+            query = select(Source).where(
+                Source.workspace_id == self.workspace_id, Source.enabled.is_(True)
+            )
             if self.source_names:
                 query = query.where(Source.name.in_(self.source_names))
             return list(session.scalars(query))
@@ -115,7 +121,8 @@ class Listener:
         connector_class = connectors.get(source.kind)
         config = connector_class.parse_config(source.config)
         ctx = SourceContext(
-            settings=self.settings, source_name=source.name,
+            settings=self.settings,
+            source_name=source.name,
             credentials=decrypt_credentials(self.settings, source.credentials),
             log=logging.getLogger(f"hubbub.sources.{source.name}"),
         )

@@ -206,7 +206,11 @@ class SafeHTTP:
         for _hop in range(MAX_REDIRECTS + 1):
             await check_url(current, self.settings)
             request = self._client.build_request(
-                method, current, headers=headers, params=params, json=json,
+                method,
+                current,
+                headers=headers,
+                params=params,
+                json=json,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
             try:
@@ -231,8 +235,11 @@ class SafeHTTP:
         """The decompressed body, refused past ``limit`` (default: ``max_payload_bytes``)."""
         limit = limit or self.settings.max_payload_bytes
         declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit and not response.headers.get(
-            "content-encoding"
+        if (
+            declared
+            and declared.isdigit()
+            and int(declared) > limit
+            and not response.headers.get("content-encoding")
         ):
             raise Rejected("too_large", f"Content-Length {declared} is over {limit} bytes")
         decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit)

@@ -14,7 +14,9 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 DEFAULT_SLUG = "default"
 
 
-def ensure_workspace(session: Session, slug: str = DEFAULT_SLUG, name: str | None = None) -> Workspace:
+def ensure_workspace(
+    session: Session, slug: str = DEFAULT_SLUG, name: str | None = None
+) -> Workspace:
     """The workspace with ``slug``, created when missing (idempotent)."""
     if not SLUG.match(slug):
         raise ConfigError(f"workspace slug {slug!r} must be lower-case letters, digits and dashes")

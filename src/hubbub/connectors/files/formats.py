@@ -8,12 +8,12 @@ csv: a header row naming at least ``network, native_id, author, created_at, text
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from hubbub.core.errors import Rejected
-from hubbub.core.items import AuthorRef, Item, PostItem, RawEvent
+from hubbub.core.items import AuthorRef, Item, MediaKind, PostItem, RawEvent
 from hubbub.sources.base import normalisers, register_format
 from hubbub.sources.decode import load_json, require, timestamp
 
@@ -66,13 +66,17 @@ def _post_from_mapping(obj: Any, raw: str) -> PostItem:
     if isinstance(author_obj, str):
         author = AuthorRef(native_id=author_obj, handle=_opt_str(obj, "author_handle", "row"))
     else:
+        created = author_obj.get("created_at")
         author = AuthorRef(
             native_id=require(author_obj, "native_id", str, "author"),
-            **{k: _opt_str(author_obj, k, "author") for k in _AUTHOR_TEXT},
-            **{k: _opt_int(author_obj, k, "author") for k in _AUTHOR_COUNTS},
+            handle=_opt_str(author_obj, "handle", "author"),
+            display_name=_opt_str(author_obj, "display_name", "author"),
+            url=_opt_str(author_obj, "url", "author"),
+            followers=_opt_int(author_obj, "followers", "author"),
+            following=_opt_int(author_obj, "following", "author"),
+            posts_count=_opt_int(author_obj, "posts_count", "author"),
+            created_at=timestamp(created, "author.created_at") if created else None,
         )
-        created = author_obj.get("created_at")
-        author.created_at = timestamp(created, "author.created_at") if created else None
     if not network or not native_id or not author.native_id:
         raise Rejected("missing_field", "network, native_id and author must not be empty")
     kind = obj.get("kind") or "post"
@@ -85,22 +89,31 @@ def _post_from_mapping(obj: Any, raw: str) -> PostItem:
     if not isinstance(text, str):
         raise Rejected("bad_field", "text is not a string")
     edited = obj.get("edited", False)
+    raw_value = obj.get("raw")
     return PostItem(
         native_id=native_id,
         author=author,
         created_at=timestamp(obj.get("created_at"), "created_at"),
         text=text,
-        kind=kind,
+        kind="reshare" if kind == "reshare" else "post",
+        title=_opt_str(obj, "title", "post"),
         langs=_str_list(obj, "langs"),
+        url=_opt_str(obj, "url", "post"),
+        reply_to=_opt_str(obj, "reply_to", "post"),
+        thread_root=_opt_str(obj, "thread_root", "post"),
+        reshare_of=_opt_str(obj, "reshare_of", "post"),
+        quote_of=_opt_str(obj, "quote_of", "post"),
         mentions=_str_list(obj, "mentions"),
         hashtags=_str_list(obj, "hashtags"),
         links=_str_list(obj, "links"),
-        media=media,  # type: ignore[arg-type]
+        media=cast(tuple[MediaKind, ...], media),
+        likes=_opt_int(obj, "likes", "post"),
+        reshares=_opt_int(obj, "reshares", "post"),
+        replies=_opt_int(obj, "replies", "post"),
+        quotes=_opt_int(obj, "quotes", "post"),
         edited=edited in (True, "true", "1"),
-        raw=obj.get("raw") if isinstance(obj.get("raw"), str) else raw,
+        raw=raw_value if isinstance(raw_value, str) else raw,
         network=network,
-        **{k: _opt_str(obj, k, "post") for k in _TEXT_FIELDS},
-        **{k: _opt_int(obj, k, "post") for k in _COUNT_FIELDS},
     )
 
 
@@ -110,7 +123,9 @@ def normalise_jsonl(event: RawEvent) -> list[Item]:
     obj = load_json(event.payload)
     version = obj.get("v") if isinstance(obj, dict) else None
     if version != JSONL_VERSION:
-        raise Rejected("unknown_version", f"jsonl version {version!r}; this Hubbub reads {JSONL_VERSION}")
+        raise Rejected(
+            "unknown_version", f"jsonl version {version!r}; this Hubbub reads {JSONL_VERSION}"
+        )
     if obj.get("type") != "post":
         raise Rejected("unknown_type", f"jsonl record type {obj.get('type')!r}")
     return [_post_from_mapping(obj, event.payload.decode())]
@@ -135,7 +150,9 @@ def _iso(value: datetime | None) -> str | None:
 def export_line(post: dict[str, Any], author: dict[str, Any]) -> bytes:
     """One jsonl line for a stored post (``Post.as_dict()``) and its author's row."""
     record: dict[str, Any] = {
-        "v": JSONL_VERSION, "type": "post", "network": post["network"],
+        "v": JSONL_VERSION,
+        "type": "post",
+        "network": post["network"],
         "native_id": post["native_id"],
         "author": {
             "native_id": author["native_id"],
@@ -143,7 +160,9 @@ def export_line(post: dict[str, Any], author: dict[str, Any]) -> bytes:
             **{k: author.get(k) for k in _AUTHOR_COUNTS},
             "created_at": _iso(author.get("account_created_at")),
         },
-        "created_at": _iso(post["created_at"]), "kind": post["kind"], "text": post["text"],
+        "created_at": _iso(post["created_at"]),
+        "kind": post["kind"],
+        "text": post["text"],
         "edited": post.get("edited_at") is not None,
         **{k: post.get(k) for k in _TEXT_FIELDS},
         **{k: list(post.get(k) or []) for k in _LIST_FIELDS},
