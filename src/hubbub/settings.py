@@ -93,3 +93,36 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def settings_markdown() -> str:
+    """The settings reference page (docs/settings.md), generated so it never drifts."""
+    lines = [
+        "# Settings",
+        "",
+        "Hubbub reads its settings from environment variables (`HUBBUB_*`). This page is",
+        "generated from `hubbub.settings.Settings`; a test fails when the two differ.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = repr(field.default_factory())  # type: ignore[call-arg]
+        else:
+            value = field.default
+            default = (
+                "(none)"
+                if value is None
+                else str(value)
+                if isinstance(value, Path)
+                else repr(value)
+            )
+        description = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `HUBBUB_{name.upper()}` | `{default}` | {description} |")
+    lines += [
+        "",
+        "Lists are given as JSON, e.g. `HUBBUB_ALLOWED_PRIVATE_HOSTS='[\"127.0.0.1\"]'`.",
+        "",
+    ]
+    return "\n".join(lines)

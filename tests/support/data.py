@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 SHARED_DATA = Path(
-    os.environ.get("HUBBUB_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data")
+    os.environ.get(
+        "HUBBUB_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    )
 )
 
 

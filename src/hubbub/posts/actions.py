@@ -8,7 +8,7 @@ copy of a deleted post from coming back.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -93,6 +93,7 @@ class _BatchWriter:
         min_chars: int,
     ) -> None:
         self.session = session
+        self.conn = session.connection()
         self.workspace_id = workspace_id
         self.network = network
         self.received_at = received_at
@@ -134,11 +135,15 @@ class _BatchWriter:
 
     def _upsert_authors(self, refs: list[AuthorRef], updates: list[AuthorUpdate]) -> dict[str, int]:
         merged: dict[str, AuthorRef] = {}
+        copied: set[str] = set()
         for ref in refs:
             known = merged.get(ref.native_id)
             if known is None:
-                merged[ref.native_id] = AuthorRef(**{f: getattr(ref, f) for f in ref.__slots__})
+                merged[ref.native_id] = ref
                 continue
+            if ref.native_id not in copied:  # merge into a copy, never into the caller's item
+                known = merged[ref.native_id] = replace(known)
+                copied.add(ref.native_id)
             for name in ref.__slots__:
                 value = getattr(ref, name)
                 if value is not None:
@@ -149,7 +154,7 @@ class _BatchWriter:
         table = AUTHORS
         existing: dict[str, Any] = {}
         for chunk in chunks(list(merged)):
-            rows = self.session.execute(
+            rows = self.conn.execute(
                 select(
                     Author.id,
                     Author.native_id,
@@ -171,7 +176,7 @@ class _BatchWriter:
 
         new_refs = [ref for key, ref in merged.items() if key not in existing]
         if new_refs:
-            self.session.execute(
+            self.conn.execute(
                 insert_ignoring_conflicts(self.session, table),
                 [
                     {
@@ -195,7 +200,7 @@ class _BatchWriter:
         ids = {key: row.id for key, row in existing.items()}
         if new_refs:
             for chunk in chunks([ref.native_id for ref in new_refs]):
-                rows = self.session.execute(
+                rows = self.conn.execute(
                     select(Author.id, Author.native_id).where(
                         Author.workspace_id == self.workspace_id,
                         Author.network == self.network,
@@ -237,14 +242,14 @@ class _BatchWriter:
                     {"author_id": row.id, "handle": ref.handle, "first_seen_at": self.received_at}
                 )
         if changed:
-            self.session.execute(
+            self.conn.execute(
                 update(table).where(table.c.id == bindparam("b_id")),
                 changed,
                 execution_options={"synchronize_session": False},
             )
             self.result.authors_updated += len(changed)
         if handles:
-            self.session.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
+            self.conn.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
         return ids
 
     # deletes -------------------------------------------------------------------------------
@@ -254,7 +259,7 @@ class _BatchWriter:
             return
         rows = [{"b_native_id": key, "deleted_at": item.at} for key, item in deletes.items()]
         posts = POSTS
-        self.session.execute(
+        self.conn.execute(
             update(posts)
             .where(
                 posts.c.workspace_id == self.workspace_id,
@@ -276,7 +281,7 @@ class _BatchWriter:
             execution_options={"synchronize_session": False},
         )
         interactions = INTERACTIONS
-        self.session.execute(
+        self.conn.execute(
             update(interactions)
             .where(
                 interactions.c.workspace_id == self.workspace_id,
@@ -287,8 +292,8 @@ class _BatchWriter:
             [{"b_native_id": key} for key in deletes],
             execution_options={"synchronize_session": False},
         )
-        self.session.execute(
-            insert_ignoring_conflicts(self.session, TOMBSTONES),
+        recorded = self.conn.execute(
+            insert_ignoring_conflicts(self.session, TOMBSTONES).returning(TOMBSTONES.c.id),
             [
                 {
                     "workspace_id": self.workspace_id,
@@ -298,14 +303,14 @@ class _BatchWriter:
                 }
                 for key, item in deletes.items()
             ],
-        )
-        self.result.deletes += len(deletes)
+        ).all()
+        self.result.deletes += len(recorded)
 
     def _tombstoned(self, native_ids: list[str]) -> set[str]:
         found: set[str] = set()
         for chunk in chunks(native_ids):
             found.update(
-                self.session.scalars(
+                self.conn.scalars(
                     select(Tombstone.native_id).where(
                         Tombstone.workspace_id == self.workspace_id,
                         Tombstone.network == self.network,
@@ -322,7 +327,7 @@ class _BatchWriter:
             return
         existing: dict[str, Any] = {}
         for chunk in chunks([p.native_id for p in posts]):
-            rows = self.session.execute(
+            rows = self.conn.execute(
                 select(
                     Post.id,
                     Post.native_id,
@@ -372,7 +377,7 @@ class _BatchWriter:
                     ):
                         pending_links.append((p.native_id, first.native_id))
             new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
-        inserted = self.session.execute(
+        inserted = self.conn.execute(
             insert_ignoring_conflicts(self.session, POSTS).returning(POSTS.c.id, POSTS.c.native_id),
             new_rows,
         ).all()
@@ -388,7 +393,7 @@ class _BatchWriter:
         ]
         if links:
             posts_table = POSTS
-            self.session.execute(
+            self.conn.execute(
                 update(posts_table)
                 .where(posts_table.c.id == bindparam("b_id"))
                 .values(near_dup_of=bindparam("near_dup_of")),
@@ -479,13 +484,13 @@ class _BatchWriter:
         table = POSTS
         options = {"synchronize_session": False}
         if edits:
-            self.session.execute(
+            self.conn.execute(
                 update(table).where(table.c.id == bindparam("b_id")),
                 edits,
                 execution_options=options,
             )
         if counts:
-            self.session.execute(
+            self.conn.execute(
                 update(table)
                 .where(table.c.id == bindparam("b_id"))
                 .values(
@@ -503,7 +508,7 @@ class _BatchWriter:
         """Stored text of posts an edit may change, so a replayed edit is not an update."""
         found: dict[int, tuple[str, str | None]] = {}
         for chunk in chunks(post_ids):
-            rows = self.session.execute(
+            rows = self.conn.execute(
                 select(Post.id, Post.text, Post.title).where(Post.id.in_(chunk))
             )
             found.update({row.id: (row.text, row.title) for row in rows})
@@ -512,7 +517,7 @@ class _BatchWriter:
     def _earlier_by_fingerprint(self, prints: set[int]) -> dict[int, list[Any]]:
         found: dict[int, list[Any]] = defaultdict(list)
         for chunk in chunks(sorted(prints)):
-            rows = self.session.execute(
+            rows = self.conn.execute(
                 select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
                 .where(
                     Post.workspace_id == self.workspace_id,
@@ -564,7 +569,7 @@ class _BatchWriter:
             for i in items
         ]
         table = INTERACTIONS
-        inserted = self.session.execute(
+        inserted = self.conn.execute(
             insert_ignoring_conflicts(self.session, table).returning(table.c.id), rows
         ).all()
         self.result.interactions += len(inserted)

@@ -17,10 +17,15 @@ def normalise_text(text: str) -> str:
     Networks differ in exactly these: link shorteners, handle syntax, smart quotes, hashtag
     signs. What is left is what a reader would call "the same text".
     """
-    text = _URLISH.sub(" ", text)
-    text = _MENTION.sub(" ", text)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if "/" in text or "www." in text:
+        text = _URLISH.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
+    text = text.casefold()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        if len(decomposed) != len(text):  # only then are there accents to drop
+            text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", text).strip()
 
 

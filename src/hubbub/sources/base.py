@@ -92,5 +92,13 @@ def format_layout(format_name: str) -> str:
 
 
 def format_network(format_name: str) -> str:
-    """The network of a format; formats spanning networks set ``network`` on each item."""
-    return _format_networks.get(format_name, format_name)
+    """The network of a registered format; formats spanning networks (jsonl, csv) set
+    ``network`` on each item as well.
+
+    There is deliberately no fallback: a guessed network would store the same post under two
+    identities the moment the guess and the registration disagree.
+    """
+    try:
+        return _format_networks[format_name]
+    except KeyError:
+        raise KeyError(f"format {format_name!r} has no registered network") from None

@@ -74,8 +74,9 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
         )
     try:
         normaliser = normalisers.get(event.format)
+        format_network(event.format)
     except KeyError as exc:
-        raise Rejected("unknown_format", str(exc)) from None
+        raise Rejected("unknown_format", str(exc).strip("\"'")) from None
     try:
         items = normaliser(event)
     except Rejected:
