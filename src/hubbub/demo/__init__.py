@@ -1,0 +1,1 @@
+"""The demo workspace: a fictional brand's weeks of conversation, generated offline."""
