@@ -1,0 +1,109 @@
+"""Errors as ``application/problem+json`` (RFC 9457) under ``/api``, as an HTML page elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hubbub.web.filters import FilterError
+from hubbub.web.render import templates
+
+PROBLEM_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``errors`` lists each refused parameter."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, Any]] = []
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_TYPE: {}}}
+    for status in (400, 404, 422, 500, 503)
+}
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        title=HTTPStatus(status).phrase, status=status, detail=detail, errors=errors or []
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status,
+        media_type=PROBLEM_TYPE,
+        headers=dict(headers) if headers else None,
+    )
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def error_page(request: Request, status: int, detail: str | None) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": HTTPStatus(status).phrase,
+            "detail": detail,
+            "workspace": None,
+            "workspaces": [],
+            "tab": "",
+        },
+        status_code=status,
+    )
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if _is_api(request):
+        return problem(exc.status_code, detail, headers=exc.headers)
+    return error_page(request, exc.status_code, detail)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(part) for part in err.get("loc", ())[1:]) or None,
+            "message": str(err.get("msg", "")),
+        }
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    if _is_api(request):
+        return problem(422, detail, errors)
+    return error_page(request, 422, detail)
+
+
+async def on_server_error(request: Request, exc: Exception) -> Response:
+    """Never a traceback to the client; uvicorn still logs it."""
+    detail = "the server failed to answer; the error is in its log"
+    if _is_api(request):
+        return problem(500, detail)
+    return error_page(request, 500, detail)
+
+
+def filter_problem(exc: FilterError) -> JSONResponse:
+    return problem(
+        400, f"{exc.field} {exc.message}", [{"field": exc.field, "message": exc.message}]
+    )

@@ -1,0 +1,151 @@
+"""Reads the web app needs beyond :mod:`hubbub.posts.queries`: workspaces, sources, dead letters,
+and keyset paging of posts built on the shared ``list_posts``/``count_posts``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session, defer
+
+from hubbub.core.clock import parse_timestamp
+from hubbub.posts.models import Author, Post
+from hubbub.posts.queries import PostFilter, count_posts, list_posts
+from hubbub.sources.actions import REPLAYED
+from hubbub.sources.models import DeadLetter, Source
+from hubbub.workspaces.models import Workspace
+
+_TICK = timedelta(microseconds=1)  # the finest time step both SQLite and PostgreSQL store
+
+
+@dataclass(frozen=True)
+class PostCursor:
+    """Position after the last post of a page: newest-first order is (created_at, id) descending."""
+
+    created_at: datetime
+    post_id: int
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.post_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> PostCursor:
+        """Parse a token made by :meth:`encode`; raises ValueError on anything else."""
+        if not token or len(token) > 200:
+            raise ValueError("cursor is empty or too long")
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            stamp, _, post_id = raw.partition("|")
+            return cls(parse_timestamp(stamp), int(post_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise ValueError("cursor is not one this server issued") from None
+
+
+@dataclass
+class PostPage:
+    rows: list[tuple[Post, Author]]
+    next_cursor: PostCursor | None
+
+
+def page_posts(
+    session: Session, f: PostFilter, limit: int, before: PostCursor | None = None
+) -> PostPage:
+    """One page of posts, newest first, strictly after ``before`` in that order.
+
+    The shared queries take no cursor, so the page is read with ``until`` just past the cursor's
+    time; the posts sharing that exact time (counted first) are fetched extra, and those the
+    previous page already showed are dropped. Equal ``created_at`` never skips or repeats a post.
+    """
+    if before is None:
+        rows = list_posts(session, f, limit=limit + 1)
+    else:
+        edge = before.created_at + _TICK
+        bounded = replace(f, until=min(f.until, edge) if f.until else edge)
+        same_time = replace(
+            bounded, since=max(f.since, before.created_at) if f.since else before.created_at
+        )
+        ties = count_posts(session, same_time)
+        key = (before.created_at, before.post_id)
+        rows = [
+            row
+            for row in list_posts(session, bounded, limit=limit + 1 + ties)
+            if (row[0].created_at, row[0].id) < key
+        ][: limit + 1]
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        return PostPage(rows[:limit], PostCursor(last.created_at, last.id))
+    return PostPage(rows, None)
+
+
+def workspace_by_slug(session: Session, slug: str) -> Workspace | None:
+    return session.scalar(select(Workspace).where(Workspace.slug == slug))
+
+
+def list_workspaces(session: Session) -> list[Workspace]:
+    """Every workspace, oldest first (the first one is where ``/`` leads)."""
+    return list(session.scalars(select(Workspace).order_by(Workspace.id)))
+
+
+def list_sources(session: Session, workspace_id: int) -> list[Source]:
+    return list(
+        session.scalars(
+            select(Source).where(Source.workspace_id == workspace_id).order_by(Source.name)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason_code: str
+    total: int
+    pending: int
+
+
+def dead_letter_counts(session: Session, workspace_id: int) -> list[ReasonCount]:
+    """Letters per reason, all and not yet replayed successfully, most frequent first."""
+    replayed = case((DeadLetter.replay_outcome == REPLAYED, 1), else_=0)
+    rows = session.execute(
+        select(DeadLetter.reason_code, func.count(), func.sum(replayed))
+        .where(DeadLetter.workspace_id == workspace_id)
+        .group_by(DeadLetter.reason_code)
+        .order_by(func.count().desc(), DeadLetter.reason_code)
+    )
+    return [
+        ReasonCount(code, int(total), int(total) - int(done or 0)) for code, total, done in rows
+    ]
+
+
+def list_dead_letters(
+    session: Session,
+    workspace_id: int,
+    limit: int,
+    before_id: int | None = None,
+    reason_code: str | None = None,
+) -> list[DeadLetter]:
+    """Newest letters first, without loading their payloads (each may be megabytes)."""
+    query = (
+        select(DeadLetter)
+        .options(defer(DeadLetter.payload))
+        .where(DeadLetter.workspace_id == workspace_id)
+    )
+    if before_id is not None:
+        query = query.where(DeadLetter.id < before_id)
+    if reason_code:
+        query = query.where(DeadLetter.reason_code == reason_code)
+    return list(session.scalars(query.order_by(DeadLetter.id.desc()).limit(limit)))
+
+
+def get_dead_letter(session: Session, workspace_id: int, letter_id: int) -> DeadLetter | None:
+    """The letter, only if it belongs to the workspace (ids are global)."""
+    letter = session.get(DeadLetter, letter_id)
+    if letter is None or letter.workspace_id != workspace_id:
+        return None
+    return letter
+
+
+def database_ok(session: Session) -> bool:
+    return session.execute(text("SELECT 1")).scalar() == 1

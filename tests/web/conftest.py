@@ -1,0 +1,126 @@
+"""Web fixtures: the app over a migrated test database, posts put in through the real ingest
+service, and (for browser tests) a uvicorn server on 127.0.0.1 plus Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from hubbub.core.items import RawEvent
+from hubbub.settings import Settings
+from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.web.app import create_app
+from tests.support.factories import jsonl_line
+
+CHROMIUM = Path(os.environ.get("HUBBUB_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def ingest(
+    engine: Engine,
+    settings: Settings,
+    workspace_id: int,
+    events: Sequence[RawEvent],
+    source_id: int | None = None,
+) -> IngestResult:
+    return Ingestor(engine, settings).ingest(Target(workspace_id, source_id), list(events))
+
+
+def record_event(n: int, **record: Any) -> RawEvent:
+    """A jsonl event whose record fields (``author`` included) are replaced as given."""
+    line = orjson.loads(jsonl_line(n))
+    line.update(record)
+    return RawEvent(payload=orjson.dumps(line), format="jsonl", cursor=str(n))
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings, engine)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    # The app answers loopback Host names only; TestClient's default "testserver" is refused.
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 at a free port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start within 10 s")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    with LiveServer(app) as server:
+        yield server
+
+
+def _unavailable(reason: str) -> NoReturn:
+    message = f"{reason}; run scripts/ensure-browser"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"real-browser tests are required under CI=true: {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the Python package playwright is not installed")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
