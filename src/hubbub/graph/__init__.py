@@ -1,0 +1,1 @@
+"""Interaction graph features: influence, communities, cascades and campaign seeding."""

@@ -1,0 +1,1 @@
+"""Campaign seeding: influence maximisation (IMM) on graph folders, with Monte Carlo checks."""
