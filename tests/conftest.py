@@ -7,6 +7,9 @@ default, or ``postgresql``); the test command runs the ``db``-marked tests on bo
 from __future__ import annotations
 
 import os
+
+# Rich reads the terminal width once, when a console is made; tables in CLI tests must not wrap.
+os.environ.setdefault("COLUMNS", "250")
 import shutil
 from collections.abc import Iterator
 from pathlib import Path

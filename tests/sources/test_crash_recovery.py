@@ -35,23 +35,36 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 def _env(tmp_path: Path, db_url: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "HUBBUB_HOME": str(tmp_path / "home"),
-        "HUBBUB_DATABASE_URL": db_url,
-        "HUBBUB_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
-        "HUBBUB_INGEST_BATCH_SIZE": "500",
-        "HUBBUB_INGEST_BATCH_SECONDS": "0.2",
-        "COLUMNS": "200",
-    })
+    env.update(
+        {
+            "HUBBUB_HOME": str(tmp_path / "home"),
+            "HUBBUB_DATABASE_URL": db_url,
+            "HUBBUB_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
+            "HUBBUB_INGEST_BATCH_SIZE": "500",
+            "HUBBUB_INGEST_BATCH_SECONDS": "0.2",
+            "COLUMNS": "200",
+        }
+    )
     return env
 
 
 @pytest.fixture
 def jetstream(tmp_path: Path) -> Iterator[str]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.jetstream_server", "--port", "0",
-         "--generate", str(EVENTS), "--seed", str(SEED)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=(tmp_path / "server.log").open("wb"),
+        [
+            sys.executable,
+            "-m",
+            "tests.support.jetstream_server",
+            "--port",
+            "0",
+            "--generate",
+            str(EVENTS),
+            "--seed",
+            str(SEED),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "server.log").open("wb"),
     )
     assert server.stdout is not None
     url = server.stdout.readline().decode().strip()
@@ -76,7 +89,10 @@ def _counts(db_url: str) -> tuple[int, int, str | None]:
 def _listen(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "hubbub", "listen", "--workspace", "crash"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -98,12 +114,27 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     log = tmp_path / "listen.log"
     setup = [
         ["init", "--workspace", "crash"],
-        ["source", "add", "bluesky", "firehose", "--workspace", "crash",
-         "--set", f"url={jetstream}", "--set", "collections=app.bsky.feed.post"],
+        [
+            "source",
+            "add",
+            "bluesky",
+            "firehose",
+            "--workspace",
+            "crash",
+            "--set",
+            f"url={jetstream}",
+            "--set",
+            "collections=app.bsky.feed.post",
+        ],
     ]
     for args in setup:
-        subprocess.run([sys.executable, "-m", "hubbub", *args], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "hubbub", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     rng = random.Random(SEED)
     thresholds = sorted(rng.sample(range(EVENTS // 20, EVENTS * 9 // 10), KILLS))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from hubbub.cli import bench, deadletters, posts, sources, system
+from hubbub.cli import bench, deadletters, posts, sources, system, up
+from hubbub.demo.cli import demo
+from hubbub.graph.cli import bench_seeding, graph_app
+from hubbub.web.cli import serve
 
 app = typer.Typer(
     name="hubbub",
@@ -18,6 +21,11 @@ sources.mount(app)
 posts.mount(app)
 deadletters.mount(app)
 bench.mount(app)
+up.mount(app)
+app.command()(serve)
+app.command()(demo)
+app.add_typer(graph_app, name="graph")
+bench.bench_app.command("seeding")(bench_seeding)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item, PostItem
 from hubbub.posts.fingerprint import fingerprint
 from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
+from hubbub.store.bulk import BulkInsert
 from hubbub.store.dialect import chunks, insert_ignoring_conflicts
 
 AUTHORS = cast(Table, Author.__table__)
@@ -25,6 +26,8 @@ HANDLES = cast(Table, AuthorHandle.__table__)
 POSTS = cast(Table, Post.__table__)
 INTERACTIONS = cast(Table, Interaction.__table__)
 TOMBSTONES = cast(Table, Tombstone.__table__)
+POST_INSERT = BulkInsert(POSTS, [c.name for c in POSTS.columns if c.name != "id"])
+AUTHOR_INSERT = BulkInsert(AUTHORS, [c.name for c in AUTHORS.columns if c.name != "id"])
 CROSS_NETWORK_WINDOW = timedelta(days=7)
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
@@ -176,8 +179,8 @@ class _BatchWriter:
 
         new_refs = [ref for key, ref in merged.items() if key not in existing]
         if new_refs:
-            self.conn.execute(
-                insert_ignoring_conflicts(self.session, table),
+            AUTHOR_INSERT.execute(
+                self.conn,
                 [
                     {
                         "workspace_id": self.workspace_id,
@@ -199,15 +202,7 @@ class _BatchWriter:
             )
         ids = {key: row.id for key, row in existing.items()}
         if new_refs:
-            for chunk in chunks([ref.native_id for ref in new_refs]):
-                rows = self.conn.execute(
-                    select(Author.id, Author.native_id).where(
-                        Author.workspace_id == self.workspace_id,
-                        Author.network == self.network,
-                        Author.native_id.in_(chunk),
-                    )
-                )
-                ids.update({row.native_id: row.id for row in rows})
+            ids.update(self._ids(Author, [ref.native_id for ref in new_refs]))
             self.result.authors_new += len(new_refs)
 
         changed: list[dict[str, Any]] = []
@@ -251,6 +246,20 @@ class _BatchWriter:
         if handles:
             self.conn.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
         return ids
+
+    def _ids(self, model: type[Author] | type[Post], native_ids: list[str]) -> dict[str, int]:
+        """Ids of rows just inserted (executemany returns none), by native id."""
+        found: dict[str, int] = {}
+        for chunk in chunks(native_ids):
+            rows = self.conn.execute(
+                select(model.id, model.native_id).where(
+                    model.workspace_id == self.workspace_id,
+                    model.network == self.network,
+                    model.native_id.in_(chunk),
+                )
+            )
+            found.update({row.native_id: row.id for row in rows})
+        return found
 
     # deletes -------------------------------------------------------------------------------
 
@@ -377,13 +386,10 @@ class _BatchWriter:
                     ):
                         pending_links.append((p.native_id, first.native_id))
             new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
-        inserted = self.conn.execute(
-            insert_ignoring_conflicts(self.session, POSTS).returning(POSTS.c.id, POSTS.c.native_id),
-            new_rows,
-        ).all()
-        new_ids = {row.native_id: row.id for row in inserted}
-        self.result.stored += len(inserted)
-        self.result.duplicates += len(new_rows) - len(inserted)
+        inserted = POST_INSERT.execute(self.conn, new_rows)
+        new_ids = self._ids(Post, [row["native_id"] for row in new_rows])
+        self.result.stored += inserted
+        self.result.duplicates += len(new_rows) - inserted
         self.result.stored_ids.extend(new_ids.values())
         self.result.near_duplicates += sum(1 for r in new_rows if r["near_dup_of"] is not None)
         links = [

@@ -39,7 +39,7 @@ def is_public_address(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def _host_allowed(settings: Settings, host: str, port: int | None) -> bool:
+def host_allowed(settings: Settings, host: str, port: int | None) -> bool:
     if settings.allow_private_addresses:
         return True
     allowed = {entry.lower() for entry in settings.allowed_private_hosts}
@@ -54,7 +54,7 @@ async def check_url(url: str, settings: Settings) -> None:
     host = parts.hostname
     if not host:
         raise UnsafeURL(f"no host in {url[:200]}")
-    if _host_allowed(settings, host, parts.port):
+    if host_allowed(settings, host, parts.port):
         return
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
@@ -185,7 +185,7 @@ class SafeHTTP:
         if not peer:
             return
         host = response.request.url.host
-        if _host_allowed(self.settings, host, response.request.url.port):
+        if host_allowed(self.settings, host, response.request.url.port):
             return
         if not is_public_address(ipaddress.ip_address(peer[0])):
             raise UnsafeURL(f"{host} connected to non-public address {peer[0]}")

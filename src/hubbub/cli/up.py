@@ -1,0 +1,73 @@
+"""``hubbub up``: the embedded default — web app, API and every listener in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import typer
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hubbub.runtime import console, runtime
+from hubbub.sources.listener import Listener
+from hubbub.sources.models import Source
+from hubbub.web.app import LOOPBACK_HOSTS, create_app
+from hubbub.web.cli import is_loopback
+
+
+def up(
+    host: str = typer.Option(
+        "127.0.0.1", help="Address to bind; keep 127.0.0.1 until accounts exist."
+    ),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo workspace first (idempotent)."),
+) -> None:
+    """Serve the web app and listen to every enabled source, until stopped."""
+    if not is_loopback(host):
+        raise typer.BadParameter("hubbub up binds loopback only until accounts exist; use serve")
+    if demo:
+        from hubbub.demo.cli import demo as load_demo
+
+        load_demo(workspace="demo", seed=7, days=42)
+    rt = runtime()
+    app = create_app(rt.settings, rt.engine, allowed_hosts=list(LOOPBACK_HOSTS))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False
+        )
+    )
+    with Session(rt.engine) as session:
+        workspace_ids = sorted(
+            set(session.scalars(select(Source.workspace_id).where(Source.enabled.is_(True))))
+        )
+    listeners = [Listener(rt.engine, rt.settings, workspace_id) for workspace_id in workspace_ids]
+
+    async def main() -> None:
+        # uvicorn handles SIGINT/SIGTERM while it serves; when serve() returns, the listeners
+        # stop too. Our handlers (restored by uvicorn afterwards) only set the same event.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        tasks = [asyncio.create_task(listener.run(stop)) for listener in listeners]
+        console.print(
+            f"Hubbub is up: http://{host}:{port}/  ({len(listeners)} workspace(s) listening; "
+            "Ctrl-C stops)",
+            highlight=False,
+            markup=False,
+        )
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks)
+
+    asyncio.run(main())
+
+
+def mount(app: typer.Typer) -> None:
+    app.command()(up)
