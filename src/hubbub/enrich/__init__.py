@@ -1,0 +1,1 @@
+"""Post enrichment: sentiment now; language, intent and entities as they arrive."""

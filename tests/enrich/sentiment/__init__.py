@@ -1,0 +1,1 @@
+"""Tests of the default-tier sentiment scorer."""
