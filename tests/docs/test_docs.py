@@ -12,7 +12,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 def test_settings_page_is_generated_from_the_settings_class() -> None:
     page = (DOCS / "settings.md").read_text()
-    assert page == settings_markdown(), "regenerate: python -c 'from hubbub.settings import settings_markdown as m; print(m(), end=\"\")' > docs/settings.md"
+    assert page == settings_markdown(), (
+        "regenerate: python -c 'from hubbub.settings import settings_markdown as m; print(m(), end=\"\")' > docs/settings.md"
+    )
 
 
 def test_every_setting_has_a_description() -> None:

@@ -6,6 +6,7 @@ import typer
 
 from hubbub.cli import bench, deadletters, posts, sources, system, up
 from hubbub.demo.cli import demo
+from hubbub.enrich.sentiment.cli import eval_sentiment, sentiment_app
 from hubbub.graph.cli import bench_seeding, graph_app
 from hubbub.web.cli import serve
 
@@ -26,6 +27,10 @@ app.command()(serve)
 app.command()(demo)
 app.add_typer(graph_app, name="graph")
 bench.bench_app.command("seeding")(bench_seeding)
+app.add_typer(sentiment_app, name="sentiment")
+eval_app = typer.Typer(help="Measured accuracy (figures go to docs/).", no_args_is_help=True)
+eval_app.command("sentiment")(eval_sentiment)
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -67,6 +67,8 @@ def posts(
     table = Table("created (UTC)", "network", "author", "text", "kind", show_lines=False)
     for post, author_row in rows:
         text = post.text if not post.deleted else "(deleted)"
+        if post.kind == "reshare" and not text:
+            text = f"reshare of {post.reshare_of}"
         if post.near_dup_of:
             text = f"[near-duplicate of #{post.near_dup_of}] {text}"
         table.add_row(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -32,6 +32,45 @@ CROSS_NETWORK_WINDOW = timedelta(days=7)
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
+class AuthorState(NamedTuple):
+    """What the write path needs to know of a stored author to decide on an update."""
+
+    id: int
+    native_id: str
+    handle: str | None
+    display_name: str | None
+    followers: int | None
+    following: int | None
+    posts_count: int | None
+    url: str | None
+    active: bool
+    last_seen_at: datetime
+
+
+AuthorKey = tuple[int, str, str]
+
+
+class AuthorCache:
+    """Recently written authors by (workspace, network, native id), so most batches skip the
+    author lookup. Filled only from committed transactions (see ``StoreResult.author_states``);
+    a rolled-back insert must never leave an id behind. Bounded: cleared when full."""
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._states: dict[AuthorKey, AuthorState] = {}
+
+    def get(self, key: AuthorKey) -> AuthorState | None:
+        return self._states.get(key)
+
+    def put_many(self, states: dict[AuthorKey, AuthorState]) -> None:
+        if len(self._states) + len(states) > self.max_entries:
+            self._states.clear()
+        self._states.update(states)
+
+    def clear(self) -> None:
+        self._states.clear()
+
+
 @dataclass
 class StoreResult:
     """What one batch changed; ``duplicates`` are posts we already had."""
@@ -44,7 +83,7 @@ class StoreResult:
     deletes: int = 0
     authors_new: int = 0
     authors_updated: int = 0
-    stored_ids: list[int] = field(default_factory=list)
+    author_states: dict[AuthorKey, AuthorState] = field(default_factory=dict)
 
     def add(self, other: StoreResult) -> None:
         for name in (
@@ -58,7 +97,7 @@ class StoreResult:
             "authors_updated",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.stored_ids.extend(other.stored_ids)
+        self.author_states.update(other.author_states)
 
 
 def store_items(
@@ -70,6 +109,7 @@ def store_items(
     received_at: datetime,
     source_id: int | None = None,
     near_duplicate_min_chars: int = 24,
+    author_cache: AuthorCache | None = None,
 ) -> StoreResult:
     """Store normalised items in the caller's transaction; items carrying their own
     ``network`` (cross-network formats) are grouped by it."""
@@ -79,10 +119,25 @@ def store_items(
     result = StoreResult()
     for group_network, group in groups.items():
         writer = _BatchWriter(
-            session, workspace_id, group_network, received_at, source_id, near_duplicate_min_chars
+            session,
+            workspace_id,
+            group_network,
+            received_at,
+            source_id,
+            near_duplicate_min_chars,
+            author_cache,
         )
         result.add(writer.write(group))
     return result
+
+
+def _has_counts(post: PostItem) -> bool:
+    return (
+        post.likes is not None
+        or post.reshares is not None
+        or post.replies is not None
+        or post.quotes is not None
+    )
 
 
 class _BatchWriter:
@@ -94,7 +149,9 @@ class _BatchWriter:
         received_at: datetime,
         source_id: int | None,
         min_chars: int,
+        author_cache: AuthorCache | None = None,
     ) -> None:
+        self.author_cache = author_cache
         self.session = session
         self.conn = session.connection()
         self.workspace_id = workspace_id
@@ -155,27 +212,23 @@ class _BatchWriter:
         if not merged:
             return {}
         table = AUTHORS
-        existing: dict[str, Any] = {}
-        for chunk in chunks(list(merged)):
+        existing: dict[str, AuthorState] = {}
+        missing: list[str] = []
+        for key in merged:
+            cached = self.author_cache.get(self._key(key)) if self.author_cache else None
+            if cached is None:
+                missing.append(key)
+            else:
+                existing[key] = cached
+        for chunk in chunks(missing):
             rows = self.conn.execute(
-                select(
-                    Author.id,
-                    Author.native_id,
-                    Author.handle,
-                    Author.display_name,
-                    Author.followers,
-                    Author.following,
-                    Author.posts_count,
-                    Author.url,
-                    Author.active,
-                    Author.last_seen_at,
-                ).where(
+                select(*(getattr(Author, name) for name in AuthorState._fields)).where(
                     Author.workspace_id == self.workspace_id,
                     Author.network == self.network,
                     Author.native_id.in_(chunk),
                 )
             )
-            existing.update({row.native_id: row for row in rows})
+            existing.update({row.native_id: AuthorState(*row) for row in rows})
 
         new_refs = [ref for key, ref in merged.items() if key not in existing]
         if new_refs:
@@ -201,9 +254,24 @@ class _BatchWriter:
                 ],
             )
         ids = {key: row.id for key, row in existing.items()}
+        states = self.result.author_states
         if new_refs:
             ids.update(self._ids(Author, [ref.native_id for ref in new_refs]))
             self.result.authors_new += len(new_refs)
+            for ref in new_refs:
+                if ref.native_id in ids:
+                    states[self._key(ref.native_id)] = AuthorState(
+                        ids[ref.native_id],
+                        ref.native_id,
+                        ref.handle,
+                        ref.display_name,
+                        ref.followers,
+                        ref.following,
+                        ref.posts_count,
+                        ref.url,
+                        active.get(ref.native_id, True) is not False,
+                        self.received_at,
+                    )
 
         changed: list[dict[str, Any]] = []
         handles: list[dict[str, Any]] = [
@@ -218,20 +286,24 @@ class _BatchWriter:
         stale = self.received_at - LAST_SEEN_RESOLUTION
         for key, row in existing.items():
             ref = merged[key]
-            values = {
-                "handle": ref.handle or row.handle,
-                "display_name": ref.display_name
-                if ref.display_name is not None
-                else row.display_name,
-                "followers": ref.followers if ref.followers is not None else row.followers,
-                "following": ref.following if ref.following is not None else row.following,
-                "posts_count": ref.posts_count if ref.posts_count is not None else row.posts_count,
-                "url": ref.url or row.url,
-                "active": active.get(key, row.active),
-            }
-            differs = any(values[name] != getattr(row, name) for name in values)
-            if differs or row.last_seen_at < stale:
-                changed.append({"b_id": row.id, "last_seen_at": self.received_at, **values})
+            state = AuthorState(
+                id=row.id,
+                native_id=key,
+                handle=ref.handle or row.handle,
+                display_name=ref.display_name if ref.display_name is not None else row.display_name,
+                followers=ref.followers if ref.followers is not None else row.followers,
+                following=ref.following if ref.following is not None else row.following,
+                posts_count=ref.posts_count if ref.posts_count is not None else row.posts_count,
+                url=ref.url or row.url,
+                active=active.get(key, row.active),
+                last_seen_at=row.last_seen_at,
+            )
+            if state != row or row.last_seen_at < stale:
+                state = state._replace(last_seen_at=self.received_at)
+                values = state._asdict()
+                del values["id"], values["native_id"]
+                changed.append({"b_id": row.id, **values})
+            states[self._key(key)] = state
             if ref.handle and ref.handle != row.handle:
                 handles.append(
                     {"author_id": row.id, "handle": ref.handle, "first_seen_at": self.received_at}
@@ -246,6 +318,9 @@ class _BatchWriter:
         if handles:
             self.conn.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
         return ids
+
+    def _key(self, native_id: str) -> AuthorKey:
+        return (self.workspace_id, self.network, native_id)
 
     def _ids(self, model: type[Author] | type[Post], native_ids: list[str]) -> dict[str, int]:
         """Ids of rows just inserted (executemany returns none), by native id."""
@@ -334,27 +409,13 @@ class _BatchWriter:
     def _write_posts(self, posts: list[PostItem], author_ids: dict[str, int]) -> None:
         if not posts:
             return
-        existing: dict[str, Any] = {}
-        for chunk in chunks([p.native_id for p in posts]):
-            rows = self.conn.execute(
-                select(
-                    Post.id,
-                    Post.native_id,
-                    Post.deleted,
-                    Post.likes,
-                    Post.reshares,
-                    Post.replies,
-                    Post.quotes,
-                ).where(
-                    Post.workspace_id == self.workspace_id,
-                    Post.network == self.network,
-                    Post.native_id.in_(chunk),
-                )
-            )
-            existing.update({row.native_id: row for row in rows})
-
-        fresh = [p for p in posts if p.native_id not in existing]
-        self._update_existing([p for p in posts if p.native_id in existing], existing)
+        # Plain creates only need to know whether they exist: an index-only lookup. Edits and
+        # engagement counts also need the stored values they may change.
+        stateful = [p for p in posts if p.edited or _has_counts(p)]
+        existing = self._existing_posts([p.native_id for p in stateful])
+        self._update_existing([p for p in stateful if p.native_id in existing], existing)
+        known = set(existing) | self._known_posts([p.native_id for p in posts if p not in stateful])
+        fresh = [p for p in posts if p.native_id not in known]
         self.result.duplicates += len(posts) - len(fresh)
         if not fresh:
             return
@@ -387,11 +448,10 @@ class _BatchWriter:
                         pending_links.append((p.native_id, first.native_id))
             new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
         inserted = POST_INSERT.execute(self.conn, new_rows)
-        new_ids = self._ids(Post, [row["native_id"] for row in new_rows])
         self.result.stored += inserted
         self.result.duplicates += len(new_rows) - inserted
-        self.result.stored_ids.extend(new_ids.values())
         self.result.near_duplicates += sum(1 for r in new_rows if r["near_dup_of"] is not None)
+        new_ids = self._ids(Post, [native_id for pair in pending_links for native_id in pair])
         links = [
             {"b_id": new_ids[dup], "near_dup_of": new_ids[first]}
             for dup, first in pending_links
@@ -407,6 +467,42 @@ class _BatchWriter:
                 execution_options={"synchronize_session": False},
             )
             self.result.near_duplicates += len(links)
+
+    def _existing_posts(self, native_ids: list[str]) -> dict[str, Any]:
+        existing: dict[str, Any] = {}
+        for chunk in chunks(native_ids):
+            rows = self.conn.execute(
+                select(
+                    Post.id,
+                    Post.native_id,
+                    Post.deleted,
+                    Post.likes,
+                    Post.reshares,
+                    Post.replies,
+                    Post.quotes,
+                ).where(
+                    Post.workspace_id == self.workspace_id,
+                    Post.network == self.network,
+                    Post.native_id.in_(chunk),
+                )
+            )
+            existing.update({row.native_id: row for row in rows})
+        return existing
+
+    def _known_posts(self, native_ids: list[str]) -> set[str]:
+        """Which of these posts are stored, answered from the identity index alone."""
+        found: set[str] = set()
+        for chunk in chunks(native_ids):
+            found.update(
+                self.conn.scalars(
+                    select(Post.native_id).where(
+                        Post.workspace_id == self.workspace_id,
+                        Post.network == self.network,
+                        Post.native_id.in_(chunk),
+                    )
+                )
+            )
+        return found
 
     def _post_row(
         self, p: PostItem, author_id: int, fp: int | None, near: int | None

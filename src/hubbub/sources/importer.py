@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import orjson
 
+from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import RawEvent
 from hubbub.sources.base import format_layout, normalisers
@@ -77,7 +78,8 @@ def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) ->
 def file_events(path: Path, fmt: str, limit: int) -> Iterator[RawEvent]:
     """The raw events of one file, streamed (line and csv files are never read whole)."""
     normalisers.get(fmt)  # unknown formats fail before anything is read
-    meta = {"file": str(path)}
+    # Undated feed entries take the time they reached us; for a file, that is the import.
+    meta = {"file": str(path), "received_at": utcnow().isoformat()}
     layout = format_layout(fmt)
     with path.open("rb") as handle:
         if layout == "lines":

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import Item, PostItem, RawEvent
-from hubbub.posts.actions import StoreResult, store_items
+from hubbub.posts.actions import AuthorCache, StoreResult, store_items
 from hubbub.settings import Settings
 from hubbub.sources.base import format_network, normalisers
 from hubbub.sources.models import DeadLetter, Source
@@ -102,6 +102,7 @@ class Ingestor:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        self.author_cache = AuthorCache()
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
         now = utcnow()
@@ -135,6 +136,7 @@ class Ingestor:
                         received_at=now,
                         source_id=target.source_id,
                         near_duplicate_min_chars=self.settings.near_duplicate_min_chars,
+                        author_cache=self.author_cache,
                     )
                 )
             if refusals:
@@ -143,6 +145,8 @@ class Ingestor:
             result.reasons.update(r.error.code for r in refusals)
             if target.source_id is not None:
                 self._advance(session, target.source_id, result, now)
+        # Only now, after the commit, are the authors' ids and values certain.
+        self.author_cache.put_many(result.store.author_states)
         return result
 
     def _dead_letters(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
+from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.actions import record_source_error
 from hubbub.sources.backoff import Backoff
@@ -111,7 +111,7 @@ class Listener:
         with Session(self.engine) as session:
             return session.scalar(select(Source.cursor).where(Source.id == source_id))
 
-    async def _ingest(self, target: Target, batch: list) -> IngestResult:  # type: ignore[type-arg]
+    async def _ingest(self, target: Target, batch: list[RawEvent]) -> IngestResult:
         if self._write_lock is None:
             return await asyncio.to_thread(self.ingestor.ingest, target, batch)
         async with self._write_lock:
@@ -147,6 +147,3 @@ class Listener:
                 with transaction(self.engine) as session:
                     record_source_error(session, source.id, message)
             await asyncio.sleep(backoff.next_delay())
-
-
-StatusCallback = Callable[[ListenStats], None]

@@ -1,0 +1,106 @@
+"""``hubbub up`` as a user runs it: one process serving the web app while listening."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = 300
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path) -> None:
+    env = dict(
+        os.environ,
+        HUBBUB_HOME=str(tmp_path / "home"),
+        HUBBUB_DATABASE_URL=db_url,
+        HUBBUB_ALLOWED_PRIVATE_HOSTS='["127.0.0.1"]',
+    )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.jetstream_server",
+            "--port",
+            "0",
+            "--generate",
+            str(EVENTS),
+            "--seed",
+            "5",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().decode().strip()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hubbub",
+                "source",
+                "add",
+                "bluesky",
+                "live",
+                "--workspace",
+                "brand",
+                "--set",
+                f"url={url}",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        port = _free_port()
+        up = subprocess.Popen(
+            [sys.executable, "-m", "hubbub", "up", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            seen: set[str] = set()
+            deadline = time.monotonic() + 120
+            while len(seen) < EVENTS and time.monotonic() < deadline:
+                time.sleep(0.5)
+                try:
+                    page = httpx.get(
+                        f"http://127.0.0.1:{port}/api/v1/w/brand/posts",
+                        params={"limit": 500},
+                        timeout=5,
+                    )
+                except httpx.TransportError:
+                    continue
+                if page.status_code == 200:
+                    seen = {item["native_id"] for item in page.json()["items"]}
+            assert len(seen) == EVENTS
+            html = httpx.get(f"http://127.0.0.1:{port}/w/brand/posts", timeout=5)
+            assert html.status_code == 200
+            assert "bluesky" in html.text
+        finally:
+            up.send_signal(signal.SIGINT)
+            output = up.communicate(timeout=30)[0].decode()
+        assert up.returncode == 0, output
+    finally:
+        server.kill()
+        server.wait()
