@@ -134,3 +134,39 @@ def test_dead_letter_replay_after_the_limit_is_raised(
     assert outcome == REPLAYED and result is not None and result.store.stored == 1
     (letter,) = _letters(engine)
     assert letter.replay_outcome == REPLAYED and _posts(engine) == 1
+
+
+def test_a_rolled_back_batch_leaves_no_author_in_the_cache(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    ingestor = Ingestor(engine, settings)
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        ingestor.ingest(Target(workspace_id + 999), [jsonl_event(1)])
+    assert (
+        ingestor.author_cache.get(
+            (workspace_id + 999, "bluesky", "did:plc:amira0000000000000000000")
+        )
+        is None
+    )
+    # The same author then stores fine in a real workspace: no stale id was kept.
+    assert ingestor.ingest(Target(workspace_id), [jsonl_event(2)]).store.stored == 1
+
+
+def test_cached_authors_still_record_new_handles(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    from hubbub.posts.models import AuthorHandle
+
+    key = (workspace_id, "bluesky", "did:plc:amira0000000000000000000")
+    ingestor = Ingestor(engine, settings)
+    ingestor.ingest(Target(workspace_id), [jsonl_event(1)])
+    assert ingestor.author_cache.get(key) is not None
+    line = orjson.loads(jsonl_line(2))
+    line["author"].update(handle="amira.dev", followers=5000)
+    ingestor.ingest(Target(workspace_id), [RawEvent(payload=orjson.dumps(line), format="jsonl")])
+    with Session(engine) as session:
+        handles = set(session.scalars(select(AuthorHandle.handle)))
+    assert handles == {"amira.bsky.social", "amira.dev"}
+    cached = ingestor.author_cache.get(key)
+    assert cached is not None
+    assert (cached.handle, cached.followers) == ("amira.dev", 5000)

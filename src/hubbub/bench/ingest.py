@@ -17,6 +17,7 @@ import resource
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,35 @@ def _events(n: int, seed: int) -> list[bytes]:
     from hubbub.connectors.bluesky.workload import jetstream_events
 
     return jetstream_events(n, seed=seed)
+
+
+def _batches(path: str) -> Iterator[list[bytes]]:
+    """The workload file in batches, streamed: peak memory is the ingest path's own."""
+    with open(path, "rb") as handle:
+        batch: list[bytes] = []
+        for line in handle:
+            batch.append(line.rstrip(b"\n"))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    ``ru_maxrss`` survives fork+exec on Linux (a child reports its parent's peak), so the
+    kernel's per-address-space high-water mark is read where it exists.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _fresh_store(folder: Path) -> tuple[str, int]:
@@ -43,12 +73,12 @@ def _fresh_store(folder: Path) -> tuple[str, int]:
     return url, workspace_id
 
 
-def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
-    events = _events(n, seed)
+def _run_baseline(path: str, folder: str) -> dict[str, Any]:
     url, workspace_id = _fresh_store(Path(folder))
+    from hubbub.store.engine import sqlite_pragmas
+
     db = sqlite3.connect(url.split("///", 1)[1])
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    sqlite_pragmas(db)  # the same settings as the store, so only the work differs
     db.execute(
         "INSERT INTO authors (workspace_id, network, native_id, active, first_seen_at,"
         " last_seen_at) VALUES (?, 'bluesky', 'baseline', 1, '2026-01-01', '2026-01-01')",
@@ -62,9 +92,10 @@ def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
         " VALUES (?, 'bluesky', ?, ?, 'post', ?, ?, ?, ?, '[]', '[]', '[]', '[]', 0, ?)"
     )
     started = time.perf_counter()
-    for start in range(0, len(events), BATCH):
+    events = 0
+    for lines in _batches(path):
         rows = []
-        for line in events[start : start + BATCH]:
+        for line in lines:
             event = json.loads(line)
             commit = event["commit"]
             record = commit["record"]
@@ -82,19 +113,20 @@ def _run_baseline(n: int, seed: int, folder: str) -> dict[str, Any]:
             )
         db.executemany(sql, rows)
         db.commit()
+        events += len(lines)
     elapsed = time.perf_counter() - started
     stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
     db.close()
     return {
-        "events": len(events),
+        "events": events,
         "stored": stored,
         "seconds": elapsed,
-        "events_per_second": len(events) / elapsed,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "events_per_second": events / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
-def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
+def _run_hubbub(path: str, folder: str) -> dict[str, Any]:
     from hubbub.core.items import RawEvent
     from hubbub.runtime import load_connectors
     from hubbub.settings import Settings
@@ -102,28 +134,29 @@ def _run_hubbub(n: int, seed: int, folder: str) -> dict[str, Any]:
     from hubbub.store.engine import make_engine
 
     load_connectors()
-    events = _events(n, seed)
     url, workspace_id = _fresh_store(Path(folder))
     settings = Settings(home=Path(folder), database_url=url)
     ingestor = Ingestor(make_engine(url), settings)
     target = Target(workspace_id)
-    raw = [
-        RawEvent(payload=line, format="jetstream", cursor=str(i)) for i, line in enumerate(events)
-    ]
     started = time.perf_counter()
-    stored = rejected = 0
-    for start in range(0, len(raw), BATCH):
-        result = ingestor.ingest(target, raw[start : start + BATCH])
+    events = stored = rejected = 0
+    for lines in _batches(path):
+        batch = [
+            RawEvent(payload=line, format="jetstream", cursor=str(events + i))
+            for i, line in enumerate(lines)
+        ]
+        result = ingestor.ingest(target, batch)
         stored += result.store.stored
         rejected += result.rejected
+        events += len(lines)
     elapsed = time.perf_counter() - started
     return {
-        "events": len(events),
+        "events": events,
         "stored": stored,
         "rejected": rejected,
         "seconds": elapsed,
-        "events_per_second": len(events) / elapsed,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "events_per_second": events / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -135,9 +168,14 @@ def _in_child(function: Any, *args: Any) -> dict[str, Any]:
 
 def run(events: int, seed: int = 0) -> dict[str, Any]:
     """Both sides on the same generated events; targets from issue #2."""
-    with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
-        baseline = _in_child(_run_baseline, events, seed, a)
-        ours = _in_child(_run_hubbub, events, seed, b)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        path = folder / "events.jsonl"
+        path.write_bytes(b"\n".join(_events(events, seed)) + b"\n")
+        (folder / "a").mkdir()
+        (folder / "b").mkdir()
+        baseline = _in_child(_run_baseline, str(path), str(folder / "a"))
+        ours = _in_child(_run_hubbub, str(path), str(folder / "b"))
     ratio = ours["events_per_second"] / baseline["events_per_second"]
     return {
         "benchmark": "ingest",

@@ -9,6 +9,8 @@ import unicodedata
 _URLISH = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@[\w.-]+(?:@[\w.-]+)?")
 _NON_WORD = re.compile(r"[\W_]+")
+# For ASCII text: every character outside [A-Za-z0-9] becomes a space, as _NON_WORD would.
+_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def normalise_text(text: str) -> str:
@@ -22,11 +24,12 @@ def normalise_text(text: str) -> str:
     if "@" in text:
         text = _MENTION.sub(" ", text)
     text = text.casefold()
-    if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text)
-        if len(decomposed) != len(text):  # only then are there accents to drop
-            text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", text).strip()
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_NON_WORD).split())
+    decomposed = unicodedata.normalize("NFKD", text)
+    if len(decomposed) != len(text):  # only then are there accents to drop
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text).split())
 
 
 def fingerprint(text: str, min_chars: int) -> int | None:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hubbub.settings import Settings
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
+    """The pragmas of every SQLite connection Hubbub opens (also given to the bench baseline)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -45,7 +46,7 @@ def make_engine(url: str) -> Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         return engine
     return create_engine(
         url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads
