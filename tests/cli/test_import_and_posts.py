@@ -106,3 +106,12 @@ def test_source_add_validates_and_lists(hubbub: Invoke) -> None:
     assert "unknown connector" in unknown.output
     hubbub("source", "remove", "firehose")
     assert "firehose" not in hubbub("source", "list").output
+
+
+def test_an_oversize_line_is_refused_alone(hubbub: Invoke, tmp_path: Path) -> None:
+    huge = jsonl_line(99, text="z" * 3_000_000)  # three times the default 1 MB limit
+    source = _write(tmp_path / "mixed.jsonl", [jsonl_line(1), huge, jsonl_line(2)])
+    result = hubbub("import", str(source), "--format", "jsonl")
+    assert "accepted 2" in result.output
+    assert "rejected 1 × too_large" in result.output
+    assert hubbub("posts", "--count").output.strip() == "2"
