@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from hubbub.runtime import console
+from hubbub.runtime import console, err_console
 
 bench_app = typer.Typer(
     help="Measured benchmarks (figures go to docs/performance.md).", no_args_is_help=True
@@ -22,7 +22,8 @@ def bench_ingest(
     """Decode + normalise + store vs. a bare json+sqlite3 baseline, same events, same table."""
     from hubbub.bench.ingest import run
 
-    report = run(events, seed)
+    with err_console.status(f"storing {events:,} events twice: baseline, then Hubbub"):
+        report = run(events, seed)
     if as_json:
         print(json.dumps(report))
         return

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import ConfigError
-from hubbub.runtime import WorkspaceOption, console, fail, runtime
+from hubbub.runtime import WorkspaceOption, console, err_console, fail, runtime
 from hubbub.sources.actions import REPLAYED, replay_dead_letter
 from hubbub.sources.ingest import Ingestor
 from hubbub.sources.models import DeadLetter
@@ -127,16 +128,19 @@ def replay(
         raise fail("name dead letter ids or pass --all")
     ingestor = Ingestor(rt.engine, rt.settings)
     stored = 0
-    for letter_id in ids:
-        if letter_id not in owned:
-            console.print(Text(f"{letter_id}: no such dead letter in workspace {workspace!r}"))
-            continue
-        try:
-            outcome, _ = replay_dead_letter(ingestor, letter_id)
-        except ConfigError as exc:
-            raise fail(str(exc)) from None
-        stored += outcome == REPLAYED
-        console.print(Text(f"{letter_id}: {outcome}"))
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("replaying", total=len(ids))
+        for letter_id in ids:
+            progress.advance(task)
+            if letter_id not in owned:
+                console.print(Text(f"{letter_id}: no such dead letter in workspace {workspace!r}"))
+                continue
+            try:
+                outcome, _ = replay_dead_letter(ingestor, letter_id)
+            except ConfigError as exc:
+                raise fail(str(exc)) from None
+            stored += outcome == REPLAYED
+            console.print(Text(f"{letter_id}: {outcome}"))
     console.print(Text(f"replayed {len(ids)}: stored {stored}, still refused {len(ids) - stored}"))
 
 
