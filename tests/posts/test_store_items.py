@@ -174,3 +174,20 @@ def test_cross_network_copy_far_apart_is_not_linked(engine: Engine, workspace_id
         2, author="chen", text=text, native_id="m:1", created_at=BASE_TIME + timedelta(days=30)
     )
     assert _store(engine, workspace_id, [late], network="mastodon").near_duplicates == 0
+
+
+def test_same_author_repeat_is_linked_even_after_someone_else_said_it(
+    engine: Engine, workspace_id: int
+) -> None:
+    text = "Has anyone contacted support about the battery yet?"
+    other = example_post(1, author="bruno", text=text)
+    first = example_post(2, text=text)
+    repeat = example_post(3, text=text)
+    result = _store(engine, workspace_id, [other, first, repeat])
+    assert result.near_duplicates == 1
+    with Session(engine) as session:
+        ids = dict(session.execute(select(Post.native_id, Post.id)).tuples().all())
+        links = dict(session.execute(select(Post.native_id, Post.near_dup_of)).tuples().all())
+    assert links[repeat.native_id] == ids[first.native_id]
+    assert links[first.native_id] is None
+    assert links[other.native_id] is None

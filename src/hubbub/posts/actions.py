@@ -131,6 +131,19 @@ def store_items(
     return result
 
 
+def _bare(ref: AuthorRef) -> bool:
+    """A reference that names the author and says nothing else (every Jetstream post)."""
+    return (
+        ref.handle is None
+        and ref.display_name is None
+        and ref.followers is None
+        and ref.following is None
+        and ref.posts_count is None
+        and ref.url is None
+        and ref.created_at is None
+    )
+
+
 def _has_counts(post: PostItem) -> bool:
     return (
         post.likes is not None
@@ -214,10 +227,14 @@ class _BatchWriter:
         table = AUTHORS
         existing: dict[str, AuthorState] = {}
         missing: list[str] = []
-        for key in merged:
+        known_ids: dict[str, int] = {}
+        stale = self.received_at - LAST_SEEN_RESOLUTION
+        for key, ref in merged.items():
             cached = self.author_cache.get(self._key(key)) if self.author_cache else None
             if cached is None:
                 missing.append(key)
+            elif _bare(ref) and key not in active and cached.last_seen_at >= stale:
+                known_ids[key] = cached.id  # nothing new to say about this author
             else:
                 existing[key] = cached
         for chunk in chunks(missing):
@@ -254,6 +271,7 @@ class _BatchWriter:
                 ],
             )
         ids = {key: row.id for key, row in existing.items()}
+        ids.update(known_ids)
         states = self.result.author_states
         if new_refs:
             ids.update(self._ids(Author, [ref.native_id for ref in new_refs]))
@@ -283,7 +301,6 @@ class _BatchWriter:
             for ref in new_refs
             if ref.handle and ref.native_id in ids
         ]
-        stale = self.received_at - LAST_SEEN_RESOLUTION
         for key, row in existing.items():
             ref = merged[key]
             state = AuthorState(
@@ -427,7 +444,9 @@ class _BatchWriter:
         }
         earlier = self._earlier_by_fingerprint({f for f in prints.values() if f is not None})
         new_rows: list[dict[str, Any]] = []
-        batch_first: dict[int, PostItem] = {}
+        # Canonical posts of this batch so far, by fingerprint, in order: a later post links to
+        # the first of them it qualifies for, by the same rule as for stored posts.
+        batch_canonical: dict[int, list[PostItem]] = {}
         pending_links: list[tuple[str, str]] = []
         for p in fresh:
             fp = prints[p.native_id]
@@ -436,15 +455,22 @@ class _BatchWriter:
                 author_id = author_ids[p.author.native_id]
                 near = self._pick_canonical(earlier.get(fp, ()), author_id, p.created_at)
                 if near is None:
-                    first = batch_first.get(fp)
+                    first = next(
+                        (
+                            q
+                            for q in batch_canonical.get(fp, ())
+                            if self._links(
+                                q.author.native_id == p.author.native_id,
+                                False,
+                                q.created_at,
+                                p.created_at,
+                            )
+                        ),
+                        None,
+                    )
                     if first is None:
-                        batch_first[fp] = p
-                    elif self._links(
-                        first.author.native_id == p.author.native_id,
-                        False,
-                        first.created_at,
-                        p.created_at,
-                    ):
+                        batch_canonical.setdefault(fp, []).append(p)
+                    else:
                         pending_links.append((p.native_id, first.native_id))
             new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
         inserted = POST_INSERT.execute(self.conn, new_rows)
@@ -517,7 +543,7 @@ class _BatchWriter:
             "text": p.text,
             "title": p.title,
             "lang": p.langs[0] if p.langs else None,
-            "langs": list(p.langs),
+            "langs": p.langs,
             "created_at": p.created_at,
             "received_at": self.received_at,
             "edited_at": self.received_at if p.edited else None,
@@ -526,10 +552,10 @@ class _BatchWriter:
             "thread_root": p.thread_root,
             "reshare_of": p.reshare_of,
             "quote_of": p.quote_of,
-            "mentions": list(p.mentions),
-            "hashtags": list(p.hashtags),
-            "links": list(p.links),
-            "media": list(p.media),
+            "mentions": p.mentions,
+            "hashtags": p.hashtags,
+            "links": p.links,
+            "media": p.media,
             "likes": p.likes,
             "reshares": p.reshares,
             "replies": p.replies,
@@ -557,10 +583,10 @@ class _BatchWriter:
                         "text": p.text,
                         "title": p.title,
                         "edited_at": self.received_at,
-                        "links": list(p.links),
-                        "mentions": list(p.mentions),
-                        "hashtags": list(p.hashtags),
-                        "media": list(p.media),
+                        "links": p.links,
+                        "mentions": p.mentions,
+                        "hashtags": p.hashtags,
+                        "media": p.media,
                         "raw": p.raw,
                         "fingerprint": fingerprint(p.text, self.min_chars) if p.text else None,
                     }

@@ -17,7 +17,9 @@ class Author(Base):
 
     __tablename__ = "authors"
     __table_args__ = (
-        Index("uq_authors_identity", "workspace_id", "network", "native_id", unique=True),
+        # Identity indexes lead with the selective column: PostgreSQL without statistics (every
+        # new workspace) otherwise seeks on (workspace, network) and filters ids row by row.
+        Index("uq_authors_identity", "native_id", "workspace_id", "network", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -58,9 +60,9 @@ class Post(Base):
 
     __tablename__ = "posts"
     __table_args__ = (
-        Index("uq_posts_identity", "workspace_id", "network", "native_id", unique=True),
+        Index("uq_posts_identity", "native_id", "workspace_id", "network", unique=True),
         Index("ix_posts_workspace_created", "workspace_id", "created_at"),
-        Index("ix_posts_workspace_fingerprint", "workspace_id", "fingerprint"),
+        Index("ix_posts_fingerprint", "fingerprint", "workspace_id"),
         Index("ix_posts_author", "author_id"),
         Index("ix_posts_workspace_thread", "workspace_id", "thread_root"),
     )
@@ -107,7 +109,7 @@ class Interaction(Base):
 
     __tablename__ = "interactions"
     __table_args__ = (
-        Index("uq_interactions_identity", "workspace_id", "network", "native_id", unique=True),
+        Index("uq_interactions_identity", "native_id", "workspace_id", "network", unique=True),
         Index("ix_interactions_target_post", "workspace_id", "target_post"),
     )
 
@@ -129,7 +131,7 @@ class Tombstone(Base):
 
     __tablename__ = "tombstones"
     __table_args__ = (
-        Index("uq_tombstones_identity", "workspace_id", "network", "native_id", unique=True),
+        Index("uq_tombstones_identity", "native_id", "workspace_id", "network", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

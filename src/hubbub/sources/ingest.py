@@ -28,6 +28,7 @@ from hubbub.sources.base import format_network, normalisers
 from hubbub.sources.models import DeadLetter, Source
 from hubbub.store.dialect import insert_ignoring_conflicts
 from hubbub.store.engine import transaction
+from hubbub.store.maintenance import GrowthAnalyzer
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Ingestor:
         self.engine = engine
         self.settings = settings
         self.author_cache = AuthorCache()
+        self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
         now = utcnow()
@@ -147,6 +149,8 @@ class Ingestor:
                 self._advance(session, target.source_id, result, now)
         # Only now, after the commit, are the authors' ids and values certain.
         self.author_cache.put_many(result.store.author_states)
+        store = result.store
+        self.analyzer.wrote(store.stored + store.authors_new + store.interactions + store.deletes)
         return result
 
     def _dead_letters(

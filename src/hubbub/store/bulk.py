@@ -16,6 +16,23 @@ _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 Processor = Callable[[Any], Any] | None
 
 
+def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """Each value through ``process``; a repeat of the same object (one timestamp for the whole
+    batch, the shared empty tuple) reuses the previous result instead of converting again."""
+    out: list[Any] = []
+    last_in: Any = None
+    last_out: Any = None
+    for value in values:
+        if value is None:
+            out.append(None)
+        elif value is last_in:
+            out.append(last_out)
+        else:
+            last_in, last_out = value, process(value)
+            out.append(last_out)
+    return out
+
+
 class BulkInsert:
     """A prepared bulk insert of ``columns`` into ``table``, ignoring conflicting rows."""
 
@@ -52,7 +69,7 @@ class BulkInsert:
         for name, process in zip(self.columns, processors, strict=True):
             values = [row[name] for row in rows]
             if process is not None:
-                values = [None if v is None else process(v) for v in values]
+                values = _processed(values, process)
             columns.append(values)
         params = list(zip(*columns, strict=True))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
