@@ -1,0 +1,1 @@
+"""Listening: topic rules (query language), their reference evaluator and the compiled matcher."""
