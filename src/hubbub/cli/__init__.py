@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from hubbub.alerts.cli import alerts_app
 from hubbub.cli import bench, deadletters, posts, sources, system, up
 from hubbub.demo.cli import demo
+from hubbub.enrich.intent.cli import intent_app
 from hubbub.enrich.sentiment.cli import eval_sentiment, sentiment_app
 from hubbub.graph.cli import bench_seeding, graph_app
+from hubbub.listening.cli import topic_app
 from hubbub.web.cli import serve
 
 app = typer.Typer(
@@ -31,6 +34,9 @@ app.add_typer(sentiment_app, name="sentiment")
 eval_app = typer.Typer(help="Measured accuracy (figures go to docs/).", no_args_is_help=True)
 eval_app.command("sentiment")(eval_sentiment)
 app.add_typer(eval_app, name="eval")
+app.add_typer(intent_app, name="intent")
+app.add_typer(topic_app, name="topic")
+app.add_typer(alerts_app, name="alerts")
 
 
 def main() -> None:
