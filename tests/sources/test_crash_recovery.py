@@ -141,10 +141,12 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     kills_mid_stream = 0
     for threshold in thresholds:
         listener = _listen(env, log)
-        _wait_for(db_url, threshold, listener, limit=120)
-        time.sleep(rng.uniform(0.0, 0.3))  # land anywhere: mid-batch, mid-commit, idle
-        listener.send_signal(signal.SIGKILL)
-        listener.wait()
+        try:
+            _wait_for(db_url, threshold, listener, limit=120)
+            time.sleep(rng.uniform(0.0, 0.3))  # land anywhere: mid-batch, mid-commit, idle
+        finally:  # killed on failure too, so a failing run leaves no listener behind
+            listener.send_signal(signal.SIGKILL)
+            listener.wait()
         stored, distinct, _ = _counts(db_url)
         assert stored == distinct
         kills_mid_stream += stored < EVENTS
@@ -155,7 +157,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         time.sleep(1.0)  # anything beyond EVENTS would be a duplicate; give it a chance to show
     finally:
         listener.send_signal(signal.SIGTERM)
-        listener.wait(timeout=30)
+        try:
+            listener.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            listener.kill()
+            listener.wait()
 
     stored, distinct, cursor = _counts(db_url)
     assert kills_mid_stream >= 5, f"only {kills_mid_stream} kills landed before the end"
