@@ -99,7 +99,11 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
             assert "bluesky" in html.text
         finally:
             up.send_signal(signal.SIGINT)
-            output = up.communicate(timeout=30)[0].decode()
+            try:
+                output = up.communicate(timeout=30)[0].decode()
+            except subprocess.TimeoutExpired:
+                up.kill()
+                output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
         assert up.returncode == 0, output
     finally:
         server.kill()
