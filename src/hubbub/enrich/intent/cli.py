@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, TextIO
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +15,7 @@ from hubbub.core.errors import Rejected
 from hubbub.enrich.intent.data import DATA_PATH, IntentSet, read_posts
 from hubbub.enrich.intent.model import WEIGHTS_PATH, LinearIntent, default_model
 from hubbub.enrich.intent.train import TrainConfig, cross_validate, train_default
-from hubbub.enrich.sentiment.model import chunks
+from hubbub.enrich.lines import fail, write_labels
 
 intent_app = typer.Typer(
     help=(
@@ -31,28 +28,18 @@ intent_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=2)
-
-
 def _load(weights: Path | None) -> LinearIntent:
     try:
         return LinearIntent.load(weights) if weights else default_model()
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
 
 
 def _data(path: Path) -> IntentSet:
     try:
         return read_posts(path)
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
-
-
-def _lines(stream: TextIO) -> Iterator[str]:
-    for line in stream:
-        yield line.removesuffix("\n").removesuffix("\r")
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
 
 
 @intent_app.command("classify")
@@ -64,27 +51,7 @@ def classify_command(
 ) -> None:
     """Print `label<TAB>score` (score = the label's probability) per input line, in order."""
     model = _load(weights)
-    if file == "-":
-        raw: BinaryIO = typer.get_binary_stream("stdin")
-    else:
-        try:
-            raw = open(file, "rb")  # noqa: SIM115 - closed below; stdin is left open
-        except OSError as exc:
-            raise _fail(f"error: cannot read {file}: {exc.strerror}") from exc
-    # Only "\n" ends a post, so a stray "\r" inside a post cannot add an output line.
-    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
-    out = sys.stdout
-    try:
-        for batch in chunks(_lines(stream)):
-            out.write("".join(f"{v.label}\t{v.score:.4f}\n" for v in model.classify(batch)))
-            out.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly like other Unix filters.
-        sys.stderr.close()
-    finally:
-        stream.detach()
-        if file != "-":
-            raw.close()
+    write_labels(file, lambda batch: [(v.label, v.score) for v in model.classify(batch)])
 
 
 @intent_app.command("train")

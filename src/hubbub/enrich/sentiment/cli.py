@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import enum
-import io
 import json
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, TextIO
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,13 +15,13 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from hubbub.core.errors import Rejected
+from hubbub.enrich.lines import fail, write_labels
 from hubbub.enrich.sentiment import data as datasets
 from hubbub.enrich.sentiment.evaluate import evaluate_labelled, evaluate_rated
 from hubbub.enrich.sentiment.model import (
     LABELS,
     WEIGHTS_PATH,
     LinearSentiment,
-    chunks,
     default_model,
 )
 from hubbub.enrich.sentiment.train import TrainConfig, cross_validate, train_default
@@ -71,21 +68,11 @@ def _eval_group() -> None:
     """Keep `eval` a group even while `sentiment` is its only evaluation."""
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
-    return typer.Exit(code=2)
-
-
 def _load(weights: Path | None) -> LinearSentiment:
     try:
         return LinearSentiment.load(weights) if weights else default_model()
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
-
-
-def _lines(stream: TextIO) -> Iterator[str]:
-    for line in stream:
-        yield line.removesuffix("\n").removesuffix("\r")
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
 
 
 @sentiment_app.command(SCORE_COMMAND)
@@ -98,35 +85,17 @@ def score_command(
 ) -> None:
     """Print `label<TAB>score` for every input line, in input order (also the group default)."""
     if tier is Tier.ml:
-        raise _fail(
+        raise fail(
             "error: the `ml` tier is not available yet; use `--tier default` "
             "(the embedding tier will need `pip install hubbub[ml]`)"
         )
     model = _load(weights)
-    if file == "-":
-        raw: BinaryIO = typer.get_binary_stream("stdin")
-    else:
-        try:
-            raw = open(file, "rb")  # noqa: SIM115 - closed below; stdin is left open
-        except OSError as exc:
-            raise _fail(f"error: cannot read {file}: {exc.strerror}") from exc
-    # Only "\n" ends a post: a stray "\r" or U+2028 inside a post must not add an output line.
-    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="\n")
-    out = sys.stdout
-    try:
-        for batch in chunks(_lines(stream)):
-            labels, scores = model.predict(batch)
-            out.write(
-                "".join(f"{LABELS[i]}\t{s:.4f}\n" for i, s in zip(labels, scores, strict=True))
-            )
-            out.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly like other Unix filters.
-        sys.stderr.close()
-    finally:
-        stream.detach()
-        if file != "-":
-            raw.close()
+
+    def label_batch(batch: list[str]) -> list[tuple[str, float]]:
+        labels, scores = model.predict(batch)
+        return [(LABELS[i], float(s)) for i, s in zip(labels, scores, strict=True)]
+
+    write_labels(file, label_batch)
 
 
 @sentiment_app.command("train")
@@ -141,7 +110,7 @@ def train_command(
     try:
         pool = datasets.read_semeval(data / datasets.SEMEVAL_DIR)
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("training", total=None)
 
@@ -172,7 +141,7 @@ def crossval_command(
     try:
         pool = datasets.read_semeval(data / datasets.SEMEVAL_DIR)
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("cross-validating", total=None)
 
@@ -204,14 +173,14 @@ def eval_sentiment(
     try:
         if format is EvalFormat.tweeteval:
             if text is None or labels is None:
-                raise _fail("error: --format tweeteval needs --text and --labels")
+                raise fail("error: --format tweeteval needs --text and --labels")
             report = evaluate_labelled(datasets.read_tweeteval(text, labels), model)
         else:
             if file is None:
-                raise _fail("error: --format vader needs --file")
+                raise fail("error: --format vader needs --file")
             report = evaluate_rated(datasets.read_vader(file), model)
     except Rejected as exc:
-        raise _fail(f"error: {exc.code}: {exc.detail}") from exc
+        raise fail(f"error: {exc.code}: {exc.detail}") from exc
     if as_json:
         typer.echo(json.dumps(report))
         return
