@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-from hubbub.core.clock import parse_timestamp, utcnow
+from hubbub.core.clock import parse_timestamp
 from hubbub.core.errors import Rejected
 
 
@@ -37,14 +37,15 @@ def require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str = 
     return value
 
 
-def timestamp(text: Any, field_name: str, max_future: timedelta | None = None) -> datetime:
-    """A UTC timestamp from text; malformed or far-future values are rejected with a reason."""
+def timestamp(text: Any, field_name: str) -> datetime:
+    """A UTC timestamp from text; malformed values are rejected with a reason.
+
+    Far-future dates are refused once, centrally, by the ingest service (which knows the
+    configured skew), not by each normaliser.
+    """
     if not isinstance(text, str):
         raise Rejected("bad_timestamp", f"{field_name} is not a string")
     try:
-        value = parse_timestamp(text)
+        return parse_timestamp(text)
     except ValueError:
         raise Rejected("bad_timestamp", f"{field_name} {text[:64]!r} is not ISO 8601") from None
-    if max_future is not None and value > utcnow() + max_future:
-        raise Rejected("future_timestamp", f"{field_name} {text[:64]} is in the future")
-    return value

@@ -241,7 +241,6 @@ def test_unfetched_envelope_is_rejected_with_its_reason() -> None:
         ({"id": 1, "by": "a", "time": True, "type": "story"}, "bad_timestamp"),
         ({"id": 1, "by": "a", "time": -1, "type": "story"}, "bad_timestamp"),
         ({"id": 1, "by": "a", "time": 10**20, "type": "story"}, "bad_timestamp"),
-        ({"id": 1, "by": "a", "time": 4102444800, "type": "story"}, "future_timestamp"),
         ({"id": 1, "by": "a", "time": 1, "type": "story", "score": "9"}, "bad_field"),
         ({"id": 1, "by": "a", "time": 1, "type": "story", "score": -1}, "bad_field"),
         ({"id": 1, "by": "a", "time": 1, "type": "story", "text": ["x"]}, "bad_field"),
@@ -332,3 +331,18 @@ def test_any_json_object_is_items_or_rejected(data: dict[str, Any]) -> None:
         assert items.code
     else:
         assert all(isinstance(item, PostItem | DeleteItem) for item in items)
+
+
+def test_a_far_future_item_is_refused_by_the_ingest_service() -> None:
+    """The skew is the configured one (checked once, centrally), not a connector constant."""
+    from hubbub.core.clock import utcnow
+    from hubbub.settings import Settings
+    from hubbub.sources.ingest import normalise_event
+
+    item = {"id": 1, "by": "a", "time": 4102444800, "type": "story"}  # 2100-01-01
+    event = RawEvent(payload=orjson.dumps(item), format="hackernews")
+    with pytest.raises(Rejected) as refused:
+        normalise_event(event, Settings(), utcnow())
+    assert refused.value.code == "future_timestamp"
+    relaxed = Settings(max_future_skew_seconds=100 * 365 * 86_400)
+    assert normalise_event(event, relaxed, utcnow())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -26,8 +26,6 @@ FORMAT = "hackernews"
 ITEM_TYPES = ("story", "comment", "job", "poll", "pollopt")
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 USER_URL = "https://news.ycombinator.com/user?id={}"
-# The normaliser has no Settings; this matches the default max_future_skew_seconds.
-MAX_FUTURE = timedelta(days=1)
 META_FETCHED_AT = "fetched_at"
 # The source's knowledge of a comment's story, which the Firebase item does not carry.
 META_THREAD_ROOT = "thread_root"
@@ -130,8 +128,6 @@ def _unix_time(value: Any, where: str) -> datetime:
         raise Rejected("bad_timestamp", f"{where} {value!r} is out of range") from None
     if value < 0:
         raise Rejected("bad_timestamp", f"{where} {value!r} is before 1970")
-    if when > utcnow() + MAX_FUTURE:
-        raise Rejected("future_timestamp", f"{where} {value!r} is in the future")
     return when
 
 
@@ -228,9 +224,8 @@ def algolia_hit(hit: Any, where: str = "hit") -> PostItem:
     if hit.get("created_at_i") is not None:
         created_at = _unix_time(hit["created_at_i"], f"{where}.created_at_i")
     else:
-        created_at = timestamp(
-            require(hit, "created_at", str, where), f"{where}.created_at", MAX_FUTURE
-        )
+        # Far-future dates are refused by the ingest service, against the configured skew.
+        created_at = timestamp(require(hit, "created_at", str, where), f"{where}.created_at")
     text_field = "comment_text" if kind == "comment" else "story_text"
     markup = _optional(hit, text_field, str, where) or ""
     url = _optional(hit, "url", str, where) or None
