@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.jetstream_server import spawned
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 300
 
@@ -32,25 +34,7 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
         HUBBUB_DATABASE_URL=db_url,
         HUBBUB_ALLOWED_PRIVATE_HOSTS='["127.0.0.1"]',
     )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.jetstream_server",
-            "--port",
-            "0",
-            "--generate",
-            str(EVENTS),
-            "--seed",
-            "5",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().decode().strip()
+    with spawned(EVENTS, seed=5) as url:
         subprocess.run(
             [
                 sys.executable,
@@ -105,6 +89,3 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
                 up.kill()
                 output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
         assert up.returncode == 0, output
-    finally:
-        server.kill()
-        server.wait()

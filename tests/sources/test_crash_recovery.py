@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.posts.models import Post
 from hubbub.sources.models import Source
+from tests.support.jetstream_server import spawned
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("HUBBUB_CRASH_EVENTS", "100000"))
@@ -50,28 +51,8 @@ def _env(tmp_path: Path, db_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def jetstream(tmp_path: Path) -> Iterator[str]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.support.jetstream_server",
-            "--port",
-            "0",
-            "--generate",
-            str(EVENTS),
-            "--seed",
-            str(SEED),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "server.log").open("wb"),
-    )
-    assert server.stdout is not None
-    url = server.stdout.readline().decode().strip()
-    assert url.startswith("ws://"), f"server did not start: {(tmp_path / 'server.log').read_text()}"
-    yield url
-    server.kill()
-    server.wait()
+    with spawned(EVENTS, SEED, tmp_path / "server.log") as url:
+        yield url
 
 
 def _counts(db_url: str) -> tuple[int, int, str | None]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
@@ -229,6 +230,38 @@ class JetstreamServer:
             except UnicodeDecodeError:
                 await ws.send(frame)
         sub.sent += 1
+
+
+@contextlib.contextmanager
+def spawned(events: int, seed: int, log: Path | None = None) -> Iterator[str]:
+    """This script as a separate process (so a test can kill its peer freely); yields its URL."""
+    root = Path(__file__).resolve().parents[2]
+    stderr = log.open("wb") if log is not None else subprocess.DEVNULL
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.jetstream_server",
+            "--port",
+            "0",
+            "--generate",
+            str(events),
+            "--seed",
+            str(seed),
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().decode().strip()
+        if not url.startswith("ws://"):
+            raise RuntimeError(f"jetstream server did not start; see {log or 'its stderr'}")
+        yield url
+    finally:
+        server.kill()
+        server.wait()
 
 
 def _load_lines(args: argparse.Namespace) -> list[bytes]:
