@@ -26,6 +26,7 @@ from hubbub.posts.actions import AuthorCache, StoreResult, store_items
 from hubbub.settings import Settings
 from hubbub.sources.base import format_network, normalisers
 from hubbub.sources.models import DeadLetter, Source
+from hubbub.sources.stages import IngestStage, Selection, ingest_stages
 from hubbub.store.dialect import insert_ignoring_conflicts
 from hubbub.store.engine import transaction
 from hubbub.store.maintenance import GrowthAnalyzer
@@ -43,6 +44,7 @@ class Target:
 class IngestResult:
     events: int = 0
     rejected: int = 0
+    dropped: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     store: StoreResult = field(default_factory=StoreResult)
     cursor: str | None = None
@@ -51,6 +53,7 @@ class IngestResult:
     def add(self, other: IngestResult) -> None:
         self.events += other.events
         self.rejected += other.rejected
+        self.dropped += other.dropped
         self.reasons.update(other.reasons)
         self.store.add(other.store)
         self.cursor = other.cursor or self.cursor
@@ -105,6 +108,9 @@ class Ingestor:
         self.settings = settings
         self.author_cache = AuthorCache()
         self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
+        self.stages: list[IngestStage] = [
+            ingest_stages.get(name)(settings) for name in ingest_stages
+        ]
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
         now = utcnow()
@@ -127,6 +133,13 @@ class Ingestor:
             if event.cursor is not None:
                 result.cursor = event.cursor
                 break
+        selections = {
+            network: self._select(target, network, items) for network, items in by_network.items()
+        }
+        for network, chain in selections.items():
+            if chain:
+                by_network[network] = chain[-1].items
+                result.dropped += sum(selection.dropped for selection in chain)
         with transaction(self.engine) as session:
             for network, items in by_network.items():
                 result.store.add(
@@ -141,6 +154,8 @@ class Ingestor:
                         author_cache=self.author_cache,
                     )
                 )
+                for stage, selection in zip(self.stages, selections.get(network, ()), strict=False):
+                    stage.after_store(session, target.workspace_id, network, selection)
             if refusals:
                 self._dead_letters(session, target, refusals, now)
             result.rejected = len(refusals)
@@ -152,6 +167,14 @@ class Ingestor:
         store = result.store
         self.analyzer.wrote(store.stored + store.authors_new + store.interactions + store.deletes)
         return result
+
+    def _select(self, target: Target, network: str, items: list[Item]) -> list[Selection]:
+        """Each stage in turn narrows what is kept; the last one's items are stored."""
+        chain: list[Selection] = []
+        for stage in self.stages:
+            chain.append(stage.select(self.engine, target.workspace_id, network, items))
+            items = chain[-1].items
+        return chain
 
     def _dead_letters(
         self, session: Session, target: Target, refusals: list[Refusal], now: datetime

@@ -1,0 +1,283 @@
+"""Buzz cascades: who reshared or replied to whom, as a tree, and how the tree is shaped.
+
+A cascade is a tree of adoptions in time order: node 0 is the starter, every other node has
+one parent that adopted earlier. The shape figures follow Goel, Anderson, Hofman and Watts
+(*The Structural Virality of Online Diffusion*, Management Science 2016): size, depth, maximum
+breadth and structural virality, the mean shortest-path distance over all pairs of nodes.
+Trees come from stored posts (`posts_cascades`) or from the SNAP Higgs activity file
+(`higgs_cascades`), where the tree has to be inferred (see that function).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubbub.core.errors import Rejected
+
+HIGGS_ACTIVITY = "higgs-activity_time.txt.gz"
+HIGGS_KINDS = {"RT": "reshare", "MT": "mention", "RE": "reply"}
+
+
+@dataclass
+class Cascade:
+    """An adoption tree; parents[i] < i, parents[0] == -1, times never decrease."""
+
+    key: str
+    users: list[str] = field(default_factory=list)
+    parents: list[int] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    audience: list[int] = field(default_factory=list)
+    """Per node, what the user could reach at adoption time (followers when known, else a
+    proxy such as interactions received before); used as a feature, never as the label."""
+    index: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, key: str, root: str, time: float, audience: int = 0) -> Cascade:
+        cascade = cls(key)
+        cascade.add(root, -1, time, "root", audience)
+        return cascade
+
+    def add(self, user: str, parent: int, time: float, kind: str, audience: int = 0) -> bool:
+        """Append an adoption; a user already in the tree is not added twice."""
+        if user in self.index:
+            return False
+        if self.users and not 0 <= parent < len(self.users):
+            raise ValueError(f"parent {parent} is not an earlier node")
+        if self.times and time < self.times[-1]:
+            raise ValueError("adoptions must come in time order")
+        self.index[user] = len(self.users)
+        self.users.append(user)
+        self.parents.append(parent)
+        self.times.append(time)
+        self.kinds.append(kind)
+        self.audience.append(audience)
+        return True
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def prefix(self, until: float) -> Cascade:
+        """The tree as it stood at time `until` (adoptions at or before it)."""
+        count = 0
+        while count < len(self.times) and self.times[count] <= until:
+            count += 1
+        count = max(count, 1)
+        return Cascade(
+            self.key,
+            self.users[:count],
+            self.parents[:count],
+            self.times[:count],
+            self.kinds[:count],
+            self.audience[:count],
+            {u: i for i, u in enumerate(self.users[:count])},
+        )
+
+
+def depths(parents: Sequence[int]) -> list[int]:
+    """Distance of each node from the root; parents come before children."""
+    out = [0] * len(parents)
+    for i in range(1, len(parents)):
+        out[i] = out[parents[i]] + 1
+    return out
+
+
+def subtree_sizes(parents: Sequence[int]) -> list[int]:
+    """Nodes in each node's subtree, itself included."""
+    sizes = [1] * len(parents)
+    for i in range(len(parents) - 1, 0, -1):
+        sizes[parents[i]] += sizes[i]
+    return sizes
+
+
+def structural_virality(parents: Sequence[int]) -> float:
+    """Mean distance over all pairs in O(n): each edge lies on s·(n − s) of the paths."""
+    n = len(parents)
+    if n < 2:
+        return 0.0
+    sizes = subtree_sizes(parents)
+    total = sum(s * (n - s) for s in sizes[1:])
+    return 2.0 * total / (n * (n - 1))
+
+
+def structural_virality_pairwise(parents: Sequence[int]) -> float:
+    """Mean distance over all pairs by a breadth-first search from every node, O(n²):
+    the definition itself, kept to check the linear formula and for small trees."""
+    n = len(parents)
+    if n < 2:
+        return 0.0
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for child in range(1, n):
+        neighbours[child].append(parents[child])
+        neighbours[parents[child]].append(child)
+    total = 0
+    for source in range(n):
+        distance = [-1] * n
+        distance[source] = 0
+        queue = deque([source])
+        while queue:
+            node = queue.popleft()
+            for other in neighbours[node]:
+                if distance[other] < 0:
+                    distance[other] = distance[node] + 1
+                    queue.append(other)
+        total += sum(distance)
+    return total / (n * (n - 1))
+
+
+@dataclass(frozen=True)
+class CascadeSummary:
+    """The figures a marketer reads for one cascade."""
+
+    key: str
+    starter: str
+    size: int
+    depth: int
+    max_breadth: int
+    structural_virality: float
+    seconds_to_half: float
+    duration_seconds: float
+    reshares: int
+    replies: int
+    top_amplifiers: list[tuple[str, int]]
+    """Non-root users with the most adoptions below them in the tree (user, descendants)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "starter": self.starter,
+            "size": self.size,
+            "depth": self.depth,
+            "max_breadth": self.max_breadth,
+            "structural_virality": round(self.structural_virality, 4),
+            "seconds_to_half": self.seconds_to_half,
+            "duration_seconds": self.duration_seconds,
+            "reshares": self.reshares,
+            "replies": self.replies,
+            "top_amplifiers": [{"user": u, "descendants": d} for u, d in self.top_amplifiers],
+        }
+
+
+def max_breadth(parents: Sequence[int]) -> int:
+    """Most nodes on any one level of the tree."""
+    levels: dict[int, int] = {}
+    for d in depths(parents):
+        levels[d] = levels.get(d, 0) + 1
+    return max(levels.values(), default=0)
+
+
+def seconds_to_half(cascade: Cascade) -> float:
+    """Time from the start until the tree held half of its final size (rounded up)."""
+    if not cascade.times:
+        return 0.0
+    half = math.ceil(len(cascade) / 2)
+    return cascade.times[half - 1] - cascade.times[0]
+
+
+def summarise(cascade: Cascade, amplifiers: int = 3) -> CascadeSummary:
+    """Shape, timing, starter and top amplifiers of one cascade."""
+    parents = cascade.parents
+    sizes = subtree_sizes(parents)
+    ranked = sorted(range(1, len(parents)), key=lambda i: (-sizes[i], i))
+    top = [(cascade.users[i], sizes[i] - 1) for i in ranked[:amplifiers] if sizes[i] > 1]
+    return CascadeSummary(
+        key=cascade.key,
+        starter=cascade.users[0],
+        size=len(cascade),
+        depth=max(depths(parents), default=0),
+        max_breadth=max_breadth(parents),
+        structural_virality=structural_virality(parents),
+        seconds_to_half=seconds_to_half(cascade),
+        duration_seconds=cascade.times[-1] - cascade.times[0] if cascade.times else 0.0,
+        reshares=sum(1 for k in cascade.kinds if k == "reshare"),
+        replies=sum(1 for k in cascade.kinds if k == "reply"),
+        top_amplifiers=top,
+    )
+
+
+# --- The Higgs retweet/reply cascades -------------------------------------------------------
+
+
+def read_higgs(directory: Path) -> list[tuple[int, str, str, str]]:
+    """(unix time, user A, user B, RT|MT|RE) of the activity file, sorted by time (stable)."""
+    path = directory / HIGGS_ACTIVITY
+    if not path.is_file():
+        raise Rejected("missing_file", f"{path} not found (expected the SNAP Higgs folder)")
+    events: list[tuple[int, str, str, str]] = []
+    try:
+        with gzip.open(path, "rt", encoding="ascii") as handle:
+            for number, line in enumerate(handle, start=1):
+                fields = line.split()
+                if len(fields) != 4 or fields[3] not in HIGGS_KINDS or not fields[2].isdigit():
+                    raise Rejected("bad_line", f"{path.name}:{number}: {line.strip()[:80]!r}")
+                events.append((int(fields[2]), fields[0], fields[1], fields[3]))
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise Rejected("bad_file", f"{path.name}: {exc}") from exc
+    events.sort(key=lambda e: e[0])
+    return events
+
+
+def higgs_cascades(
+    events: Iterable[tuple[int, str, str, str]], *, gap_seconds: float = 6 * 3600
+) -> list[Cascade]:
+    """Cascades of the Higgs week, inferred from time-ordered (time, A, B, kind) events.
+
+    The data has no tweet ids: ``A RT B`` names the *original* author B (Twitter credits the
+    source tweet even when A retweeted someone's retweet). So a cascade is one burst of
+    reshares and replies aimed at B: it starts with the first one and ends when B goes
+    `gap_seconds` without any. The reshare path is inferred causally: A's parent is the most
+    recent earlier adopter of this cascade whom A had already retweeted, mentioned or replied
+    to (a sign that A follows them), else B. Replies hang on B. ``audience`` is the number of
+    reshares and replies the user had received before, a proxy for followers.
+    """
+    ties: dict[str, set[str]] = {}
+    received: dict[str, int] = {}
+    open_by_root: dict[str, Cascade] = {}
+    done: list[Cascade] = []
+    for stamp, user_a, user_b, kind in events:
+        if user_a != user_b and kind != "MT":
+            cascade = open_by_root.get(user_b)
+            if cascade is None or stamp - cascade.times[-1] > gap_seconds:
+                if cascade is not None:
+                    done.append(cascade)
+                cascade = Cascade.start(
+                    f"{user_b}@{stamp}", user_b, stamp, received.get(user_b, 0)
+                )
+                open_by_root[user_b] = cascade
+            if user_a not in cascade.index:
+                parent = 0
+                if kind == "RT":
+                    parent = _latest_tie(cascade, ties.get(user_a))
+                cascade.add(
+                    user_a, parent, stamp, HIGGS_KINDS[kind], received.get(user_a, 0)
+                )
+            received[user_b] = received.get(user_b, 0) + 1
+        if user_a != user_b:
+            ties.setdefault(user_a, set()).add(user_b)
+    done.extend(open_by_root.values())
+    done.sort(key=lambda c: (c.times[0], c.key))
+    return done
+
+
+def _latest_tie(cascade: Cascade, followed: set[str] | None) -> int:
+    """The most recent adopter the user has a tie to, or the root (0)."""
+    if not followed:
+        return 0
+    if len(followed) < len(cascade):
+        return max((cascade.index[u] for u in followed if u in cascade.index), default=0)
+    for i in range(len(cascade) - 1, 0, -1):
+        if cascade.users[i] in followed:
+            return i
+    return 0
+
+
+def iter_summaries(cascades: Iterable[Cascade]) -> Iterator[CascadeSummary]:
+    for cascade in cascades:
+        yield summarise(cascade)
