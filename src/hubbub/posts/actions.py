@@ -8,16 +8,16 @@ copy of a deleted post from coming back.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item, PostItem
-from hubbub.posts.fingerprint import fingerprint
+from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item
 from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
+from hubbub.posts.prepare import POST_INSERT, PreparedGroup, PreparedPost, prepare_items
 from hubbub.store.bulk import BulkInsert
 from hubbub.store.dialect import chunks, insert_ignoring_conflicts
 
@@ -26,9 +26,9 @@ HANDLES = cast(Table, AuthorHandle.__table__)
 POSTS = cast(Table, Post.__table__)
 INTERACTIONS = cast(Table, Interaction.__table__)
 TOMBSTONES = cast(Table, Tombstone.__table__)
-POST_INSERT = BulkInsert(POSTS, [c.name for c in POSTS.columns if c.name != "id"])
 AUTHOR_INSERT = BulkInsert(AUTHORS, [c.name for c in AUTHORS.columns if c.name != "id"])
 CROSS_NETWORK_WINDOW = timedelta(days=7)
+_WINDOW_SECONDS = CROSS_NETWORK_WINDOW.total_seconds()
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
@@ -113,44 +113,34 @@ def store_items(
 ) -> StoreResult:
     """Store normalised items in the caller's transaction; items carrying their own
     ``network`` (cross-network formats) are grouped by it."""
-    groups: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        groups[item.network or network].append(item)
+    groups = prepare_items(items, network, session.get_bind().dialect, near_duplicate_min_chars)
+    return store_prepared(
+        session,
+        workspace_id,
+        groups,
+        received_at=received_at,
+        source_id=source_id,
+        author_cache=author_cache,
+    )
+
+
+def store_prepared(
+    session: Session,
+    workspace_id: int,
+    groups: list[PreparedGroup],
+    *,
+    received_at: datetime,
+    source_id: int | None = None,
+    author_cache: AuthorCache | None = None,
+) -> StoreResult:
+    """Store groups made by :func:`hubbub.posts.prepare.prepare_items` (maybe elsewhere)."""
     result = StoreResult()
-    for group_network, group in groups.items():
+    for group in groups:
         writer = _BatchWriter(
-            session,
-            workspace_id,
-            group_network,
-            received_at,
-            source_id,
-            near_duplicate_min_chars,
-            author_cache,
+            session, workspace_id, group.network, received_at, source_id, author_cache
         )
         result.add(writer.write(group))
     return result
-
-
-def _bare(ref: AuthorRef) -> bool:
-    """A reference that names the author and says nothing else (every Jetstream post)."""
-    return (
-        ref.handle is None
-        and ref.display_name is None
-        and ref.followers is None
-        and ref.following is None
-        and ref.posts_count is None
-        and ref.url is None
-        and ref.created_at is None
-    )
-
-
-def _has_counts(post: PostItem) -> bool:
-    return (
-        post.likes is not None
-        or post.reshares is not None
-        or post.replies is not None
-        or post.quotes is not None
-    )
 
 
 class _BatchWriter:
@@ -161,7 +151,6 @@ class _BatchWriter:
         network: str,
         received_at: datetime,
         source_id: int | None,
-        min_chars: int,
         author_cache: AuthorCache | None = None,
     ) -> None:
         self.author_cache = author_cache
@@ -171,69 +160,42 @@ class _BatchWriter:
         self.network = network
         self.received_at = received_at
         self.source_id = source_id
-        self.min_chars = min_chars
         self.result = StoreResult()
 
-    def write(self, items: list[Item]) -> StoreResult:
-        posts: dict[str, PostItem] = {}
-        interactions: dict[str, InteractionItem] = {}
-        deletes: dict[str, DeleteItem] = {}
-        updates: list[AuthorUpdate] = []
-        for item in items:
-            if isinstance(item, PostItem):
-                previous = posts.get(item.native_id)
-                # An edit later in the batch supersedes the create it follows.
-                if previous is None or item.edited or not previous.edited:
-                    posts[item.native_id] = item
-            elif isinstance(item, InteractionItem):
-                interactions.setdefault(item.native_id, item)
-            elif isinstance(item, DeleteItem):
-                deletes[item.native_id] = item
-            else:
-                updates.append(item)
-
-        refs = [p.author for p in posts.values()]
-        refs += [i.actor for i in interactions.values()]
-        refs += [u.author for u in updates]
-        author_ids = self._upsert_authors(refs, updates)
-        self._apply_deletes(deletes)
-        tombstoned = self._tombstoned(list(posts) + list(interactions)) | set(deletes)
-        self._write_posts([p for k, p in posts.items() if k not in tombstoned], author_ids)
+    def write(self, group: PreparedGroup) -> StoreResult:
+        author_ids = self._upsert_authors(group.authors, group.updates)
+        self._apply_deletes(group.deletes)
+        interactions = group.interactions
+        native_ids = [p.native_id for p in group.posts] + [i.native_id for i in interactions]
+        tombstoned = self._tombstoned(native_ids) | set(group.deletes)
+        self._write_posts([p for p in group.posts if p.native_id not in tombstoned], author_ids)
         self._write_interactions(
-            [i for k, i in interactions.items() if k not in tombstoned], author_ids
+            [i for i in interactions if i.native_id not in tombstoned], author_ids
         )
         return self.result
 
     # authors -------------------------------------------------------------------------------
 
-    def _upsert_authors(self, refs: list[AuthorRef], updates: list[AuthorUpdate]) -> dict[str, int]:
-        merged: dict[str, AuthorRef] = {}
-        copied: set[str] = set()
-        for ref in refs:
-            known = merged.get(ref.native_id)
-            if known is None:
-                merged[ref.native_id] = ref
-                continue
-            if ref.native_id not in copied:  # merge into a copy, never into the caller's item
-                known = merged[ref.native_id] = replace(known)
-                copied.add(ref.native_id)
-            for name in ref.__slots__:
-                value = getattr(ref, name)
-                if value is not None:
-                    setattr(known, name, value)
+    def _upsert_authors(
+        self, given: dict[str, AuthorRef | None], updates: list[AuthorUpdate]
+    ) -> dict[str, int]:
+        """Ids of the batch's authors, inserting new ones and updating what changed.
+
+        ``given`` holds None for a reference that only names the author (most posts).
+        """
         active = {u.author.native_id: u.active for u in updates if u.active is not None}
-        if not merged:
+        if not given:
             return {}
         table = AUTHORS
         existing: dict[str, AuthorState] = {}
         missing: list[str] = []
         known_ids: dict[str, int] = {}
         stale = self.received_at - LAST_SEEN_RESOLUTION
-        for key, ref in merged.items():
+        for key, given_ref in given.items():
             cached = self.author_cache.get(self._key(key)) if self.author_cache else None
             if cached is None:
                 missing.append(key)
-            elif _bare(ref) and key not in active and cached.last_seen_at >= stale:
+            elif given_ref is None and key not in active and cached.last_seen_at >= stale:
                 known_ids[key] = cached.id  # nothing new to say about this author
             else:
                 existing[key] = cached
@@ -247,6 +209,11 @@ class _BatchWriter:
             )
             existing.update({row.native_id: AuthorState(*row) for row in rows})
 
+        merged = {
+            key: ref or AuthorRef(native_id=key)
+            for key, ref in given.items()
+            if key not in known_ids
+        }
         new_refs = [ref for key, ref in merged.items() if key not in existing]
         if new_refs:
             AUTHOR_INSERT.execute(
@@ -423,60 +390,75 @@ class _BatchWriter:
 
     # posts ---------------------------------------------------------------------------------
 
-    def _write_posts(self, posts: list[PostItem], author_ids: dict[str, int]) -> None:
+    def _write_posts(self, posts: list[PreparedPost], author_ids: dict[str, int]) -> None:
         if not posts:
             return
         # Plain creates only need to know whether they exist: an index-only lookup. Edits and
         # engagement counts also need the stored values they may change.
-        stateful = [p for p in posts if p.edited or _has_counts(p)]
+        stateful = [p for p in posts if p.item is not None]
         existing = self._existing_posts([p.native_id for p in stateful])
         self._update_existing([p for p in stateful if p.native_id in existing], existing)
-        known = set(existing) | self._known_posts([p.native_id for p in posts if p not in stateful])
+        known = set(existing) | self._known_posts([p.native_id for p in posts if p.item is None])
         fresh = [p for p in posts if p.native_id not in known]
         self.result.duplicates += len(posts) - len(fresh)
         if not fresh:
             return
-        prints = {
-            p.native_id: fingerprint(p.text, self.min_chars)
-            if p.kind == "post" and p.text
-            else None
-            for p in fresh
-        }
-        earlier = self._earlier_by_fingerprint({f for f in prints.values() if f is not None})
-        new_rows: list[dict[str, Any]] = []
+        earlier = self._earlier_by_fingerprint(
+            {p.fingerprint for p in fresh if p.fingerprint is not None}
+        )
+        processors = POST_INSERT.processors(self.conn.dialect)
+        received, deleted = (
+            value if process is None else process(value)
+            for value, process in (
+                (self.received_at, processors["received_at"]),
+                (False, processors["deleted"]),
+            )
+        )
+        params: list[tuple[Any, ...]] = []
         # Canonical posts of this batch so far, by fingerprint, in order: a later post links to
         # the first of them it qualifies for, by the same rule as for stored posts.
-        batch_canonical: dict[int, list[PostItem]] = {}
+        batch_canonical: dict[int, list[PreparedPost]] = {}
         pending_links: list[tuple[str, str]] = []
+        linked = 0
         for p in fresh:
-            fp = prints[p.native_id]
+            author_id = author_ids[p.author]
             near = None
-            if fp is not None:
-                author_id = author_ids[p.author.native_id]
-                near = self._pick_canonical(earlier.get(fp, ()), author_id, p.created_at)
+            if p.fingerprint is not None:
+                near = self._pick_canonical(earlier.get(p.fingerprint, ()), author_id, p.created)
                 if near is None:
                     first = next(
                         (
                             q
-                            for q in batch_canonical.get(fp, ())
-                            if self._links(
-                                q.author.native_id == p.author.native_id,
-                                False,
-                                q.created_at,
-                                p.created_at,
-                            )
+                            for q in batch_canonical.get(p.fingerprint, ())
+                            if self._links(q.author == p.author, False, q.created, p.created)
                         ),
                         None,
                     )
                     if first is None:
-                        batch_canonical.setdefault(fp, []).append(p)
+                        batch_canonical.setdefault(p.fingerprint, []).append(p)
                     else:
                         pending_links.append((p.native_id, first.native_id))
-            new_rows.append(self._post_row(p, author_ids[p.author.native_id], fp, near))
-        inserted = POST_INSERT.execute(self.conn, new_rows)
+                else:
+                    linked += 1
+            edited = received if p.item is not None and p.item.edited else None
+            params.append(
+                (
+                    self.workspace_id,
+                    self.source_id,
+                    self.network,
+                    author_id,
+                    received,
+                    edited,
+                    deleted,
+                    None,
+                    near,
+                    *p.values,
+                )
+            )
+        inserted = POST_INSERT.execute_processed(self.conn, params)
         self.result.stored += inserted
-        self.result.duplicates += len(new_rows) - inserted
-        self.result.near_duplicates += sum(1 for r in new_rows if r["near_dup_of"] is not None)
+        self.result.duplicates += len(params) - inserted
+        self.result.near_duplicates += linked
         new_ids = self._ids(Post, [native_id for pair in pending_links for native_id in pair])
         links = [
             {"b_id": new_ids[dup], "near_dup_of": new_ids[first]}
@@ -530,48 +512,12 @@ class _BatchWriter:
             )
         return found
 
-    def _post_row(
-        self, p: PostItem, author_id: int, fp: int | None, near: int | None
-    ) -> dict[str, Any]:
-        return {
-            "workspace_id": self.workspace_id,
-            "source_id": self.source_id,
-            "network": self.network,
-            "native_id": p.native_id,
-            "author_id": author_id,
-            "kind": p.kind,
-            "text": p.text,
-            "title": p.title,
-            "lang": p.langs[0] if p.langs else None,
-            "langs": p.langs,
-            "created_at": p.created_at,
-            "received_at": self.received_at,
-            "edited_at": self.received_at if p.edited else None,
-            "url": p.url,
-            "reply_to": p.reply_to,
-            "thread_root": p.thread_root,
-            "reshare_of": p.reshare_of,
-            "quote_of": p.quote_of,
-            "mentions": p.mentions,
-            "hashtags": p.hashtags,
-            "links": p.links,
-            "media": p.media,
-            "likes": p.likes,
-            "reshares": p.reshares,
-            "replies": p.replies,
-            "quotes": p.quotes,
-            "deleted": False,
-            "deleted_at": None,
-            "fingerprint": fp,
-            "near_dup_of": near,
-            "raw": p.raw,
-        }
-
-    def _update_existing(self, posts: list[PostItem], existing: dict[str, Any]) -> None:
+    def _update_existing(self, posts: list[PreparedPost], existing: dict[str, Any]) -> None:
         edits: list[dict[str, Any]] = []
         counts: list[dict[str, Any]] = []
-        current = self._current_text([existing[p.native_id].id for p in posts if p.edited])
-        for p in posts:
+        items = [(prepared, prepared.item) for prepared in posts if prepared.item is not None]
+        current = self._current_text([existing[p.native_id].id for _, p in items if p.edited])
+        for prepared, p in items:
             row = existing[p.native_id]
             post_id = row.id
             if row.deleted:
@@ -588,7 +534,7 @@ class _BatchWriter:
                         "hashtags": p.hashtags,
                         "media": p.media,
                         "raw": p.raw,
-                        "fingerprint": fingerprint(p.text, self.min_chars) if p.text else None,
+                        "fingerprint": prepared.fingerprint,
                     }
                 )
             if any(
@@ -658,15 +604,16 @@ class _BatchWriter:
                 found[row.fingerprint].append(row)
         return found
 
-    def _pick_canonical(self, candidates: Any, author_id: int, created_at: datetime) -> int | None:
+    def _pick_canonical(self, candidates: Any, author_id: int, created: float) -> int | None:
         for row in candidates:
             same_author = row.network == self.network and row.author_id == author_id
-            if self._links(same_author, row.network != self.network, row.created_at, created_at):
+            first = row.created_at.timestamp()
+            if self._links(same_author, row.network != self.network, first, created):
                 return int(row.id)
         return None
 
     @staticmethod
-    def _links(same_author: bool, cross_network: bool, first: datetime, second: datetime) -> bool:
+    def _links(same_author: bool, cross_network: bool, first: float, second: float) -> bool:
         """Same author repeating a text, or the same text on another network within a week.
 
         Different people on one network writing the same words are separate voices (copypasta
@@ -674,7 +621,7 @@ class _BatchWriter:
         """
         if same_author:
             return True
-        return cross_network and abs(second - first) <= CROSS_NETWORK_WINDOW
+        return cross_network and abs(second - first) <= _WINDOW_SECONDS
 
     # interactions --------------------------------------------------------------------------
 

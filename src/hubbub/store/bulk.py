@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 
 _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 Processor = Callable[[Any], Any] | None
 
 
-def _processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
+def processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
     """Each value through ``process``; a repeat of the same object (one timestamp for the whole
     batch, the shared empty tuple) reuses the previous result instead of converting again."""
     out: list[Any] = []
@@ -41,8 +41,11 @@ class BulkInsert:
         self.columns = tuple(columns)
         self._prepared: dict[str, tuple[str, list[Processor]]] = {}
 
-    def _prepare(self, conn: Connection) -> tuple[str, list[Processor]]:
-        dialect = conn.dialect
+    def processors(self, dialect: Dialect) -> dict[str, Processor]:
+        """Each column's bind processor for ``dialect`` (None where values pass unchanged)."""
+        return dict(zip(self.columns, self._prepare(dialect)[1], strict=True))
+
+    def _prepare(self, dialect: Dialect) -> tuple[str, list[Processor]]:
         found = self._prepared.get(dialect.name)
         if found is None:
             mark = _PLACEHOLDER[dialect.name]
@@ -64,14 +67,20 @@ class BulkInsert:
         """Insert ``rows`` (mappings with every column); returns how many were new."""
         if not rows:
             return 0
-        sql, processors = self._prepare(conn)
+        processors = self._prepare(conn.dialect)[1]
         columns: list[list[Any]] = []
         for name, process in zip(self.columns, processors, strict=True):
             values = [row[name] for row in rows]
             if process is not None:
-                values = _processed(values, process)
+                values = processed(values, process)
             columns.append(values)
-        params = list(zip(*columns, strict=True))
+        return self.execute_processed(conn, list(zip(*columns, strict=True)))
+
+    def execute_processed(self, conn: Connection, params: Sequence[Sequence[Any]]) -> int:
+        """Insert rows whose values are already in column order and through their processors."""
+        if not params:
+            return 0
+        sql = self._prepare(conn.dialect)[0]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, params)
