@@ -7,6 +7,7 @@ adds nothing; what cannot be read becomes a dead letter with a reason, like live
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -102,19 +103,26 @@ def import_file(
 ) -> IngestResult:
     """Ingest a file in batches; ``progress`` is called with the bytes read so far."""
     total = IngestResult()
-    batch: list[RawEvent] = []
-    size = ingestor.settings.ingest_batch_size
     read = 0
-    for event in file_events(path, fmt, ingestor.settings.max_payload_bytes):
-        batch.append(event)
-        read += len(event.payload) + 1
-        if len(batch) >= size:
-            total.add(ingestor.ingest(target, batch))
-            batch = []
-            if progress:
-                progress(read)
-    if batch:
-        total.add(ingestor.ingest(target, batch))
-    if progress:
-        progress(read)
+    sizes: deque[int] = deque()
+
+    def batches() -> Iterator[list[RawEvent]]:
+        nonlocal read
+        batch: list[RawEvent] = []
+        size = ingestor.settings.ingest_batch_size
+        for event in file_events(path, fmt, ingestor.settings.max_payload_bytes):
+            batch.append(event)
+            read += len(event.payload) + 1
+            if len(batch) >= size:
+                sizes.append(read)
+                yield batch
+                batch = []
+        if batch:
+            sizes.append(read)
+            yield batch
+
+    for result in ingestor.ingest_stream(target, batches()):
+        total.add(result)
+        if progress:
+            progress(sizes.popleft())  # bytes up to the end of the batch just written
     return total

@@ -5,15 +5,23 @@ refused (or crashes the normaliser) becomes a dead letter with a reason; the res
 and the source's cursor moves to the batch's last position — all committed together. A crash
 before the commit loses nothing acknowledged (the network replays from the old cursor); a crash
 after it duplicates nothing (every write is keyed by native id).
+
+A batch is handled in two steps. ``prepare`` does all that needs no write — decoding,
+normalising, the stages' selection, and the posts' driver-ready rows — and ``write`` stores
+the result in one transaction. For long inputs ``ingest_stream`` prepares the next batches in a
+worker process while the current one is written: the writer is the only one that writes, so
+the guarantees above do not change, and the work is split over two cores.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from multiprocessing import get_context
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, update
@@ -22,13 +30,14 @@ from sqlalchemy.orm import Session
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import Item, PostItem, RawEvent
-from hubbub.posts.actions import AuthorCache, StoreResult, store_items
+from hubbub.posts.actions import AuthorCache, StoreResult, store_prepared
+from hubbub.posts.prepare import PreparedGroup, prepare_items
 from hubbub.settings import Settings
 from hubbub.sources.base import format_network, normalisers
 from hubbub.sources.models import DeadLetter, Source
 from hubbub.sources.stages import IngestStage, Selection, ingest_stages
 from hubbub.store.dialect import insert_ignoring_conflicts
-from hubbub.store.engine import transaction
+from hubbub.store.engine import make_engine, transaction
 from hubbub.store.maintenance import GrowthAnalyzer
 
 
@@ -65,8 +74,30 @@ class IngestResult:
 
 @dataclass
 class Refusal:
+    """An event refused with a reason (plain strings: it may cross a process boundary)."""
+
     event: RawEvent
-    error: Rejected
+    code: str
+    detail: str
+
+
+@dataclass
+class PreparedNetwork:
+    network: str
+    groups: list[PreparedGroup]
+    selections: list[Selection]
+
+
+@dataclass
+class PreparedBatch:
+    """A batch after ``prepare``: what ``write`` stores, nothing written yet."""
+
+    events: int
+    refusals: list[Refusal]
+    networks: list[PreparedNetwork]
+    cursor: str | None
+    newest_event_at: datetime | None
+    received_at: datetime
 
 
 def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[Item]:
@@ -100,73 +131,42 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
     return items
 
 
-class Ingestor:
-    """Stores batches for one database; shared by the listener, importer, replay and bench."""
+class Preparer:
+    """The no-write half of ingest; also what a prepare worker process runs."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self.author_cache = AuthorCache()
-        self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
         self.stages: list[IngestStage] = [
             ingest_stages.get(name)(settings) for name in ingest_stages
         ]
 
-    def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
+    def prepare(self, target: Target, events: Sequence[RawEvent]) -> PreparedBatch:
         now = utcnow()
-        result = IngestResult(events=len(events))
         by_network: dict[str, list[Item]] = {}
         refusals: list[Refusal] = []
+        newest: datetime | None = None
         for event in events:
             try:
                 items = normalise_event(event, self.settings, now)
             except Rejected as rejected:
-                refusals.append(Refusal(event, rejected))
+                refusals.append(Refusal(event, rejected.code, rejected.detail))
                 continue
             by_network.setdefault(format_network(event.format), []).extend(items)
             for item in items:
-                if isinstance(item, PostItem) and (
-                    result.newest_event_at is None or item.created_at > result.newest_event_at
-                ):
-                    result.newest_event_at = item.created_at
-        for event in reversed(events):
-            if event.cursor is not None:
-                result.cursor = event.cursor
-                break
-        selections = {
-            network: self._select(target, network, items) for network, items in by_network.items()
-        }
-        for network, chain in selections.items():
-            if chain:
-                by_network[network] = chain[-1].items
-                result.dropped += sum(selection.dropped for selection in chain)
-        with transaction(self.engine) as session:
-            for network, items in by_network.items():
-                result.store.add(
-                    store_items(
-                        session,
-                        target.workspace_id,
-                        network,
-                        items,
-                        received_at=now,
-                        source_id=target.source_id,
-                        near_duplicate_min_chars=self.settings.near_duplicate_min_chars,
-                        author_cache=self.author_cache,
-                    )
-                )
-                for stage, selection in zip(self.stages, selections.get(network, ()), strict=False):
-                    stage.after_store(session, target.workspace_id, network, selection)
-            if refusals:
-                self._dead_letters(session, target, refusals, now)
-            result.rejected = len(refusals)
-            result.reasons.update(r.error.code for r in refusals)
-            if target.source_id is not None:
-                self._advance(session, target.source_id, result, now)
-        # Only now, after the commit, are the authors' ids and values certain.
-        self.author_cache.put_many(result.store.author_states)
-        store = result.store
-        self.analyzer.wrote(store.stored + store.authors_new + store.interactions + store.deletes)
-        return result
+                if isinstance(item, PostItem) and (newest is None or item.created_at > newest):
+                    newest = item.created_at
+        cursor = next((e.cursor for e in reversed(events) if e.cursor is not None), None)
+        networks = []
+        dialect = self.engine.dialect
+        for network, items in by_network.items():
+            selections = self._select(target, network, items)
+            kept = selections[-1].items if selections else items
+            groups = prepare_items(kept, network, dialect, self.settings.near_duplicate_min_chars)
+            for selection in selections:
+                selection.items = []  # stored through ``groups``; not carried twice
+            networks.append(PreparedNetwork(network, groups, selections))
+        return PreparedBatch(len(events), refusals, networks, cursor, newest, now)
 
     def _select(self, target: Target, network: str, items: list[Item]) -> list[Selection]:
         """Each stage in turn narrows what is kept; the last one's items are stored."""
@@ -175,6 +175,129 @@ class Ingestor:
             chain.append(stage.select(self.engine, target.workspace_id, network, items))
             items = chain[-1].items
         return chain
+
+
+# The prepare worker's own Preparer, built once per process by _start_worker.
+_worker: Preparer | None = None
+
+
+def _start_worker(url: str, settings: Settings, setup: Callable[[], None]) -> None:
+    global _worker  # noqa: PLW0603 - one per worker process, by design
+    setup()
+    _worker = Preparer(make_engine(url), settings)
+
+
+def _prepare_in_worker(target: Target, events: Sequence[RawEvent]) -> PreparedBatch:
+    if _worker is None:
+        raise RuntimeError("prepare worker used before it was started")
+    return _worker.prepare(target, events)
+
+
+class Ingestor:
+    """Stores batches for one database; shared by the listener, importer, replay and bench.
+
+    ``worker_setup`` (the entry point's plugin loader, e.g. ``load_connectors``) lets
+    ``ingest_stream`` start a prepare worker process; without it everything runs here.
+    """
+
+    # Batches a stream ingests in this process before it starts a worker (short inputs never
+    # pay for one), and batches prepared ahead of the writer.
+    INLINE_BATCHES = 4
+    AHEAD = 3
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        worker_setup: Callable[[], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.worker_setup = worker_setup
+        self.preparer = Preparer(engine, settings)
+        self.stages = self.preparer.stages
+        self.author_cache = AuthorCache()
+        self.batches_prepared_by_worker = 0
+        self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
+
+    def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
+        return self.write(target, self.preparer.prepare(target, events))
+
+    def ingest_stream(
+        self, target: Target, batches: Iterable[Sequence[RawEvent]]
+    ) -> Iterator[IngestResult]:
+        """``ingest`` of each batch in order; long streams prepare ahead in a worker process."""
+        workers = self.settings.ingest_prepare_workers
+        pool: ProcessPoolExecutor | None = None
+        pending: deque[Future[PreparedBatch]] = deque()
+        try:
+            for number, batch in enumerate(batches):
+                if pool is None:
+                    if not workers or self.worker_setup is None or number < self.INLINE_BATCHES:
+                        yield self.ingest(target, batch)
+                        continue
+                    pool = ProcessPoolExecutor(
+                        max_workers=workers,
+                        mp_context=get_context("spawn"),
+                        initializer=_start_worker,
+                        initargs=(
+                            self.engine.url.render_as_string(hide_password=False),
+                            self.settings,
+                            self.worker_setup,
+                        ),
+                    )
+                pending.append(pool.submit(_prepare_in_worker, target, batch))
+                if len(pending) > self.AHEAD:
+                    yield self._write_ahead(target, pending.popleft())
+            while pending:
+                yield self._write_ahead(target, pending.popleft())
+        finally:
+            for future in pending:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _write_ahead(self, target: Target, future: Future[PreparedBatch]) -> IngestResult:
+        result = self.write(target, future.result())
+        self.batches_prepared_by_worker += 1
+        return result
+
+    def write(self, target: Target, prepared: PreparedBatch) -> IngestResult:
+        """Store a prepared batch, its dead letters and the cursor in one transaction."""
+        now = prepared.received_at
+        result = IngestResult(
+            events=prepared.events,
+            cursor=prepared.cursor,
+            newest_event_at=prepared.newest_event_at,
+        )
+        for part in prepared.networks:
+            result.dropped += sum(selection.dropped for selection in part.selections)
+        with transaction(self.engine) as session:
+            for part in prepared.networks:
+                result.store.add(
+                    store_prepared(
+                        session,
+                        target.workspace_id,
+                        part.groups,
+                        received_at=now,
+                        source_id=target.source_id,
+                        author_cache=self.author_cache,
+                    )
+                )
+                for stage, selection in zip(self.stages, part.selections, strict=False):
+                    stage.after_store(session, target.workspace_id, part.network, selection)
+            refusals = prepared.refusals
+            if refusals:
+                self._dead_letters(session, target, refusals, now)
+            result.rejected = len(refusals)
+            result.reasons.update(r.code for r in refusals)
+            if target.source_id is not None:
+                self._advance(session, target.source_id, result, now)
+        # Only now, after the commit, are the authors' ids and values certain.
+        self.author_cache.put_many(result.store.author_states)
+        store = result.store
+        self.analyzer.wrote(store.stored + store.authors_new + store.interactions + store.deletes)
+        return result
 
     def _dead_letters(
         self, session: Session, target: Target, refusals: list[Refusal], now: datetime
@@ -188,8 +311,8 @@ class Ingestor:
                     "workspace_id": target.workspace_id,
                     "source_id": target.source_id,
                     "format": refusal.event.format,
-                    "reason_code": refusal.error.code,
-                    "reason": refusal.error.detail[:2000],
+                    "reason_code": refusal.code,
+                    "reason": refusal.detail[:2000],
                     "payload": payload[:limit],
                     "payload_size": len(payload),
                     "payload_sha256": hashlib.sha256(payload).hexdigest(),

@@ -26,7 +26,9 @@ from hubbub.settings import Settings
 class Selection:
     """What a stage kept of one network's items, and what it carries to ``after_store``.
 
-    ``items`` are passed on to the store in their original order. ``dropped`` counts post
+    ``items`` are passed on to the store in their original order (and emptied once prepared:
+    ``after_store`` must find what it needs in ``state``, which may have crossed a process
+    boundary, so it must pickle). ``dropped`` counts post
     items not kept (the workspace does not keep them; they are counted, never stored).
     ``state`` is the stage's own (matches, enrichment) for ``after_store``.
     """
