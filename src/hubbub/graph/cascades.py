@@ -14,12 +14,14 @@ import gzip
 import math
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from hubbub.core.errors import Rejected
+from hubbub.graph.queries import PostRow
 
 HIGGS_ACTIVITY = "higgs-activity_time.txt.gz"
 HIGGS_KINDS = {"RT": "reshare", "MT": "mention", "RE": "reply"}
@@ -247,17 +249,13 @@ def higgs_cascades(
             if cascade is None or stamp - cascade.times[-1] > gap_seconds:
                 if cascade is not None:
                     done.append(cascade)
-                cascade = Cascade.start(
-                    f"{user_b}@{stamp}", user_b, stamp, received.get(user_b, 0)
-                )
+                cascade = Cascade.start(f"{user_b}@{stamp}", user_b, stamp, received.get(user_b, 0))
                 open_by_root[user_b] = cascade
             if user_a not in cascade.index:
                 parent = 0
                 if kind == "RT":
                     parent = _latest_tie(cascade, ties.get(user_a))
-                cascade.add(
-                    user_a, parent, stamp, HIGGS_KINDS[kind], received.get(user_a, 0)
-                )
+                cascade.add(user_a, parent, stamp, HIGGS_KINDS[kind], received.get(user_a, 0))
             received[user_b] = received.get(user_b, 0) + 1
         if user_a != user_b:
             ties.setdefault(user_a, set()).add(user_b)
@@ -281,3 +279,81 @@ def _latest_tie(cascade: Cascade, followed: set[str] | None) -> int:
 def iter_summaries(cascades: Iterable[Cascade]) -> Iterator[CascadeSummary]:
     for cascade in cascades:
         yield summarise(cascade)
+
+
+# --- Cascades of stored posts ---------------------------------------------------------------
+
+
+def post_parents(posts: Sequence[PostRow]) -> dict[int, int]:
+    """Post id → id of the stored post it replies to, reshares or quotes (same network).
+
+    A post pointing at a post created after it (clock skew) is treated as a root, so the
+    result is always a forest.
+    """
+    by_native = {(p.network, p.native_id): p for p in posts}
+    parents: dict[int, int] = {}
+    for p in posts:
+        for ref in (p.reshare_of, p.quote_of, p.reply_to):
+            target = by_native.get((p.network, ref)) if ref is not None else None
+            if target is not None and target.id != p.id:
+                if (target.created_at, target.id) < (p.created_at, p.id):
+                    parents[p.id] = target.id
+                break
+    return parents
+
+
+def post_descendants(posts: Sequence[PostRow]) -> dict[int, int]:
+    """Post id → how many stored posts descend from it (the cascade it caused)."""
+    parents = post_parents(posts)
+    ordered = sorted(posts, key=lambda p: (p.created_at, p.id), reverse=True)
+    below = {p.id: 0 for p in posts}
+    for p in ordered:  # children are newer, so they are done before their parent
+        parent = parents.get(p.id)
+        if parent is not None:
+            below[parent] += below[p.id] + 1
+    return below
+
+
+def post_cascade(
+    posts: Sequence[PostRow], root_id: int, author_names: Mapping[int, str]
+) -> Cascade:
+    """The tree below one stored post, nodes named by author (first adoption per author)."""
+    parents = post_parents(posts)
+    by_id = {p.id: p for p in posts}
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        children.setdefault(parent, []).append(child)
+    members = [root_id]
+    for post_id in members:
+        members.extend(children.get(post_id, []))
+    members.sort(key=lambda i: (by_id[i].created_at, i))
+    root = by_id[root_id]
+    cascade = Cascade.start(
+        str(root.id), author_names.get(root.author_id, str(root.author_id)), _ts(root.created_at)
+    )
+    node_of_post = {root_id: 0}
+    for post_id in members[1:]:
+        p = by_id[post_id]
+        name = author_names.get(p.author_id, str(p.author_id))
+        parent_node = node_of_post[parents[post_id]]
+        kind = "reshare" if p.reshare_of or p.quote_of else "reply"
+        if cascade.add(name, parent_node, _ts(p.created_at), kind):
+            node_of_post[post_id] = len(cascade) - 1
+        else:
+            node_of_post[post_id] = cascade.index[name]
+    return cascade
+
+
+def _ts(when: datetime) -> float:
+    return when.timestamp()
+
+
+def largest_post_cascades(
+    posts: Sequence[PostRow], author_names: Mapping[int, str], limit: int = 10
+) -> list[CascadeSummary]:
+    """Summaries of the biggest cascades started by stored posts (roots only)."""
+    parents = post_parents(posts)
+    below = post_descendants(posts)
+    roots = [p for p in posts if p.id not in parents and below[p.id] > 0]
+    roots.sort(key=lambda p: (-below[p.id], p.created_at, p.id))
+    return [summarise(post_cascade(posts, p.id, author_names)) for p in roots[:limit]]

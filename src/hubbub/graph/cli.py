@@ -1,16 +1,27 @@
-"""Command line for graph features: ``hubbub graph seed`` and ``hubbub bench seeding``."""
+"""Command line for graph features: ``hubbub graph seed|export|influencers|mark``,
+``hubbub bench seeding`` and ``hubbub eval virality``."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
 from hubbub.graph.seeding.reader import Model
+from hubbub.store.engine import transaction
+from hubbub.workspaces.actions import DEFAULT_SLUG
 
 graph_app = typer.Typer(help="Influence and campaign seeding on interaction graphs.")
 
@@ -53,10 +64,79 @@ def _fail(exc: Rejected, as_json: bool) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+# --- Workspace commands ---------------------------------------------------------------------
+
+
+class StoreAccess(Protocol):
+    """What the workspace commands need from the entry point: a migrated engine and the
+    workspace lookup (``hubbub.runtime.Runtime``; this feature may not import it)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    def workspace_id(self, slug: str, create: bool = False) -> int: ...
+
+
+_store: list[Callable[[], StoreAccess]] = []
+
+
+def use_store(opener: Callable[[], StoreAccess]) -> None:
+    """Called once by the main CLI when it mounts the graph commands."""
+    _store[:] = [opener]
+
+
+def _open(workspace: str) -> tuple[Engine, int]:
+    if not _store:
+        raise typer.BadParameter("the graph commands need the main `hubbub` CLI")
+    access = _store[0]()
+    return access.engine, access.workspace_id(workspace)
+
+
+WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
+HalfLifeOpt = Annotated[
+    float, typer.Option("--half-life-days", min=0.01, help="An interaction this old weighs half.")
+]
+PostIdsOpt = Annotated[
+    Path | None,
+    typer.Option("--post-ids", help="File of post ids, one a line: only these posts (a topic)."),
+]
+
+
+def _read_ids(path: Path | None) -> list[int] | None:
+    if path is None:
+        return None
+    try:
+        return [int(line) for line in path.read_text().split() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"--post-ids {path}: {exc}") from None
+
+
+class ExportFormat(StrEnum):
+    graphml = "graphml"
+    csv = "csv"
+
+
 @graph_app.command("seed")
 def seed(
     *,
-    graph: GraphDir,
+    graph: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph",
+            help="Folder in the IMM format (attribute.txt, graph_ic.inf, graph_lt.inf).",
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", "-w", help="Seed on this workspace's interaction graph."),
+    ] = None,
+    post_ids: PostIdsOpt = None,
+    probabilities: Annotated[
+        str,
+        typer.Option(
+            "--probabilities", help="Workspace IC edges: wc (1/in-degree) or learned (reshares)."
+        ),
+    ] = "wc",
     model: ModelOpt = Model.IC,
     k: KOpt = 50,
     epsilon: EpsilonOpt = 0.1,
@@ -85,7 +165,16 @@ def seed(
     random_seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Choose campaign seeds on a graph folder with IMM and check their reach by simulation."""
+    """Choose campaign seeds with IMM (on a graph folder or a workspace) and check their reach
+    by simulation."""
+    if graph is None:
+        if workspace is None:
+            raise _fail(Rejected("missing_field", "give --graph DIR or --workspace W"), as_json)
+        _seed_workspace(
+            workspace, post_ids, probabilities, model, k, epsilon, exclude, force, mc_runs,
+            random_seed, as_json,
+        )  # fmt: skip
+        return
     # Imported here so that `hubbub --help` does not load numba.
     from hubbub.graph.seeding.imm import SeedConstraints, imm
     from hubbub.graph.seeding.reader import load_graph_folder, parse_node_ids, read_costs
@@ -168,3 +257,267 @@ def bench_seeding(
     except Rejected as exc:
         raise _fail(exc, as_json) from None
     _emit(figures, as_json)
+
+
+def eval_virality(
+    *,
+    higgs: Annotated[
+        Path,
+        typer.Option("--higgs", help="SNAP Higgs folder holding higgs-activity_time.txt.gz."),
+    ],
+    window_minutes: Annotated[
+        float, typer.Option("--window-minutes", min=1, help="Early window the features see.")
+    ] = 60,
+    gap_hours: Annotated[
+        float, typer.Option("--gap-hours", min=0.1, help="Silence that ends a cascade.")
+    ] = 6,
+    top_share: Annotated[
+        float, typer.Option("--top-share", min=0.001, max=0.5, help="Share counted as viral.")
+    ] = 0.10,
+    train_share: Annotated[
+        float, typer.Option("--train-share", min=0.1, max=0.9, help="Earliest share trained on.")
+    ] = 0.7,
+    as_json: JsonOpt = False,
+) -> None:
+    """Early virality on the Higgs cascades: AUC of the first-hour scorer on a time split."""
+    from hubbub.graph.virality import evaluate_higgs
+
+    try:
+        report = evaluate_higgs(
+            higgs,
+            gap_seconds=gap_hours * 3600,
+            window_seconds=window_minutes * 60,
+            top_share=top_share,
+            train_share=train_share,
+        )
+    except Rejected as exc:
+        raise _fail(exc, as_json) from None
+    _emit(report, as_json)
+
+
+@graph_app.command("export")
+def export(
+    *,
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", help="graphml or csv (one row per edge).")
+    ] = ExportFormat.graphml,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    half_life_days: HalfLifeOpt = 14,
+    post_ids: PostIdsOpt = None,
+) -> None:
+    """Write the workspace's interaction graph (author → author, weighted, decayed)."""
+    from hubbub.graph.interactions import interaction_graph, summary
+
+    engine, workspace_id = _open(workspace)
+    with Session(engine) as session:
+        graph = interaction_graph(
+            session, workspace_id, _read_ids(post_ids), half_life=timedelta(days=half_life_days)
+        )
+    if export_format is ExportFormat.graphml:
+        graph.write_graphml(out)
+    else:
+        graph.write_csv(out)
+    typer.echo(json.dumps({"out": str(out), "format": export_format.value, **summary(graph)}))
+
+
+@graph_app.command("influencers")
+def influencers(
+    *,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many to list.")] = 20,
+    half_life_days: HalfLifeOpt = 14,
+    post_ids: PostIdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank the authors who matter, each score broken into its parts."""
+    from hubbub.graph.influencers import rank_influencers
+
+    engine, workspace_id = _open(workspace)
+    with Session(engine) as session:
+        ranked = rank_influencers(
+            session,
+            workspace_id,
+            _read_ids(post_ids),
+            limit=limit,
+            half_life=timedelta(days=half_life_days),
+        )
+    if as_json:
+        typer.echo(json.dumps({"influencers": [p.as_dict() for p in ranked]}))
+        return
+    table = Table("#", "author", "score", "reach", "resonance", "relevance", "authority", "flags")
+    for number, p in enumerate(ranked, start=1):
+        table.add_row(
+            str(number),
+            Text(p.handle or p.native_id),
+            f"{p.score:.3f}",
+            f"{p.parts['reach_contribution']:.3f} ({p.followers or '?'} fol., "
+            f"{p.engaged_authors} eng.)",
+            f"{p.parts['resonance_contribution']:.3f} ({p.resonance_per_post:.1f}/post, "
+            f"casc. {p.cascade_size})",
+            f"{p.parts['relevance_contribution']:.3f}",
+            f"{p.parts['authority_contribution']:.3f}",
+            Text(", ".join(p.flags + [f"[{m}]" for m in p.marks])),
+        )
+    Console().print(table)
+
+
+@graph_app.command("mark")
+def mark(
+    author: Annotated[str, typer.Argument(help="Author handle or native id.")],
+    *,
+    as_mark: Annotated[
+        str, typer.Option("--as", help="advocate, employee, partner, competitor or blocked.")
+    ],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the mark off.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept with the mark).")] = None,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+) -> None:
+    """Mark an author (blocked authors are left out of rankings)."""
+    from hubbub.graph.actions import mark_author, unmark_author
+    from hubbub.graph.queries import find_author
+
+    engine, workspace_id = _open(workspace)
+    try:
+        with transaction(engine) as session:
+            found = find_author(session, workspace_id, author)
+            if found is None:
+                raise Rejected("unknown_author", f"no author {author!r} in workspace {workspace}")
+            if remove:
+                changed = unmark_author(session, workspace_id, found.id, as_mark)
+                verb = "unmarked" if changed else "was not marked"
+            else:
+                mark_author(session, workspace_id, found.id, as_mark, note)
+                verb = "marked"
+    except Rejected as exc:
+        raise _fail(exc, False) from None
+    typer.echo(f"{found.handle or found.native_id} {verb} {as_mark}")
+
+
+@graph_app.command("communities")
+def communities(
+    *,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    half_life_days: HalfLifeOpt = 14,
+    post_ids: PostIdsOpt = None,
+    resolution: Annotated[
+        float, typer.Option("--resolution", min=0.01, help="Higher: more, smaller communities.")
+    ] = 1.0,
+    min_size: Annotated[int, typer.Option("--min-size", min=1, help="Smallest listed.")] = 2,
+    random_seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Leiden communities of the interaction graph, each labelled with what its members say."""
+    from hubbub.graph.communities import find_communities
+
+    engine, workspace_id = _open(workspace)
+    with Session(engine) as session:
+        found = find_communities(
+            session,
+            workspace_id,
+            _read_ids(post_ids),
+            half_life=timedelta(days=half_life_days),
+            resolution=resolution,
+            min_size=min_size,
+            seed=random_seed,
+        )
+    if as_json:
+        typer.echo(json.dumps({"communities": [c.as_dict() for c in found]}))
+        return
+    table = Table("#", "size", "authors", "hashtags", "terms", "languages", "hours (UTC)")
+    for c in found:
+        table.add_row(
+            str(c.number),
+            str(c.size),
+            Text(", ".join(c.members)),
+            Text(" ".join(f"#{t}" for t, _ in c.hashtags)),
+            Text(", ".join(c.terms)),
+            Text(", ".join(lang for lang, _ in c.languages)),
+            ", ".join(f"{h:02d}" for h in c.active_hours_utc),
+        )
+    Console().print(table)
+
+
+@graph_app.command("cascades")
+def cascades(
+    *,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many to list.")] = 10,
+    post_ids: PostIdsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The biggest reshare/reply cascades of stored posts: shape, timing, who amplified."""
+    from hubbub.graph.cascades import largest_post_cascades
+    from hubbub.graph.queries import authors, workspace_posts
+
+    engine, workspace_id = _open(workspace)
+    with Session(engine) as session:
+        posts = workspace_posts(session, workspace_id, _read_ids(post_ids))
+        names = {
+            a.id: a.handle or a.native_id
+            for a in authors(session, {p.author_id for p in posts}).values()
+        }
+    found = [s.as_dict() for s in largest_post_cascades(posts, names, limit)]
+    if as_json:
+        typer.echo(json.dumps({"cascades": found}))
+        return
+    table = Table(
+        "post", "starter", "size", "depth", "breadth", "virality", "to half", "amplifiers"
+    )
+    for s in found:
+        table.add_row(
+            s["key"],
+            Text(s["starter"]),
+            str(s["size"]),
+            str(s["depth"]),
+            str(s["max_breadth"]),
+            f"{s['structural_virality']:.2f}",
+            f"{s['seconds_to_half'] / 60:.0f} min",
+            Text(", ".join(a["user"] for a in s["top_amplifiers"])),
+        )
+    Console().print(table)
+
+
+def _seed_workspace(
+    workspace: str,
+    post_ids: Path | None,
+    probabilities: str,
+    model: Model,
+    k: int,
+    epsilon: float,
+    exclude: list[str] | None,
+    force: list[str] | None,
+    mc_runs: int,
+    random_seed: int,
+    as_json: bool,
+) -> None:
+    """`graph seed --workspace`: IMM on the interaction graph, beside followers and PageRank."""
+    from hubbub.graph.campaign import Probabilities, plan_campaign
+
+    def author_ids(values: list[str] | None, what: str) -> list[int]:
+        try:
+            return [int(v) for item in values or [] for v in item.split(",") if v.strip()]
+        except ValueError:
+            raise Rejected("bad_number", f"{what} takes author ids, e.g. 3,17") from None
+
+    engine, workspace_id = _open(workspace)
+    try:
+        if probabilities not in {p.value for p in Probabilities}:
+            raise Rejected("bad_probabilities", "--probabilities is wc or learned")
+        with Session(engine) as session:
+            plan = plan_campaign(
+                session,
+                workspace_id,
+                _read_ids(post_ids),
+                k=k,
+                model=model,
+                epsilon=epsilon,
+                probabilities=Probabilities(probabilities),
+                force=author_ids(force, "--force"),
+                exclude=author_ids(exclude, "--exclude"),
+                mc_runs=mc_runs,
+                seed=random_seed,
+            )
+    except Rejected as exc:
+        raise _fail(exc, as_json) from None
+    _emit({"workspace": workspace, **plan}, as_json)

@@ -1,0 +1,165 @@
+"""Seeding a campaign on a workspace: IMM on the diffusion graph read off the interactions.
+
+Influence runs against attention: when A reshares, quotes or replies to B, B's message
+reached A, so the diffusion edge is B → A. Edge probabilities are either the *weighted
+cascade* default, p(B → A) = 1 / (number of accounts A pays attention to), or *learned* from
+the observed reshares (Goyal, Bonchi and Lakshmanan, WSDM 2010, Bernoulli estimate): the share
+of B's posts in the set that A reshared, quoted or replied to. Under LT the weights into A are
+A's attention shares (decayed interaction weights, normalised to sum to one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from hubbub.core.errors import Rejected
+from hubbub.graph import queries
+from hubbub.graph.interactions import DEFAULT_HALF_LIFE, InteractionGraph, build_graph, load_input
+from hubbub.graph.seeding.api import (
+    Graph,
+    Model,
+    SeedConstraints,
+    imm,
+    monte_carlo_spread,
+    top_k_by_pagerank,
+)
+from hubbub.graph.seeding.reader import build_graph as index_graph
+
+EXCLUDED_MARKS = ("blocked", "competitor")
+ADOPTION_KINDS = ("reshare", "quote", "reply")
+
+
+class Probabilities(StrEnum):
+    weighted_cascade = "wc"
+    learned = "learned"
+
+
+def diffusion_graph(
+    interactions: InteractionGraph,
+    posts_per_author: dict[int, int],
+    model: Model,
+    probabilities: Probabilities,
+) -> Graph:
+    """Reverse the attention edges and give each one its probability (IC) or weight (LT)."""
+    n = len(interactions.nodes)
+    attention_out = np.zeros(n)
+    attention_weight = np.zeros(n)
+    for (u, _), edge in interactions.edges.items():
+        attention_out[u] += 1
+        attention_weight[u] += edge.weight
+    src: list[int] = []
+    dst: list[int] = []
+    prob: list[float] = []
+    for (u, v), edge in sorted(interactions.edges.items()):
+        if model is Model.LT:
+            p = edge.weight / attention_weight[u] if attention_weight[u] > 0 else 0.0
+        elif probabilities is Probabilities.weighted_cascade:
+            p = 1.0 / attention_out[u]
+        else:
+            author = interactions.nodes[v].author_id
+            posts = posts_per_author.get(author, 0) if author is not None else 0
+            adopted = sum(edge.counts[k] for k in ADOPTION_KINDS)
+            p = min(1.0, adopted / posts) if posts else 0.0
+        if p > 0:
+            src.append(v)
+            dst.append(u)
+            prob.append(min(p, 1.0))
+    return index_graph(max(n, 1), src, dst, prob, model, origin="workspace interaction graph")
+
+
+def plan_campaign(
+    session: Session,
+    workspace_id: int,
+    post_ids: Iterable[int] | None = None,
+    *,
+    k: int = 20,
+    model: Model = Model.IC,
+    epsilon: float = 0.1,
+    probabilities: Probabilities = Probabilities.weighted_cascade,
+    force: Sequence[int] = (),
+    exclude: Sequence[int] = (),
+    mc_runs: int = 10_000,
+    half_life: timedelta = DEFAULT_HALF_LIFE,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Seed authors chosen by IMM, their Monte Carlo reach, and the follower and PageRank
+    lists' reach for comparison. Authors marked blocked or competitor are never seeded; nor
+    are accounts only ever mentioned (no stored author to contact)."""
+    data = load_input(session, workspace_id, post_ids)
+    interactions = build_graph(data, half_life=half_life)
+    if not interactions.edges:
+        raise Rejected("empty_graph", "no interactions between authors in these posts")
+    posts_per_author: dict[int, int] = {}
+    for p in data.posts:
+        posts_per_author[p.author_id] = posts_per_author.get(p.author_id, 0) + 1
+    graph = diffusion_graph(interactions, posts_per_author, model, probabilities)
+    node_of = {n.author_id: i for i, n in enumerate(interactions.nodes) if n.author_id is not None}
+    marks = queries.author_marks(session, workspace_id)
+    excluded_ids = set(exclude)
+    banned = {
+        i
+        for i, n in enumerate(interactions.nodes)
+        if n.author_id is None
+        or n.author_id in excluded_ids
+        or any(m in EXCLUDED_MARKS for m in marks.get(n.author_id, []))
+    }
+    forced = []
+    for author_id in force:
+        if author_id not in node_of:
+            raise Rejected("unknown_author", f"author {author_id} is not in the graph")
+        forced.append(node_of[author_id])
+    eligible = graph.n - len(banned)
+    k = min(k, eligible)
+    if k < 1:
+        raise Rejected("bad_k", "no author may be seeded")
+    result = imm(
+        graph,
+        k,
+        epsilon,
+        seed=seed,
+        constraints=SeedConstraints(exclude=tuple(sorted(banned)), force=tuple(forced)),
+    )
+
+    followers = np.array(
+        [n.followers if n.followers is not None else -1 for n in interactions.nodes],
+        dtype=np.float64,
+    )
+    order = np.lexsort((np.arange(len(followers)), -followers))
+    by_followers = [int(i) for i in order if int(i) not in banned][:k]
+    by_pagerank = top_k_by_pagerank(graph, k, exclude=banned)
+
+    def described(seeds: list[int]) -> dict[str, Any]:
+        spread = monte_carlo_spread(graph, seeds, mc_runs, seed=seed) if mc_runs else None
+        return {
+            "seeds": [
+                {
+                    "author_id": interactions.nodes[i].author_id,
+                    "handle": interactions.nodes[i].handle,
+                    "native_id": interactions.nodes[i].key[1],
+                    "followers": interactions.nodes[i].followers,
+                }
+                for i in seeds
+            ],
+            "expected_reach": round(spread.mean, 3) if spread else None,
+            "stderr": round(spread.stderr, 3) if spread else None,
+        }
+
+    return {
+        "model": model.value,
+        "probabilities": "lt_attention_share" if model is Model.LT else probabilities.value,
+        "k": k,
+        "epsilon": epsilon,
+        "nodes": graph.n,
+        "edges": graph.m,
+        "monte_carlo_runs": mc_runs,
+        "imm": {**described(result.seeds), "estimated_spread": round(result.estimated_spread, 3)},
+        "top_by_followers": described(by_followers),
+        "top_by_pagerank": described(by_pagerank),
+        "excluded": len(banned),
+    }

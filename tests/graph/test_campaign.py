@@ -1,0 +1,87 @@
+"""Seeding a workspace: IMM on the diffusion graph read off stored interactions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from hubbub.core.errors import Rejected
+from hubbub.core.items import AuthorRef, Item, PostItem
+from hubbub.graph.actions import mark_author
+from hubbub.graph.campaign import Probabilities, plan_campaign
+from hubbub.graph.queries import find_author
+from hubbub.graph.seeding.api import Model
+from hubbub.store.engine import transaction
+from tests.graph.posts import native, store
+from tests.support.factories import BASE_TIME, example_post
+
+
+def _fan(i: int) -> AuthorRef:
+    return AuthorRef(native_id=f"did:plc:fan{i:021d}", handle=f"fan{i}.test", followers=10)
+
+
+CELEB = AuthorRef(native_id="did:plc:celeb0000000000000000", handle="celeb.test", followers=10**5)
+
+
+def audience() -> list[Item]:
+    """Six fans reshare Amira; the celebrity (most followers) gets one reply from fan 0."""
+    items: list[Item] = [example_post(0, "amira")]
+    items.append(PostItem(native_id="at://celeb/1", author=CELEB, created_at=BASE_TIME, text="hi"))
+    for i in range(6):
+        items.append(
+            PostItem(native_id=f"at://fan{i}/r", author=_fan(i), created_at=BASE_TIME,
+                     kind="reshare", reshare_of=native(0))
+        )  # fmt: skip
+    items.append(
+        PostItem(native_id="at://fan0/reply", author=_fan(0), created_at=BASE_TIME,
+                 text="Love it", reply_to="at://celeb/1")
+    )  # fmt: skip
+    return items
+
+
+def _plan(engine: Engine, workspace_id: int, **options):  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return plan_campaign(session, workspace_id, k=1, mc_runs=4000, **options)
+
+
+def test_imm_beats_followers_weighted_cascade(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, audience())
+    plan = _plan(engine, workspace_id)
+    assert [s["handle"] for s in plan["imm"]["seeds"]] == ["amira.bsky.social"]
+    assert [s["handle"] for s in plan["top_by_followers"]["seeds"]] == ["celeb.test"]
+    # Amira reaches herself, fans 1-5 surely and fan 0 with p = 1/2 (fan 0 follows two).
+    assert plan["imm"]["expected_reach"] == pytest.approx(6.5, abs=0.05)
+    assert plan["top_by_followers"]["expected_reach"] == pytest.approx(1.5, abs=0.05)
+
+
+def test_learned_probabilities_and_lt(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, audience())
+    learned = _plan(engine, workspace_id, probabilities=Probabilities.learned)
+    assert learned["imm"]["expected_reach"] == pytest.approx(7.0)  # one post, reshared by all
+    lt = _plan(engine, workspace_id, model=Model.LT)
+    assert lt["probabilities"] == "lt_attention_share"
+    assert [s["handle"] for s in lt["imm"]["seeds"]] == ["amira.bsky.social"]
+
+
+def test_marks_exclude_and_force(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, audience())
+    with transaction(engine) as session:
+        amira = find_author(session, workspace_id, "amira.bsky.social")
+        celeb = find_author(session, workspace_id, "celeb.test")
+        assert amira is not None and celeb is not None
+        mark_author(session, workspace_id, amira.id, "competitor")
+    plan = _plan(engine, workspace_id)
+    assert "amira.bsky.social" not in [s["handle"] for s in plan["imm"]["seeds"]]
+    assert "amira.bsky.social" not in [s["handle"] for s in plan["top_by_followers"]["seeds"]]
+    forced = _plan(engine, workspace_id, force=[celeb.id])
+    assert [s["handle"] for s in forced["imm"]["seeds"]] == ["celeb.test"]
+    with pytest.raises(Rejected):
+        _plan(engine, workspace_id, force=[10**9])
+
+
+def test_no_interactions_refused(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, [example_post(0, "amira"), example_post(1, "bruno")])
+    with pytest.raises(Rejected) as refused:
+        _plan(engine, workspace_id)
+    assert refused.value.code == "empty_graph"

@@ -1,0 +1,103 @@
+"""``hubbub graph export|influencers|mark`` through the real CLI on the test database."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import igraph
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
+
+from hubbub.cli import app
+from hubbub.settings import get_settings
+from tests.graph.posts import AMIRA, BRUNO, conversation, post_ids, store
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
+    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_export_both_formats(
+    hubbub: Invoke, engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    store(engine, workspace_id, conversation())
+    out = tmp_path / "g.graphml"
+    result = hubbub("graph", "export", "--workspace", "acme", "--out", str(out))
+    assert json.loads(result.output)["edges"] == 4
+    assert igraph.Graph.Read_GraphML(str(out)).ecount() == 4
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(map(str, post_ids(engine, workspace_id, {0, 10}))))
+    out_csv = tmp_path / "g.csv"
+    hubbub("graph", "export", "-w", "acme", "--format", "csv", "--out", str(out_csv),
+           "--post-ids", str(ids))  # fmt: skip
+    with out_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["source"], r["target"], r["reply"]) for r in rows] == [(BRUNO, AMIRA, "1")]
+
+
+def test_influencers_and_mark(hubbub: Invoke, engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, conversation())
+    ranked = json.loads(hubbub("graph", "influencers", "-w", "acme", "--json").output)
+    handles = [p["handle"] for p in ranked["influencers"]]
+    assert handles[0] == "amira.bsky.social" and "bruno.bsky.social" in handles
+    first = ranked["influencers"][0]["components"]
+    assert set(first) == {"reach", "resonance", "relevance", "authority", "authenticity"}
+    assert "marked blocked" in hubbub("graph", "mark", "@bruno.bsky.social", "--as", "blocked",
+                                      "-w", "acme").output  # fmt: skip
+    ranked = json.loads(hubbub("graph", "influencers", "-w", "acme", "--json").output)
+    assert "bruno.bsky.social" not in [p["handle"] for p in ranked["influencers"]]
+    table = hubbub("graph", "influencers", "-w", "acme", "--limit", "1").output
+    assert "amira.bsky.social" in table and "chen" not in table
+    hubbub("graph", "mark", "nobody", "--as", "advocate", "-w", "acme", code=2)
+    hubbub("graph", "mark", "amira.bsky.social", "--as", "friend", "-w", "acme", code=2)
+
+
+def test_communities_and_cascades(hubbub: Invoke, engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, conversation())
+    found = json.loads(
+        hubbub("graph", "communities", "-w", "acme", "--min-size", "1", "--json").output
+    )["communities"]
+    assert sum(c["size"] for c in found) == 4  # amira, bruno, chen and the mentioned stranger
+    assert "amira.bsky.social" in hubbub("graph", "communities", "-w", "acme").output
+    listed = json.loads(hubbub("graph", "cascades", "-w", "acme", "--json").output)["cascades"]
+    assert len(listed) == 1
+    top = listed[0]
+    assert (top["starter"], top["size"], top["depth"]) == ("amira.bsky.social", 3, 1)
+    # One node per author, by first adoption: Bruno replied before he quoted.
+    assert (top["reshares"], top["replies"]) == (1, 1)
+    assert "amira.bsky.social" in hubbub("graph", "cascades", "-w", "acme").output
+
+
+def test_seed_on_workspace(hubbub: Invoke, engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, conversation())
+    plan = json.loads(
+        hubbub("graph", "seed", "-w", "acme", "--k", "1", "--mc-runs", "500", "--json").output
+    )
+    assert [s["handle"] for s in plan["imm"]["seeds"]] == ["amira.bsky.social"]
+    # Chen attends only to Amira (p = 1); Bruno to three accounts (p = 1/3 from Amira and
+    # from Chen): 1 + 1 + (1 - (2/3)²) = 2 5/9.
+    assert plan["imm"]["expected_reach"] == pytest.approx(2 + 5 / 9, abs=0.1)
+    assert plan["top_by_followers"]["seeds"][0]["handle"] == "amira.bsky.social"
+    missing = hubbub("graph", "seed", "--json", code=2)
+    assert json.loads(missing.output)["error"]["code"] == "missing_field"
+    bad = hubbub("graph", "seed", "-w", "acme", "--probabilities", "x", "--json", code=2)
+    assert json.loads(bad.output)["error"]["code"] == "bad_probabilities"
