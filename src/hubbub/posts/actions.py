@@ -204,8 +204,9 @@ class _BatchWriter:
                 select(*(getattr(Author, name) for name in AuthorState._fields)).where(
                     Author.workspace_id == self.workspace_id,
                     Author.network == self.network,
-                    Author.native_id.in_(chunk),
-                )
+                    Author.native_id.in_(bindparam("keys", expanding=True)),
+                ),
+                {"keys": chunk},
             )
             existing.update({row.native_id: AuthorState(*row) for row in rows})
 
@@ -314,8 +315,9 @@ class _BatchWriter:
                 select(model.id, model.native_id).where(
                     model.workspace_id == self.workspace_id,
                     model.network == self.network,
-                    model.native_id.in_(chunk),
-                )
+                    model.native_id.in_(bindparam("keys", expanding=True)),
+                ),
+                {"keys": chunk},
             )
             found.update({row.native_id: row.id for row in rows})
         return found
@@ -382,8 +384,9 @@ class _BatchWriter:
                     select(Tombstone.native_id).where(
                         Tombstone.workspace_id == self.workspace_id,
                         Tombstone.network == self.network,
-                        Tombstone.native_id.in_(chunk),
-                    )
+                        Tombstone.native_id.in_(bindparam("keys", expanding=True)),
+                    ),
+                    {"keys": chunk},
                 )
             )
         return found
@@ -491,8 +494,9 @@ class _BatchWriter:
                 ).where(
                     Post.workspace_id == self.workspace_id,
                     Post.network == self.network,
-                    Post.native_id.in_(chunk),
-                )
+                    Post.native_id.in_(bindparam("keys", expanding=True)),
+                ),
+                {"keys": chunk},
             )
             existing.update({row.native_id: row for row in rows})
         return existing
@@ -506,8 +510,9 @@ class _BatchWriter:
                     select(Post.native_id).where(
                         Post.workspace_id == self.workspace_id,
                         Post.network == self.network,
-                        Post.native_id.in_(chunk),
-                    )
+                        Post.native_id.in_(bindparam("keys", expanding=True)),
+                    ),
+                    {"keys": chunk},
                 )
             )
         return found
@@ -583,7 +588,10 @@ class _BatchWriter:
         found: dict[int, tuple[str, str | None]] = {}
         for chunk in chunks(post_ids):
             rows = self.conn.execute(
-                select(Post.id, Post.text, Post.title).where(Post.id.in_(chunk))
+                select(Post.id, Post.text, Post.title).where(
+                    Post.id.in_(bindparam("keys", expanding=True))
+                ),
+                {"keys": chunk},
             )
             found.update({row.id: (row.text, row.title) for row in rows})
         return found
@@ -595,10 +603,11 @@ class _BatchWriter:
                 select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
                 .where(
                     Post.workspace_id == self.workspace_id,
-                    Post.fingerprint.in_(chunk),
+                    Post.fingerprint.in_(bindparam("keys", expanding=True)),
                     Post.near_dup_of.is_(None),
                 )
-                .order_by(Post.id)
+                .order_by(Post.id),
+                {"keys": chunk},
             )
             for row in rows:
                 found[row.fingerprint].append(row)
