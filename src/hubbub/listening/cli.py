@@ -1,26 +1,87 @@
-"""``hubbub topic check RULE``: how a rule was understood, or where it is broken."""
+"""``hubbub topic``: check a rule, and manage the topics a workspace listens for.
+
+This module sits in the feature layer, below ``hubbub.runtime``, so it opens the store from the
+settings itself and asks for ``hubbub init`` when the schema is not there yet.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session
 
+from hubbub.core.clock import parse_timestamp
+from hubbub.core.errors import ConfigError, Rejected
+from hubbub.listening import actions
 from hubbub.listening.document import Document
+from hubbub.listening.models import TOPIC_KINDS
+from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import QueryError, parse
 from hubbub.listening.reference import matches
+from hubbub.settings import get_settings
+from hubbub.store.engine import engine_for
+from hubbub.workspaces.actions import DEFAULT_SLUG, get_workspace
 
-topic_app = typer.Typer(help="Topic rules: the query language topics listen with.")
+topic_app = typer.Typer(
+    help="Topics: what a workspace listens for, as rules in the query language."
+)
+console = Console()
+err_console = Console(stderr=True)
+
+Workspace = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
+Name = Annotated[str, typer.Argument(help="The topic's name (unique in the workspace).")]
+Rule = Annotated[str, typer.Argument(help="The rule, quoted for the shell.")]
 
 
 @topic_app.callback()
 def topic_group() -> None:
-    """Topic rules: the query language topics listen with."""
+    """Topics: what a workspace listens for, as rules in the query language."""
+
+
+def _refuse(error: Rejected) -> typer.Exit:
+    """Print an error (with the caret pointer for a broken rule) and exit 1."""
+    if isinstance(error, QueryError):
+        typer.echo(error.pointer(), err=True)
+    typer.echo(f"error: {error.detail}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _store(workspace: str) -> Iterator[tuple[Session, int]]:
+    """A session on the configured store and the workspace's id; commits on success."""
+    engine: Engine = engine_for(get_settings())
+    try:
+        if not inspect(engine).has_table("topics"):
+            typer.echo("error: the store has no topics yet; run `hubbub init` first", err=True)
+            raise typer.Exit(1)
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                workspace_id = get_workspace(session, workspace).id
+            except ConfigError as error:
+                typer.echo(f"error: {error}", err=True)
+                raise typer.Exit(1) from None
+            try:
+                yield session, workspace_id
+            except Rejected as error:
+                session.rollback()
+                raise _refuse(error) from None
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 @topic_app.command("check")
 def check(
-    rule: Annotated[str, typer.Argument(help="The rule, quoted for the shell.")],
+    rule: Rule,
     text: Annotated[
         str | None, typer.Option("--text", help="Also say whether this text matches.")
     ] = None,
@@ -29,10 +90,131 @@ def check(
     try:
         node = parse(rule)
     except QueryError as error:
-        typer.echo(error.pointer(), err=True)
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(1) from None
+        raise _refuse(error) from None
     typer.echo(str(node))
     if text is not None:
         verdict = matches(node, Document(text=text))
         typer.echo("matches" if verdict else "does not match")
+
+
+@topic_app.command("add")
+def add(
+    name: Name,
+    rule: Rule,
+    kind: Annotated[str, typer.Option(help=f"One of {', '.join(TOPIC_KINDS)}.")] = "other",
+    workspace: Workspace = DEFAULT_SLUG,
+) -> None:
+    """Add a topic; new posts are matched from now on (`topic backfill` for stored ones)."""
+    with _store(workspace) as (session, workspace_id):
+        topic = actions.add_topic(session, workspace_id, name, rule, kind)
+    typer.echo(f"topic {topic.name!r} added ({topic.kind}): {parse(topic.rule)}")
+
+
+@topic_app.command("list")
+def list_(workspace: Workspace = DEFAULT_SLUG) -> None:
+    """The workspace's topics with their stored match counts."""
+    with _store(workspace) as (session, workspace_id):
+        topics = list_topics(session, workspace_id)
+        counts = match_counts(session, workspace_id)
+    if not topics:
+        typer.echo("no topics; add one with `hubbub topic add NAME RULE`")
+        return
+    table = Table("name", "kind", "active", "matches", "rule")
+    for topic in topics:
+        table.add_row(
+            Text(topic.name),
+            topic.kind,
+            "yes" if topic.active else "no",
+            str(counts.get(topic.id, 0)),
+            Text(topic.rule),
+        )
+    console.print(table)
+
+
+@topic_app.command("show")
+def show(name: Name, workspace: Workspace = DEFAULT_SLUG) -> None:
+    """One topic: its rule as written and as understood, kind, state, times and matches."""
+    with _store(workspace) as (session, workspace_id):
+        topic = actions.get_topic(session, workspace_id, name)
+        count = match_counts(session, workspace_id).get(topic.id, 0)
+    try:
+        understood = str(parse(topic.rule))
+    except QueryError as error:
+        understood = f"(no longer parses: {error.detail})"
+    for label, value in (
+        ("name", topic.name),
+        ("kind", topic.kind),
+        ("active", "yes" if topic.active else "no"),
+        ("rule", topic.rule),
+        ("understood", understood),
+        ("matches", str(count)),
+        ("created", topic.created_at.isoformat()),
+        ("updated", topic.updated_at.isoformat()),
+    ):
+        typer.echo(f"{label:<11}{value}")
+
+
+@topic_app.command("edit")
+def edit(
+    name: Name,
+    rule: Annotated[str | None, typer.Argument(help="The new rule (unchanged if omitted).")] = None,
+    kind: Annotated[str | None, typer.Option(help="A new kind.")] = None,
+    rename: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Listen with it, or pause it.")
+    ] = None,
+    workspace: Workspace = DEFAULT_SLUG,
+) -> None:
+    """Change a topic; the ingest stage recompiles it on its next batch, without a restart."""
+    with _store(workspace) as (session, workspace_id):
+        topic = actions.update_topic(
+            session, workspace_id, name, rule=rule, kind=kind, active=active, new_name=rename
+        )
+    typer.echo(f"topic {topic.name!r} updated: {parse(topic.rule)}")
+
+
+@topic_app.command("remove")
+def remove(name: Name, workspace: Workspace = DEFAULT_SLUG) -> None:
+    """Delete a topic with its matches and rollups."""
+    with _store(workspace) as (session, workspace_id):
+        actions.remove_topic(session, workspace_id, name)
+    typer.echo(f"topic {name!r} removed")
+
+
+@topic_app.command("backfill")
+def backfill(
+    since: Annotated[
+        str | None, typer.Option(help="Only posts created at or after this ISO date/time (UTC).")
+    ] = None,
+    workspace: Workspace = DEFAULT_SLUG,
+) -> None:
+    """Match stored posts against the active topics (idempotent: running it again adds nothing)."""
+    start: datetime | None = None
+    if since is not None:
+        try:
+            start = parse_timestamp(since)
+        except ValueError:
+            typer.echo(f"error: --since {since!r} is not an ISO date or time", err=True)
+            raise typer.Exit(1) from None
+    with (
+        _store(workspace) as (session, workspace_id),
+        Progress(
+            *Progress.get_default_columns()[:1],
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("matching stored posts", total=None)
+        result = actions.backfill(
+            session,
+            workspace_id,
+            since=start,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    typer.echo(
+        f"posts {result.posts}: matched {result.matched_posts}; new matches "
+        f"{result.record.matches}, newly enriched {result.record.enriched}"
+    )

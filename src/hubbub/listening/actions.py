@@ -1,0 +1,526 @@
+"""Writes of the listening feature: topics, their matches, enrichments and hourly rollups.
+
+Matches are recorded by one function for the live ingest stage and for backfill, so both store
+exactly the same rows. Every write is idempotent: a match is keyed by (topic, post), an
+enrichment by post, an author of a rollup cell by (cell, author); rollup counters only grow by
+what an insert actually added, so a re-delivered batch or a second backfill counts nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hubbub.core.clock import utcnow
+from hubbub.core.errors import Rejected
+from hubbub.core.items import AuthorRef, PostItem
+from hubbub.listening.document import Document
+from hubbub.listening.enrichment import Candidate, Enriched, Enrichment
+from hubbub.listening.matcher import Matcher
+from hubbub.listening.models import (
+    TOPIC_KINDS,
+    HourlyRollup,
+    HourlyRollupAuthor,
+    PostEnrichment,
+    Topic,
+    TopicMatch,
+)
+from hubbub.listening.query import QueryError, parse
+from hubbub.posts.models import Author, Post
+from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+
+MATCHES = cast(Table, TopicMatch.__table__)
+ENRICHMENTS = cast(Table, PostEnrichment.__table__)
+ROLLUPS = cast(Table, HourlyRollup.__table__)
+ROLLUP_AUTHORS = cast(Table, HourlyRollupAuthor.__table__)
+CELL = ("topic_id", "hour", "network", "sentiment_label", "lang")
+COUNTERS = ("posts", "unique_authors", "potential_reach", "engagement")
+MAX_NAME = 200
+STAMP_STEP = timedelta(microseconds=1)
+
+Progress = Callable[[int, int], None]  # (posts done, posts in total)
+Cell = tuple[int, datetime, str, str, str]
+
+
+# ---- topics ---------------------------------------------------------------------------------
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in TOPIC_KINDS:
+        raise Rejected("bad_kind", f"kind {kind!r} is not one of {', '.join(TOPIC_KINDS)}")
+    return kind
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise Rejected("bad_name", f"a topic name has 1 to {MAX_NAME} characters")
+    return name
+
+
+def _stamp(session: Session, workspace_id: int) -> datetime:
+    """A change time later than every stored one, so the stage's change check (count and
+    newest ``updated_at``) sees the change even when clocks of two processes disagree."""
+    newest = session.scalar(
+        select(func.max(Topic.updated_at)).where(Topic.workspace_id == workspace_id)
+    )
+    now = utcnow()
+    return now if newest is None or now > newest else newest + STAMP_STEP
+
+
+def get_topic(session: Session, workspace_id: int, name: str) -> Topic:
+    """The workspace's topic called ``name``; Rejected("no_topic") when there is none."""
+    topic = session.scalar(
+        select(Topic).where(Topic.workspace_id == workspace_id, Topic.name == name.strip())
+    )
+    if topic is None:
+        raise Rejected("no_topic", f"no topic named {name!r} in this workspace")
+    return topic
+
+
+def add_topic(
+    session: Session, workspace_id: int, name: str, rule: str, kind: str = "other"
+) -> Topic:
+    """Create a topic; the rule is parsed first, so a broken rule raises QueryError with its
+    position and nothing is written."""
+    parse(rule)
+    name = _check_name(name)
+    _check_kind(kind)
+    exists = session.scalar(
+        select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == name)
+    )
+    if exists is not None:
+        raise Rejected("topic_exists", f"a topic named {name!r} exists already")
+    stamp = _stamp(session, workspace_id)
+    topic = Topic(
+        workspace_id=workspace_id,
+        name=name,
+        kind=kind,
+        rule=rule,
+        active=True,
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    session.add(topic)
+    session.flush()
+    return topic
+
+
+def update_topic(
+    session: Session,
+    workspace_id: int,
+    name: str,
+    *,
+    rule: str | None = None,
+    kind: str | None = None,
+    active: bool | None = None,
+    new_name: str | None = None,
+) -> Topic:
+    """Change a topic's rule, kind, state or name; a new rule is parsed before anything changes.
+
+    Matches already stored stay: run backfill to match stored posts against the new rule.
+    """
+    if rule is not None:
+        parse(rule)
+    if kind is not None:
+        _check_kind(kind)
+    topic = get_topic(session, workspace_id, name)
+    if new_name is not None and _check_name(new_name) != topic.name:
+        clash = session.scalar(
+            select(Topic.id).where(
+                Topic.workspace_id == workspace_id, Topic.name == _check_name(new_name)
+            )
+        )
+        if clash is not None:
+            raise Rejected("topic_exists", f"a topic named {new_name!r} exists already")
+        topic.name = _check_name(new_name)
+    if rule is not None:
+        topic.rule = rule
+    if kind is not None:
+        topic.kind = kind
+    if active is not None:
+        topic.active = active
+    topic.updated_at = _stamp(session, workspace_id)
+    session.flush()
+    return topic
+
+
+def remove_topic(session: Session, workspace_id: int, name: str) -> None:
+    """Delete a topic with its matches and rollups (the database cascades)."""
+    topic = get_topic(session, workspace_id, name)
+    session.delete(topic)
+    session.flush()
+
+
+# ---- matches, enrichment, rollups -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """A post (by network and native id) and the ids of the topics it matched.
+
+    ``enriched`` is set when enrichment was computed already (the live stage does it while
+    preparing, off the writer); otherwise ``candidate`` is kept so that ``record_matches`` can
+    enrich the post if it has no enrichment yet (backfill). Small enough to pickle cheaply: a
+    prepare worker process hands it to the writer.
+    """
+
+    network: str
+    native_id: str
+    topic_ids: tuple[int, ...]
+    engagement: int
+    enriched: Enriched | None = None
+    candidate: Candidate | None = None
+
+
+@dataclass
+class RecordResult:
+    """What one call added: new matches, newly enriched posts, rollup cells touched."""
+
+    matches: int = 0
+    enriched: int = 0
+    cells: int = 0
+
+    def add(self, other: RecordResult) -> None:
+        self.matches += other.matches
+        self.enriched += other.enriched
+        self.cells += other.cells
+
+
+@dataclass(slots=True)
+class _Stored:
+    post_id: int
+    author_id: int
+    followers: int
+    created_at: datetime
+
+
+def _stored_posts(
+    session: Session, workspace_id: int, matched: Sequence[Matched]
+) -> dict[tuple[str, str], _Stored]:
+    """Stored, not deleted posts of these matches, with their author's current follower count."""
+    by_network: dict[str, list[str]] = defaultdict(list)
+    for m in matched:
+        by_network[m.network].append(m.native_id)
+    found: dict[tuple[str, str], _Stored] = {}
+    for network, native_ids in by_network.items():
+        for chunk in chunks(native_ids):
+            rows = session.execute(
+                select(Post.id, Post.native_id, Post.author_id, Post.created_at, Author.followers)
+                .join(Author, Author.id == Post.author_id)
+                .where(
+                    Post.workspace_id == workspace_id,
+                    Post.network == network,
+                    Post.native_id.in_(chunk),
+                    Post.deleted.is_(False),
+                )
+            )
+            for row in rows:
+                found[(network, row.native_id)] = _Stored(
+                    row.id, row.author_id, row.followers or 0, row.created_at
+                )
+    return found
+
+
+def _existing_topics(session: Session, workspace_id: int, topic_ids: set[int]) -> set[int]:
+    """Topics still present: one removed since the batch was matched must not be referenced."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(topic_ids)):
+        found.update(
+            session.scalars(
+                select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.id.in_(chunk))
+            )
+        )
+    return found
+
+
+def _enrichments(
+    session: Session,
+    workspace_id: int,
+    wanted: dict[int, Matched],
+    enrichment: Enrichment,
+) -> tuple[dict[int, tuple[str, str]], int]:
+    """(sentiment label, language) of each post; computes and stores those not enriched yet."""
+    known: dict[int, tuple[str, str]] = {}
+    for chunk in chunks(sorted(wanted)):
+        rows = session.execute(
+            select(
+                PostEnrichment.post_id, PostEnrichment.sentiment_label, PostEnrichment.lang
+            ).where(PostEnrichment.post_id.in_(chunk))
+        )
+        known.update({row.post_id: (row.sentiment_label, row.lang) for row in rows})
+    missing = [post_id for post_id in sorted(wanted) if post_id not in known]
+    if not missing:
+        return known, 0
+    lazy = [p for p in missing if wanted[p].enriched is None]
+    computed = enrichment([cast(Candidate, wanted[p].candidate) for p in lazy])
+    done = dict(zip(lazy, computed, strict=True))
+    results = [done.get(p) or cast(Enriched, wanted[p].enriched) for p in missing]
+    rows_out = [
+        {
+            "post_id": post_id,
+            "workspace_id": workspace_id,
+            "lang": e.lang,
+            "lang_detected": e.lang_detected,
+            "sentiment_score": e.sentiment_score,
+            "sentiment_label": e.sentiment_label,
+            "intents": e.intents,
+            "entities": e.entities,
+        }
+        for post_id, e in zip(missing, results, strict=True)
+    ]
+    inserted = session.execute(
+        insert_ignoring_conflicts(session, ENRICHMENTS).returning(ENRICHMENTS.c.post_id), rows_out
+    ).all()
+    for post_id, e in zip(missing, results, strict=True):
+        known[post_id] = (e.sentiment_label, e.lang)
+    return known, len(inserted)
+
+
+def engagement(item: PostItem) -> int:
+    """Likes + reshares + replies + quotes the post carries (unknown counts are 0)."""
+    return (item.likes or 0) + (item.reshares or 0) + (item.replies or 0) + (item.quotes or 0)
+
+
+def _add_to_counters(session: Session, rows: list[dict[str, Any]]) -> None:
+    """``INSERT … ON CONFLICT (cell) DO UPDATE SET counter = counter + new`` for the backend."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        pg = postgresql.insert(ROLLUPS)
+        stmt: Any = pg.on_conflict_do_update(
+            index_elements=list(CELL),
+            set_={c: ROLLUPS.c[c] + pg.excluded[c] for c in COUNTERS},
+        )
+    elif name == "sqlite":
+        lite = sqlite.insert(ROLLUPS)
+        stmt = lite.on_conflict_do_update(
+            index_elements=list(CELL),
+            set_={c: ROLLUPS.c[c] + lite.excluded[c] for c in COUNTERS},
+        )
+    else:
+        raise RuntimeError(f"unsupported database dialect {name}")
+    session.execute(stmt, rows)
+
+
+def record_matches(
+    session: Session,
+    workspace_id: int,
+    matched: Sequence[Matched],
+    enrichment: Enrichment,
+) -> RecordResult:
+    """Store the matches of stored posts, enrich newly matched posts, and add the new matches
+    to the hourly rollups, in the caller's transaction."""
+    result = RecordResult()
+    if not matched:
+        return result
+    stored = _stored_posts(session, workspace_id, matched)
+    topics = _existing_topics(session, workspace_id, {t for m in matched for t in m.topic_ids})
+    match_rows: dict[tuple[int, int], dict[str, Any]] = {}
+    by_post: dict[int, Matched] = {}
+    for m in matched:
+        post = stored.get((m.network, m.native_id))
+        if post is None:  # tombstoned or refused by the store
+            continue
+        by_post[post.post_id] = m
+        for topic_id in m.topic_ids:
+            if topic_id in topics:
+                match_rows[(topic_id, post.post_id)] = {
+                    "topic_id": topic_id,
+                    "post_id": post.post_id,
+                    "workspace_id": workspace_id,
+                    "created_at": post.created_at,
+                    "network": m.network,
+                }
+    if not match_rows:
+        return result
+    new = [
+        (row.topic_id, row.post_id)
+        for row in session.execute(
+            insert_ignoring_conflicts(session, MATCHES).returning(
+                MATCHES.c.topic_id, MATCHES.c.post_id
+            ),
+            [match_rows[key] for key in sorted(match_rows)],
+        )
+    ]
+    result.matches = len(new)
+    if not new:
+        return result
+    newly_matched = {post_id: by_post[post_id] for _, post_id in new}
+    labels, result.enriched = _enrichments(session, workspace_id, newly_matched, enrichment)
+    by_id = {s.post_id: s for s in stored.values()}
+    counters: dict[Cell, list[int]] = {}
+    authors: set[tuple[Cell, int]] = set()
+    for topic_id, post_id in new:
+        post = by_id[post_id]
+        label, lang = labels[post_id]
+        hour = post.created_at.replace(minute=0, second=0, microsecond=0)
+        cell: Cell = (topic_id, hour, match_rows[(topic_id, post_id)]["network"], label, lang)
+        counts = counters.setdefault(cell, [0, 0, 0, 0])
+        counts[0] += 1
+        counts[2] += post.followers
+        counts[3] += by_post[post_id].engagement
+        authors.add((cell, post.author_id))
+    author_rows = [
+        dict(zip(CELL, cell, strict=True)) | {"author_id": author_id}
+        for cell, author_id in sorted(authors)
+    ]
+    for chunk in chunks(author_rows):
+        inserted = session.execute(
+            insert_ignoring_conflicts(session, ROLLUP_AUTHORS).returning(
+                *(ROLLUP_AUTHORS.c[c] for c in CELL)
+            ),
+            chunk,
+        )
+        for row in inserted:
+            counters[cast(Cell, tuple(row))][1] += 1
+    rows = [
+        dict(zip(CELL, cell, strict=True))
+        | {"workspace_id": workspace_id}
+        | dict(zip(COUNTERS, counts, strict=True))
+        for cell, counts in sorted(counters.items())
+    ]
+    _add_to_counters(session, rows)
+    result.cells = len(rows)
+    return result
+
+
+# ---- backfill -------------------------------------------------------------------------------
+
+
+def post_item(row: Any) -> PostItem:
+    """A stored post (joined with its author's handle and followers) as the matcher sees it."""
+    return PostItem(
+        native_id=row.native_id,
+        author=AuthorRef(native_id="", handle=row.handle, followers=row.followers),
+        created_at=row.created_at,
+        text=row.text or "",
+        kind="reshare" if row.kind == "reshare" else "post",
+        title=row.title,
+        langs=tuple(row.langs or ()),
+        reply_to=row.reply_to,
+        thread_root=row.thread_root,
+        reshare_of=row.reshare_of,
+        quote_of=row.quote_of,
+        mentions=tuple(row.mentions or ()),
+        hashtags=tuple(row.hashtags or ()),
+        links=tuple(row.links or ()),
+        likes=row.likes,
+        reshares=row.reshares,
+        replies=row.replies,
+        quotes=row.quotes,
+        network=row.network,
+    )
+
+
+def workspace_matcher(session: Session, workspace_id: int) -> Matcher[int]:
+    """A matcher of the workspace's active topics, keyed by topic id; rules that no longer
+    parse (a grammar change) are left out rather than stopping everything."""
+    matcher: Matcher[int] = Matcher()
+    rules = session.execute(
+        select(Topic.id, Topic.rule).where(Topic.workspace_id == workspace_id, Topic.active)
+    )
+    for topic_id, rule in rules:
+        try:
+            matcher.add(topic_id, rule)
+        except QueryError:
+            continue
+    return matcher
+
+
+@dataclass
+class BackfillResult:
+    posts: int = 0
+    matched_posts: int = 0
+    record: RecordResult = field(default_factory=RecordResult)
+
+
+def backfill(
+    session: Session,
+    workspace_id: int,
+    *,
+    since: datetime | None = None,
+    page: int = 1000,
+    progress: Progress | None = None,
+    enrichment: Enrichment | None = None,
+) -> BackfillResult:
+    """Match the workspace's stored posts (created at or after ``since``) against its active
+    topics, recording matches, enrichments and rollups exactly as the live stage does.
+
+    Commits after each page of posts, so a long run holds no long write lock; an interrupted
+    run is finished by running it again (every write is idempotent).
+    """
+    enrichment = enrichment or Enrichment()
+    matcher = workspace_matcher(session, workspace_id)
+    result = BackfillResult()
+    where = [Post.workspace_id == workspace_id, Post.deleted.is_(False)]
+    if since is not None:
+        where.append(Post.created_at >= since)
+    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    if progress:
+        progress(0, total)
+    if not len(matcher):
+        return result
+    columns = (
+        Post.id,
+        Post.network,
+        Post.native_id,
+        Post.kind,
+        Post.text,
+        Post.title,
+        Post.langs,
+        Post.created_at,
+        Post.reply_to,
+        Post.thread_root,
+        Post.reshare_of,
+        Post.quote_of,
+        Post.mentions,
+        Post.hashtags,
+        Post.links,
+        Post.likes,
+        Post.reshares,
+        Post.replies,
+        Post.quotes,
+        Author.handle,
+        Author.followers,
+    )
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(*columns)
+            .join(Author, Author.id == Post.author_id)
+            .where(*where, Post.id > last_id)
+            .order_by(Post.id)
+            .limit(page)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        matched: list[Matched] = []
+        for row in rows:
+            item = post_item(row)
+            doc = Document.from_post(item)
+            topic_ids = matcher.match(doc)
+            if topic_ids:
+                matched.append(
+                    Matched(
+                        row.network,
+                        row.native_id,
+                        tuple(sorted(topic_ids)),
+                        engagement(item),
+                        candidate=Candidate(item, doc),
+                    )
+                )
+        result.posts += len(rows)
+        result.matched_posts += len(matched)
+        result.record.add(record_matches(session, workspace_id, matched, enrichment))
+        session.commit()
+        if progress:
+            progress(result.posts, total)
+    return result

@@ -1,0 +1,120 @@
+"""Topics a workspace listens for, the posts they matched, what those posts were enriched with,
+and hourly rollups that make dashboards independent of history length.
+
+Unique authors cannot be summed across hours (an author active in two hours is one author of
+the day), so every rollup cell keeps its author set in ``hourly_rollup_authors``: a cell's
+``unique_authors`` is the size of its set, and the unique authors of any period and any slice
+(topic, network, sentiment, language) are ``COUNT(DISTINCT author_id)`` over that set's rows
+of the period's hours. The set also makes the counter idempotent: only an insert that added a
+new (cell, author) row increments it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hubbub.store.base import Base
+from hubbub.store.types import BigId, UTCDateTime
+
+TOPIC_KINDS = ("brand", "product", "competitor", "campaign", "other")
+UNKNOWN_LANG = "und"  # BCP 47 "undetermined"
+
+
+class Topic(Base):
+    """What a workspace listens for: a named boolean rule (docs/query-language.md)."""
+
+    __tablename__ = "topics"
+    __table_args__ = (Index("uq_topics_workspace_name", "workspace_id", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="other")
+    rule: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TopicMatch(Base):
+    """A stored post matched a topic; the post's time and network are copied for period scans."""
+
+    __tablename__ = "topic_matches"
+    __table_args__ = (
+        Index("ix_topic_matches_topic_created", "topic_id", "created_at"),
+        Index("ix_topic_matches_post", "post_id"),
+        Index("ix_topic_matches_workspace_created", "workspace_id", "created_at"),
+    )
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    network: Mapped[str] = mapped_column(String(32))
+
+
+class PostEnrichment(Base):
+    """Language, sentiment, intents and entities of a matched post, computed once."""
+
+    __tablename__ = "post_enrichments"
+    __table_args__ = (Index("ix_post_enrichments_workspace", "workspace_id"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(16))
+    lang_detected: Mapped[bool] = mapped_column(Boolean, default=False)
+    sentiment_score: Mapped[float] = mapped_column(Float)
+    sentiment_label: Mapped[str] = mapped_column(String(16))
+    intents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HourlyRollup(Base):
+    """Counters of one hour × topic × network × sentiment class × language cell.
+
+    ``potential_reach`` sums the author's follower count at match time over the cell's posts;
+    ``engagement`` sums likes + reshares + replies + quotes as the post arrived.
+    """
+
+    __tablename__ = "hourly_rollups"
+    __table_args__ = (Index("ix_hourly_rollups_workspace_hour", "workspace_id", "hour"),)
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sentiment_label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+    unique_authors: Mapped[int] = mapped_column(Integer, default=0)
+    potential_reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    engagement: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HourlyRollupAuthor(Base):
+    """The author set of one rollup cell: period-unique authors are counted from these rows."""
+
+    __tablename__ = "hourly_rollup_authors"
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sentiment_label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True
+    )

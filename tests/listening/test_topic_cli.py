@@ -1,0 +1,100 @@
+"""``hubbub topic add|list|show|edit|remove|backfill`` against the test database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
+
+from hubbub.cli import app
+from hubbub.settings import Settings, get_settings
+from tests.listening.ingesting import ingest, matches, post
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def hubbub(
+    db_url: str, workspace_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Invoke]:
+    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, ["topic", *args, "--workspace", "acme"])
+        assert result.exit_code == code, result.output
+        return result
+
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_topic_lifecycle(hubbub: Invoke) -> None:
+    added = hubbub("add", "Acme", '"rocket skates" OR #Acme', "--kind", "brand")
+    assert added.stdout.strip() == "topic 'Acme' added (brand): \"rocket skates\" OR #acme"
+    hubbub("add", "Globex", "globex*", "--kind", "competitor")
+    listed = hubbub("list").stdout
+    assert listed.index("Acme") < listed.index("Globex")
+    assert "competitor" in listed and "globex*" in listed
+
+    shown = hubbub("show", "Acme").stdout.splitlines()
+    assert "kind       brand" in shown
+    assert 'understood "rocket skates" OR #acme' in shown
+    assert "matches    0" in shown
+
+    hubbub("edit", "Acme", "acme OR #acme", "--inactive")
+    shown = hubbub("show", "Acme").stdout.splitlines()
+    assert "rule       acme OR #acme" in shown and "active     no" in shown
+
+    hubbub("remove", "Globex")
+    assert "Globex" not in hubbub("list").stdout
+
+
+def test_errors_point_at_the_rule_and_exit_1(hubbub: Invoke) -> None:
+    broken = hubbub("add", "Acme", "acme AND (skates OR", code=1)
+    lines = broken.stderr.splitlines()
+    assert lines[0] == "acme AND (skates OR"
+    assert lines[1].index("^") == 19
+    assert lines[2].startswith("error: expected a term") and "at position 19" in lines[2]
+    assert "no topics" in hubbub("list").stdout
+
+    hubbub("add", "Acme", "acme")
+    assert "exists already" in hubbub("add", "Acme", "acme", code=1).stderr
+    assert "no topic named 'Nope'" in hubbub("show", "Nope", code=1).stderr
+    assert "not one of brand" in hubbub("add", "X", "x", "--kind", "rumour", code=1).stderr
+    edit = hubbub("edit", "Acme", 'acme NEAR/2 "skates', code=1)
+    assert edit.stderr.splitlines()[1].index("^") == 12
+    assert "rule       acme" in hubbub("show", "Acme").stdout.splitlines()
+
+
+def test_backfill_command(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    ingest(
+        engine, settings, workspace_id, [post(1, "rocket skates"), post(2, "other", hashtags=[])]
+    )
+    hubbub("add", "Skates", "skates")
+    done = hubbub("backfill", "--since", "2026-07-01")
+    assert done.stdout.strip() == ("posts 2: matched 1; new matches 1, newly enriched 1")
+    assert matches(engine, workspace_id) == {("Skates", "bluesky:amira:1")}
+    assert "new matches 0" in hubbub("backfill").stdout
+    assert "is not an ISO date" in hubbub("backfill", "--since", "soon", code=1).stderr
+
+
+def test_an_uninitialised_store_asks_for_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUBBUB_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["topic", "list"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "run `hubbub init` first" in result.stderr
