@@ -17,6 +17,7 @@ def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> 
     source = _write(tmp_path / "posts.jsonl", [jsonl_line(n) for n in range(30)] + [b"{oops"])
     first = hubbub("import", str(source), "--format", "jsonl")
     assert "accepted 30, duplicate 0" in first.output and "rejected 1" in first.output
+    assert "not kept 0" in first.output  # a workspace without topics keeps everything
     again = hubbub("import", str(source), "--format", "jsonl")
     assert "accepted 0, duplicate 30" in again.output
     assert hubbub("posts", "--count").output.strip() == "30"

@@ -130,7 +130,7 @@ def _status_line(stats: ListenStats) -> Text:
     lag = stats.lag_seconds()
     line = (
         f"{stats.rate():8.1f} events/s | events {stats.events} | stored {stats.stored} | "
-        f"duplicates {stats.duplicates} | rejected {stats.rejected} | "
+        f"duplicates {stats.duplicates} | not kept {stats.dropped} | rejected {stats.rejected} | "
         f"lag {'-' if lag is None else f'{lag:.1f}s'}"
     )
     if stats.errors:
@@ -179,7 +179,8 @@ def _summary(result: IngestResult) -> None:
     console.print(
         Text(
             f"events {result.events}: accepted {store.stored}, duplicate {store.duplicates}, "
-            f"updated {store.updated}, rejected {result.rejected}; "
+            f"updated {store.updated}, not kept {result.dropped} (no topic concerns them), "
+            f"rejected {result.rejected}; "
             f"interactions {store.interactions}, "
             f"deletes {store.deletes}, near-duplicates linked {store.near_duplicates}"
         )

@@ -39,6 +39,7 @@ class ListenStats:
     events: int = 0
     stored: int = 0
     duplicates: int = 0
+    dropped: int = 0
     rejected: int = 0
     newest_event_at: datetime | None = None
     errors: dict[str, str] = field(default_factory=dict)
@@ -48,6 +49,7 @@ class ListenStats:
         self.events += result.events
         self.stored += result.store.stored
         self.duplicates += result.store.duplicates
+        self.dropped += result.dropped
         self.rejected += result.rejected
         if result.newest_event_at and (
             self.newest_event_at is None or result.newest_event_at > self.newest_event_at
