@@ -54,6 +54,27 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
             check=True,
             capture_output=True,
         )
+        token = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hubbub",
+                "token",
+                "create",
+                "--workspace",
+                "brand",
+                "--role",
+                "viewer",
+                "--name",
+                "test",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        auth = {"Authorization": f"Bearer {token}"}
         port = _free_port()
         up = subprocess.Popen(
             [sys.executable, "-m", "hubbub", "up", "--port", str(port)],
@@ -71,6 +92,7 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
                     page = httpx.get(
                         f"http://127.0.0.1:{port}/api/v1/w/brand/posts",
                         params={"limit": 500},
+                        headers=auth,
                         timeout=5,
                     )
                 except httpx.TransportError:
@@ -78,9 +100,11 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
                 if page.status_code == 200:
                     seen = {item["native_id"] for item in page.json()["items"]}
             assert len(seen) == EVENTS
-            html = httpx.get(f"http://127.0.0.1:{port}/w/brand/posts", timeout=5)
+            html = httpx.get(f"http://127.0.0.1:{port}/w/brand/posts", headers=auth, timeout=5)
             assert html.status_code == 200
             assert "bluesky" in html.text
+            anonymous = httpx.get(f"http://127.0.0.1:{port}/w/brand/posts", timeout=5)
+            assert anonymous.status_code == 303  # to the sign-in page
         finally:
             up.send_signal(signal.SIGINT)
             try:

@@ -7,10 +7,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.actions import login
+from hubbub.accounts.permissions import Role
+from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.demo.generate import demo_lines
-from hubbub.demo.load import existing_end, load_demo, summarise
+from hubbub.demo.load import DEMO_OWNER, ensure_demo_owner, existing_end, load_demo, summarise
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
+from hubbub.store.engine import transaction
 from hubbub.workspaces.models import Workspace
 
 END = datetime(2026, 3, 9, 12, tzinfo=UTC)
@@ -56,3 +60,19 @@ def test_a_later_run_reuses_the_loaded_window(engine: Engine, settings: Settings
     # No end given: the first load's window is found again instead of a shifted copy added.
     later = load_demo(engine, settings, "demo", days=3)
     assert later.store.stored == 0 and later.store.duplicates == first.store.stored
+
+
+def test_demo_owner_gets_a_new_generated_password_each_time(
+    engine: Engine, settings: Settings
+) -> None:
+    email, first = ensure_demo_owner(engine)
+    again, second = ensure_demo_owner(engine)
+    assert email == again == DEMO_OWNER
+    assert first != second and len(first) >= 16  # never a fixed password
+    with transaction(engine) as session:
+        assert login(session, email, first, settings, address="127.0.0.1") is None
+    with transaction(engine) as session:
+        assert login(session, email, second, settings, address="127.0.0.1") is not None
+        user = user_by_email(session, email)
+        demo = session.scalars(select(Workspace).where(Workspace.slug == "demo")).one()
+        assert user is not None and role_in(session, user.id, demo.id) is Role.OWNER

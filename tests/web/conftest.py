@@ -4,6 +4,7 @@ service, and (for browser tests) a uvicorn server on 127.0.0.1 plus Debian's Chr
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -14,14 +15,23 @@ from typing import Any, NoReturn
 import orjson
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from hubbub.accounts.actions import add_member, create_user, start_session
+from hubbub.accounts.models import User
+from hubbub.accounts.permissions import Role
+from hubbub.accounts.queries import user_by_email
+from hubbub.accounts.security import use_hasher
 from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.store.engine import transaction
 from hubbub.web.app import create_app
+from hubbub.web.auth import SESSION_COOKIE
 from tests.support.factories import jsonl_line
 
 CHROMIUM = Path(os.environ.get("HUBBUB_CHROMIUM", "/usr/bin/chromium"))  # Debian's package
@@ -54,14 +64,78 @@ def record_event(n: int, **record: Any) -> RawEvent:
     return RawEvent(payload=orjson.dumps(line), format="jsonl", cursor=str(n))
 
 
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id at test-sized cost; production parameters: tests/accounts."""
+    previous = use_hasher(PasswordHasher.from_parameters(CHEAPEST))
+    yield
+    use_hasher(previous)
+
+
+OWNER = "olivia@acme.example"
+# One fixed persona per role (their e-mail names the role), for the permission tests.
+ROLE_EMAILS = {role: f"{role.value}@acme.example" for role in Role}
+
+
+def member(engine: Engine, workspace_id: int, role: Role | str, email: str) -> int:
+    """The user with ``email`` (created with :data:`PASSWORD` when missing), given ``role`` in
+    the workspace; returns the user's id."""
+    with transaction(engine) as session:
+        user = user_by_email(session, email) or create_user(session, email, PASSWORD)
+        add_member(session, workspace_id, user, role)
+        return user.id
+
+
+def session_cookie(engine: Engine, settings: Settings, user_id: int) -> str:
+    """A real browser session for the user (what signing in yields, without the password)."""
+    with transaction(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        cookie, _ = start_session(session, user, settings)
+    return cookie
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    """Sign in through the real form, as a browser does; returns the POST's response."""
+    page = client.get("/login")
+    assert page.status_code == 200, page.text
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
+
+
 @pytest.fixture
 def app(settings: Settings, engine: Engine) -> FastAPI:
     return create_app(settings, engine)
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def owner_id(engine: Engine, workspace_id: int) -> int:
+    return member(engine, workspace_id, Role.OWNER, OWNER)
+
+
+@pytest.fixture
+def client(app: FastAPI, engine: Engine, settings: Settings, owner_id: int) -> Iterator[TestClient]:
+    """Signed in as the owner of workspace ``acme``."""
     # The app answers loopback Host names only; TestClient's default "testserver" is refused.
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        test_client.cookies.set(SESSION_COOKIE, session_cookie(engine, settings, owner_id))
+        yield test_client
+
+
+@pytest.fixture
+def anonymous(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 

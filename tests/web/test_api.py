@@ -11,6 +11,8 @@ from sqlalchemy import Engine, create_engine
 from hubbub.settings import Settings
 from hubbub.store.engine import make_engine
 from hubbub.web.app import create_app
+from hubbub.web.auth import SESSION_COOKIE
+from hubbub.web.headers import SECURITY_HEADERS
 from tests.support.factories import BASE_TIME, jsonl_event
 from tests.web.conftest import ingest
 
@@ -141,13 +143,19 @@ def test_database_failures_are_503_and_500_problems(settings: Settings, tmp_path
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         health = client.get("/api/v1/health")
         assert health.status_code == 200  # SELECT 1 needs no table
-        posts = client.get("/api/v1/w/acme/posts")
+        # a token or a session cookie makes the app read the (missing) account tables
+        posts = client.get("/api/v1/w/acme/posts", headers={"Authorization": "Bearer hbb_x"})
         assert posts.status_code == 500
         assert posts.headers["content-type"] == PROBLEM
         assert "Traceback" not in posts.text and "sqlite" not in posts.text.lower()
+        client.cookies.set(SESSION_COOKIE, "some-session")
         page = client.get("/w/acme/posts")
         assert page.status_code == 500
         assert "the server failed to answer" in page.text
+        for response in (posts, page):  # 500s are sent outside the middleware: checked here
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers[name] == value, name
+            assert response.headers["cache-control"] == "no-store"
     broken.dispose()
 
 

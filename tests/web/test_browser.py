@@ -9,15 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
+from hubbub.accounts.models import ApiToken
 from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.actions import add_source, record_source_error
 from hubbub.store.engine import transaction
+from hubbub.web.auth import SESSION_COOKIE
 from tests.support.data import shared_path
 from tests.support.factories import jsonl_event
-from tests.web.conftest import LiveServer, ingest, record_event
+from tests.web.conftest import (
+    OWNER,
+    PASSWORD,
+    LiveServer,
+    ingest,
+    member,
+    record_event,
+    session_cookie,
+)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -83,13 +94,26 @@ def hostile(engine: Engine, settings: Settings, workspace_id: int) -> int:
     return len(events) - 1
 
 
+@pytest.fixture
+def owner_cookie(engine: Engine, settings: Settings, owner_id: int) -> str:
+    return session_cookie(engine, settings, owner_id)
+
+
 def _open(
-    browser: Any, server: LiveServer, path: str, viewport: dict[str, int], bypass_csp: bool = False
+    browser: Any,
+    server: LiveServer,
+    path: str,
+    viewport: dict[str, int],
+    bypass_csp: bool = False,
+    cookie: str | None = None,
 ) -> tuple[Any, list[str]]:
-    """A fresh page at ``path``; any dialog (alert, confirm …) is recorded and dismissed."""
+    """A fresh page at ``path`` (signed in with ``cookie``); any dialog (alert, confirm …) is
+    recorded and dismissed."""
     context = browser.new_context(
         viewport=viewport, bypass_csp=bypass_csp, java_script_enabled=True
     )
+    if cookie is not None:
+        context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": server.url}])
     page = context.new_page()
     dialogs: list[str] = []
 
@@ -104,7 +128,12 @@ def _open(
 
 
 def test_posts_page_renders_the_posts(
-    browser: Any, live_server: LiveServer, engine: Engine, settings: Settings, workspace_id: int
+    browser: Any,
+    live_server: LiveServer,
+    engine: Engine,
+    settings: Settings,
+    workspace_id: int,
+    owner_cookie: str,
 ) -> None:
     ingest(
         engine,
@@ -112,7 +141,7 @@ def test_posts_page_renders_the_posts(
         workspace_id,
         [jsonl_event(n, text=f"Browser post {n}") for n in range(1, 4)],
     )
-    page, _ = _open(browser, live_server, "/", DESKTOP)
+    page, _ = _open(browser, live_server, "/", DESKTOP, cookie=owner_cookie)
     assert page.url.endswith("/w/acme/posts")
     assert page.locator("li.post").count() == 3
     assert page.locator("li.post .text").all_inner_texts() == [
@@ -124,7 +153,7 @@ def test_posts_page_renders_the_posts(
     # the stylesheet loaded from our own origin (CSP allows nothing else) and applies
     assert page.eval_on_selector("li.post", "e => getComputedStyle(e).borderStyle") == "solid"
     page.fill("input[name=contains]", "post 2")
-    page.click("button[type=submit]")
+    page.click("form.filters button[type=submit]")
     page.wait_for_url("**contains=post+2**")
     assert page.locator("li.post .text").all_inner_texts() == ["Browser post 2"]
     page.context.close()
@@ -132,11 +161,11 @@ def test_posts_page_renders_the_posts(
 
 @pytest.mark.parametrize("bypass_csp", [False, True], ids=["with-csp", "escaping-alone"])
 def test_xss_payloads_show_as_text_and_never_run(
-    browser: Any, live_server: LiveServer, hostile: int, bypass_csp: bool
+    browser: Any, live_server: LiveServer, hostile: int, bypass_csp: bool, owner_cookie: str
 ) -> None:
     """With the CSP bypassed too, so the escaping is proven on its own, not hidden by CSP."""
     for path in ("/w/acme/posts", "/w/acme/sources", "/w/acme/deadletters"):
-        page, dialogs = _open(browser, live_server, path, DESKTOP, bypass_csp)
+        page, dialogs = _open(browser, live_server, path, DESKTOP, bypass_csp, owner_cookie)
         page.wait_for_timeout(150)  # give onload/onerror handlers a moment to fire, if any
         assert dialogs == [], path
         assert page.evaluate("typeof window.__pwned") == "undefined", path
@@ -184,6 +213,7 @@ def test_phone_layout_has_no_horizontal_overflow(
     settings: Settings,
     workspace_id: int,
     tmp_path: Path,
+    owner_cookie: str,
 ) -> None:
     """Long unbroken words and URLs, real Bluesky posts, every page, at 390×844."""
     long_word = "Acme" * 60
@@ -211,13 +241,60 @@ def test_phone_layout_has_no_horizontal_overflow(
     assert result.store.stored >= 15  # the real Bluesky posts made it in
     with transaction(engine) as session:
         record_source_error(session, source_id, "E" * 400)
-    page, _ = _open(browser, live_server, "/w/acme/posts?limit=200", PHONE)
+    page, _ = _open(browser, live_server, "/w/acme/posts?limit=200", PHONE, cookie=owner_cookie)
     assert page.locator("li.post").count() == result.store.stored
     _screenshot_fits(page, tmp_path / "posts-phone.png")
-    for name in ("sources", "deadletters"):
+    for name in ("sources", "tokens", "members", "audit", "deadletters"):
         page.goto(f"{live_server.url}/w/acme/{name}")
         _screenshot_fits(page, tmp_path / f"{name}-phone.png")
     page.click("a[href^='/w/acme/deadletters/']")
     page.wait_for_selector("pre.payload")
     _screenshot_fits(page, tmp_path / "deadletter-phone.png")
     page.context.close()
+
+
+def test_sign_in_see_posts_csrf_less_post_refused_sign_out(
+    browser: Any, live_server: LiveServer, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    """The whole session as a person lives it, in the real browser."""
+    ingest(engine, settings, workspace_id, [jsonl_event(1, text="Signed-in post")])
+    member(engine, workspace_id, "owner", OWNER)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(live_server.url + "/w/acme/posts")
+    assert page.url == live_server.url + "/login?next=%2Fw%2Facme%2Fposts"
+    page.fill("input[name=email]", OWNER)
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    assert page.locator("p.error").inner_text() == "Wrong e-mail or password."
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/w/acme/posts")
+    assert page.locator("li.post .text").all_inner_texts() == ["Signed-in post"]
+    assert OWNER in page.locator("form.account .who").inner_text()
+    cookie = next(c for c in context.cookies() if c["name"] == SESSION_COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie") == ""  # HttpOnly: no script can read it
+
+    # The browser sends the session cookie, but without the form's token the POST is refused.
+    refused = context.request.post(
+        live_server.url + "/w/acme/tokens", form={"name": "forged", "role": "owner"}
+    )
+    assert refused.status == 403
+    assert "CSRF" in refused.text()
+    # The real form (which carries the token) works.
+    page.goto(live_server.url + "/w/acme/tokens")
+    page.fill("input[name=name]", "from the form")
+    page.click("form.filters button[type=submit]")
+    assert page.locator("#new-token").inner_text().startswith("hbb_")
+    with Session(engine) as session:
+        names = list(session.scalars(select(ApiToken.name)))
+        assert names == ["from the form"]
+        assert session.scalar(select(func.count()).select_from(ApiToken)) == 1
+
+    page.click("form.account button[type=submit]")
+    page.wait_for_url("**/login")
+    page.goto(live_server.url + "/w/acme/posts")
+    assert "/login" in page.url  # the old session is gone
+    assert not any(c["name"] == SESSION_COOKIE and c["value"] for c in context.cookies())
+    context.close()

@@ -45,8 +45,8 @@ def test_serve_answers_on_127_0_0_1_with_a_fresh_migrated_home(tmp_path: Path) -
         assert response is not None, "serve did not answer within 20 s"
         assert response.json() == {"status": "ok", "database": "ok"}
         assert response.headers["x-frame-options"] == "DENY"
-        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
-        assert home.status_code == 200 and "No workspace yet" in home.text
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5, follow_redirects=True)
+        assert home.status_code == 200 and "No account exists yet" in home.text  # first run
         assert (tmp_path / "home" / "hubbub.db").exists()
     finally:
         process.terminate()

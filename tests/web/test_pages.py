@@ -11,16 +11,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from hubbub.accounts.actions import create_user
 from hubbub.core.items import DeleteItem, RawEvent
 from hubbub.posts.actions import store_items
 from hubbub.settings import Settings
 from hubbub.sources.actions import add_source, record_source_error
 from hubbub.store.engine import transaction
 from hubbub.web.app import create_app
+from hubbub.web.auth import SESSION_COOKIE
 from hubbub.web.render import STATIC_DIR, TEMPLATES_DIR, web_link
 from hubbub.workspaces.actions import ensure_workspace
 from tests.support.factories import BASE_TIME, jsonl_event
-from tests.web.conftest import ingest, record_event
+from tests.web.conftest import OWNER, PASSWORD, ingest, member, record_event, session_cookie
 
 SAME_TEXT = "Where can I buy the new Acme rocket skates in Lyon this week?"
 
@@ -63,11 +65,25 @@ def test_home_redirects_to_the_first_workspace(client: TestClient, acme: int) ->
     assert response.headers["location"] == "/w/acme/posts"
 
 
-def test_home_without_workspaces_says_how_to_make_one(engine: Engine, settings: Settings) -> None:
+def test_first_visit_without_any_user_leads_to_setup(anonymous: TestClient) -> None:
+    response = anonymous.get("/")
+    assert [r.headers["location"] for r in response.history] == ["/login", "/setup"]
+    assert response.status_code == 200
+    assert "No account exists yet" in response.text
+
+
+def test_home_without_a_workspace_says_how_to_get_one(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    """A user who is a member of nothing sees no workspace, not even its name."""
+    with transaction(engine) as session:
+        loner = create_user(session, "loner@example.com", PASSWORD).id
     with TestClient(create_app(settings, engine), base_url="http://127.0.0.1") as client:
+        client.cookies.set(SESSION_COOKIE, session_cookie(engine, settings, loner))
         response = client.get("/")
     assert response.status_code == 200
     assert "No workspace yet" in response.text
+    assert "Acme Inc." not in response.text and "/w/acme" not in response.text
 
 
 def test_posts_page_shows_each_post_with_its_markers(client: TestClient, acme: int) -> None:
@@ -255,6 +271,7 @@ def test_dead_letter_of_another_workspace_is_404(
 ) -> None:
     with transaction(engine) as session:
         other = ensure_workspace(session, "globex", "Globex").id
+    member(engine, other, "owner", OWNER)  # a member of both sees both, each at its own URL
     ingest(engine, settings, other, [RawEvent(payload=b"{x", format="jsonl")])
     html = client.get("/w/globex/deadletters").text
     (letter_id,) = re.findall(r'/w/globex/deadletters/(\d+)"', html)

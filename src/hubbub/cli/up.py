@@ -20,19 +20,27 @@ from hubbub.web.cli import is_loopback
 
 def up(
     host: str = typer.Option(
-        "127.0.0.1", help="Address to bind; keep 127.0.0.1 until accounts exist."
+        "127.0.0.1", help="Address to bind (loopback only; `hubbub serve` for more)."
     ),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     demo: bool = typer.Option(False, "--demo", help="Load the demo workspace first (idempotent)."),
 ) -> None:
     """Serve the web app and listen to every enabled source, until stopped."""
     if not is_loopback(host):
-        raise typer.BadParameter("hubbub up binds loopback only until accounts exist; use serve")
+        raise typer.BadParameter(
+            "hubbub up binds loopback only; use hubbub serve with HUBBUB_ALLOWED_HOSTS"
+        )
     if demo:
         from hubbub.demo.cli import demo as load_demo
 
         load_demo(workspace="demo", seed=7, days=42)
     rt = runtime()
+    sign_in = ""
+    if demo:
+        from hubbub.demo.load import ensure_demo_owner
+
+        email, password = ensure_demo_owner(rt.engine)
+        sign_in = f"\nSign in as {email} with password {password} (new on every --demo start)."
     app = create_app(rt.settings, rt.engine, allowed_hosts=list(LOOPBACK_HOSTS))
     server = uvicorn.Server(
         uvicorn.Config(
@@ -55,7 +63,7 @@ def up(
         tasks = [asyncio.create_task(listener.run(stop)) for listener in listeners]
         console.print(
             f"Hubbub is up: http://{host}:{port}/  ({len(listeners)} workspace(s) listening; "
-            "Ctrl-C stops)",
+            f"Ctrl-C stops){sign_in}",
             highlight=False,
             markup=False,
         )

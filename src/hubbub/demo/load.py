@@ -8,6 +8,7 @@ keyed by native id, so loading twice adds nothing.
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,9 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.actions import add_member, create_user, set_password
+from hubbub.accounts.permissions import Role
+from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.core.clock import as_utc
 from hubbub.core.items import RawEvent
 from hubbub.demo.generate import DEMO_NOTE_ID, generate
@@ -26,6 +30,7 @@ from hubbub.workspaces.actions import ensure_workspace
 
 BATCH = 1000
 WORKSPACE_NAME = "Demo: Lumen Bikes (fictional)"
+DEMO_OWNER = "owner@demo.invalid"
 
 Progress = Callable[[int, int], None]
 
@@ -111,3 +116,22 @@ def summarise(engine: Engine, workspace_id: int) -> DemoSummary:
         first=min(firsts) if firsts else None,
         last=max(lasts) if lasts else None,
     )
+
+
+def ensure_demo_owner(engine: Engine, workspace_slug: str = "demo") -> tuple[str, str]:
+    """The demo's owner account with a freshly generated password, as (e-mail, password).
+
+    Each call sets a new random password (never a fixed one) for this one demo account, so
+    the console can always show a way in; other users are never touched.
+    """
+    password = secrets.token_urlsafe(12)
+    with transaction(engine) as session:
+        workspace_id = ensure_workspace(session, workspace_slug, WORKSPACE_NAME).id
+        user = user_by_email(session, DEMO_OWNER)
+        if user is None:
+            user = create_user(session, DEMO_OWNER, password, display_name="Demo owner")
+        else:
+            set_password(session, user, password)
+        if role_in(session, user.id, workspace_id) is None:
+            add_member(session, workspace_id, user, Role.OWNER)
+    return DEMO_OWNER, password

@@ -1,1 +1,1 @@
-"""Hubbub's web app and JSON API (read-only for now; no accounts yet, so loopback only)."""
+"""Hubbub's web app and JSON API; every route declares its permission (:mod:`hubbub.web.auth`)."""

@@ -1,7 +1,8 @@
 """``hubbub serve``: the web app and API on uvicorn, on 127.0.0.1 unless told otherwise.
 
-There are no accounts yet, so anything that can reach the port reads every workspace; binding
-another address needs ``--host`` and prints a warning.
+Everything but sign-in needs an account; the Host header must be one of
+``HUBBUB_ALLOWED_HOSTS`` (loopback names by default), so serving other addresses also needs
+that setting.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 import uvicorn
 
 from hubbub.runtime import err_console, runtime
-from hubbub.web.app import LOOPBACK_HOSTS, create_app
+from hubbub.web.app import create_app
 
 
 def is_loopback(host: str) -> bool:
@@ -26,23 +27,18 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(
-    host: Annotated[
-        str, typer.Option(help="Address to bind; keep 127.0.0.1 until accounts exist.")
-    ] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
 ) -> None:
-    """Serve the web app and JSON API (read-only, no login yet)."""
+    """Serve the web app and JSON API (sign-in required; first run: /setup)."""
     rt = runtime()
-    if is_loopback(host):
-        allowed: list[str] = list(LOOPBACK_HOSTS)
-    else:
+    if not is_loopback(host) and all(is_loopback(h) for h in rt.settings.allowed_hosts):
         err_console.print(
-            f"[bold yellow]warning:[/] serving on {host}: there is no login yet, so everyone "
-            "who can reach this address can read every workspace.",
+            f"[bold yellow]warning:[/] serving on {host}, but HUBBUB_ALLOWED_HOSTS names only "
+            "loopback hosts: set it to the host name clients use, or they get 400.",
             highlight=False,
         )
-        allowed = ["*"]
-    app = create_app(rt.settings, rt.engine, allowed_hosts=allowed)
+    app = create_app(rt.settings, rt.engine)
     uvicorn.run(
         app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info"
     )

@@ -2,63 +2,75 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hubbub.accounts.permissions import PERMISSIONS, allows
 from hubbub.posts.queries import count_posts
-from hubbub.web.deps import SessionDep, WorkspaceDep
+from hubbub.web.auth import Access, Permit
+from hubbub.web.deps import SessionDep
 from hubbub.web.filters import PAGE_SIZES, FilterError, PostQuery
 from hubbub.web.queries import (
     dead_letter_counts,
     get_dead_letter,
     list_dead_letters,
     list_sources,
-    list_workspaces,
     page_posts,
 )
 from hubbub.web.render import payload_text, templates
-from hubbub.workspaces.models import Workspace
 
 router = APIRouter(include_in_schema=False)
 
 DEAD_LETTERS_PER_PAGE = 50
 
+SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
+ReadPosts = Annotated[Access, Depends(Permit("posts.read"))]
+ReadSources = Annotated[Access, Depends(Permit("sources.read"))]
+ReadDeadLetters = Annotated[Access, Depends(Permit("deadletters.read"))]
 
-def _page(
+
+def render(
     request: Request,
     session: SessionDep,
-    workspace: Workspace | None,
+    access: Access,
     name: str,
     context: dict[str, Any],
     status_code: int = 200,
 ) -> Response:
-    base = {"workspace": workspace, "workspaces": list_workspaces(session), "tab": name}
+    """A page with the navigation of the principal's own workspaces (never anyone else's)."""
+    base = {
+        "workspace": access.workspace,
+        "workspaces": access.principal.workspaces(session),
+        "role": access.role,
+        "can": lambda permission: allows(PERMISSIONS[permission], access.role),
+        "tab": name,
+    }
     return templates.TemplateResponse(
         request, f"{name}.html", {**base, **context}, status_code=status_code
     )
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep) -> Response:
-    """The first workspace's posts; with no workspace yet, how to make one."""
-    workspaces = list_workspaces(session)
+def home(request: Request, session: SessionDep, access: SignedIn) -> Response:
+    """The first of the principal's workspaces; with none, how to get one."""
+    workspaces = access.principal.workspaces(session)
     if workspaces:
         return RedirectResponse(f"/w/{workspaces[0].slug}/posts", status_code=303)
-    return _page(request, session, None, "empty", {})
+    return render(request, session, access, "empty", {})
 
 
 @router.get("/w/{slug}")
-def workspace_home(workspace: WorkspaceDep) -> Response:
-    return RedirectResponse(f"/w/{workspace.slug}/posts", status_code=303)
+def workspace_home(access: ReadPosts) -> Response:
+    return RedirectResponse(f"/w/{access.ws.slug}/posts", status_code=303)
 
 
 @router.get("/w/{slug}/posts")
 def posts(
     request: Request,
     session: SessionDep,
-    workspace: WorkspaceDep,
+    access: ReadPosts,
     network: str | None = None,
     author: str | None = None,
     contains: str | None = None,
@@ -70,6 +82,7 @@ def posts(
     cursor: str | None = None,
 ) -> Response:
     """Newest posts first; filters are a GET form so every view is a link that can be shared."""
+    workspace = access.ws
     form = {
         "network": network or "",
         "author": author or "",
@@ -95,10 +108,10 @@ def posts(
         post_filter = query.post_filter(workspace.id)
         page = page_posts(session, post_filter, query.limit, query.position())
     except FilterError as exc:
-        return _page(
+        return render(
             request,
             session,
-            workspace,
+            access,
             "posts",
             {
                 "form": form,
@@ -112,10 +125,10 @@ def posts(
             status_code=400,
         )
     form.update(limit=str(query.limit), deleted=query.deleted, unique=query.unique)
-    return _page(
+    return render(
         request,
         session,
-        workspace,
+        access,
         "posts",
         {
             "form": form,
@@ -130,9 +143,9 @@ def posts(
 
 
 @router.get("/w/{slug}/sources")
-def sources(request: Request, session: SessionDep, workspace: WorkspaceDep) -> Response:
-    return _page(
-        request, session, workspace, "sources", {"sources": list_sources(session, workspace.id)}
+def sources(request: Request, session: SessionDep, access: ReadSources) -> Response:
+    return render(
+        request, session, access, "sources", {"sources": list_sources(session, access.ws.id)}
     )
 
 
@@ -140,20 +153,21 @@ def sources(request: Request, session: SessionDep, workspace: WorkspaceDep) -> R
 def deadletters(
     request: Request,
     session: SessionDep,
-    workspace: WorkspaceDep,
+    access: ReadDeadLetters,
     before: int | None = None,
     reason: str | None = None,
 ) -> Response:
     """Counts by reason, then the newest letters; ``before`` pages back by id."""
+    workspace = access.ws
     letters = list_dead_letters(
         session, workspace.id, DEAD_LETTERS_PER_PAGE + 1, before, reason or None
     )
     more = len(letters) > DEAD_LETTERS_PER_PAGE
     letters = letters[:DEAD_LETTERS_PER_PAGE]
-    return _page(
+    return render(
         request,
         session,
-        workspace,
+        access,
         "deadletters",
         {
             "counts": dead_letter_counts(session, workspace.id),
@@ -167,16 +181,17 @@ def deadletters(
 
 @router.get("/w/{slug}/deadletters/{letter_id}")
 def deadletter(
-    request: Request, session: SessionDep, workspace: WorkspaceDep, letter_id: int
+    request: Request, session: SessionDep, access: ReadDeadLetters, letter_id: int
 ) -> Response:
+    workspace = access.ws
     letter = get_dead_letter(session, workspace.id, letter_id)
     if letter is None:
         raise HTTPException(404, f"no dead letter {letter_id} in workspace {workspace.slug!r}")
     text, cut = payload_text(letter.payload)
-    return _page(
+    return render(
         request,
         session,
-        workspace,
+        access,
         "deadletter",
         {"letter": letter, "payload": text, "preview_cut": cut},
     )

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hubbub.web.auth import SignInRequired
 from hubbub.web.filters import FilterError
+from hubbub.web.headers import apply_security_headers
 from hubbub.web.render import templates
 
 PROBLEM_TYPE = "application/problem+json"
@@ -31,7 +34,7 @@ class Problem(BaseModel):
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_TYPE: {}}}
-    for status in (400, 404, 422, 500, 503)
+    for status in (400, 401, 403, 404, 422, 429, 500, 503)
 }
 
 
@@ -66,6 +69,7 @@ def error_page(request: Request, status: int, detail: str | None) -> Response:
             "detail": detail,
             "workspace": None,
             "workspaces": [],
+            "role": None,
             "tab": "",
         },
         status_code=status,
@@ -96,11 +100,34 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_server_error(request: Request, exc: Exception) -> Response:
-    """Never a traceback to the client; uvicorn still logs it."""
+    """Never a traceback to the client; uvicorn still logs it.
+
+    Starlette sends this response from outside every middleware, so the security headers are
+    set here too.
+    """
     detail = "the server failed to answer; the error is in its log"
+    response = problem(500, detail) if _is_api(request) else error_page(request, 500, detail)
+    apply_security_headers(response.headers)
+    return response
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ch in target for ch in "\\\r\n\t"):
+        return default
+    return target
+
+
+async def on_sign_in_required(request: Request, exc: Exception) -> Response:
+    """The API answers 401 with a Bearer challenge; pages send the browser to sign in."""
+    assert isinstance(exc, SignInRequired)
     if _is_api(request):
-        return problem(500, detail)
-    return error_page(request, 500, detail)
+        return problem(401, exc.detail, headers={"WWW-Authenticate": 'Bearer realm="hubbub"'})
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/login" if here == "/" else f"/login?{urlencode({'next': local_path(here)})}"
+    return RedirectResponse(target, status_code=303)
 
 
 def filter_problem(exc: FilterError) -> JSONResponse:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -60,4 +62,14 @@ def environment() -> Environment:
     return env
 
 
-templates = Jinja2Templates(env=environment())
+def auth_context(request: Request) -> dict[str, Any]:
+    """Who is signed in and the CSRF token for forms, on every page (error pages included)."""
+    principal = getattr(request.state, "principal", None)
+    signed_in = principal is not None and not principal.anonymous
+    return {
+        "me": principal if signed_in else None,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+
+
+templates = Jinja2Templates(env=environment(), context_processors=[auth_context])

@@ -5,18 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from hubbub.accounts.actions import AccountError, create_token, revoke_token
+from hubbub.accounts.models import ApiToken
+from hubbub.accounts.permissions import Role
+from hubbub.accounts.queries import list_tokens
 from hubbub.posts.models import Author, Post
-from hubbub.web.deps import SessionDep, WorkspaceDep
+from hubbub.store.engine import transaction
+from hubbub.web.auth import Access, Permit
+from hubbub.web.deps import SessionDep
 from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, PostQuery
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+Public = Annotated[Access, Depends(Permit("public"))]
+SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
+ReadPosts = Annotated[Access, Depends(Permit("posts.read"))]
+ReadTokens = Annotated[Access, Depends(Permit("tokens.read"))]
+ManageTokens = Annotated[Access, Depends(Permit("tokens.manage"))]
 
 
 class AuthorOut(BaseModel):
@@ -103,7 +115,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health)
-def health(session: SessionDep) -> Health | JSONResponse:
+def health(session: SessionDep, _access: Public) -> Health | JSONResponse:
     """Liveness plus one round trip to the database."""
     try:
         ok = database_ok(session)
@@ -118,7 +130,7 @@ def health(session: SessionDep) -> Health | JSONResponse:
 def api_posts(
     request: Request,
     session: SessionDep,
-    workspace: WorkspaceDep,
+    access: ReadPosts,
     network: Annotated[str | None, Query(max_length=32)] = None,
     author: Annotated[str | None, Query(max_length=512, description="Handle or native id.")] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
@@ -142,7 +154,7 @@ def api_posts(
             limit=limit,
             cursor=cursor,
         )
-        page = page_posts(session, query.post_filter(workspace.id), query.limit, query.position())
+        page = page_posts(session, query.post_filter(access.ws.id), query.limit, query.position())
     except FilterError as exc:
         return filter_problem(exc)
     next_cursor = page.next_cursor.encode() if page.next_cursor else None
@@ -154,3 +166,104 @@ def api_posts(
         next_cursor=next_cursor,
         next=next_url,
     )
+
+
+class WorkspaceRole(BaseModel):
+    slug: str
+    name: str
+    role: Role
+
+
+class Me(BaseModel):
+    """The principal: a user (``email`` set) or an API token (``token`` set)."""
+
+    email: str | None
+    display_name: str | None
+    token: str | None
+    workspaces: list[WorkspaceRole]
+
+
+@router.get("/me", response_model=Me)
+def me(session: SessionDep, access: SignedIn) -> Me:
+    """Who this request acts as, and its role in each workspace it can see."""
+    principal = access.principal
+    roles = []
+    for workspace in principal.workspaces(session):
+        role = principal.role_in(session, workspace.id)
+        if role is not None:
+            roles.append(WorkspaceRole(slug=workspace.slug, name=workspace.name, role=role))
+    user = principal.user
+    return Me(
+        email=user.email if user else None,
+        display_name=user.display_name if user else None,
+        token=principal.token.name if principal.token else None,
+        workspaces=roles,
+    )
+
+
+class TokenOut(BaseModel):
+    """A token as listed: never its secret, only the first characters to recognise it by."""
+
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            role=Role(token.role),
+            prefix=token.prefix,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+
+
+class TokenCreated(TokenOut):
+    """The new token; ``token`` is shown this once and cannot be read again."""
+
+    token: str
+
+
+@router.get("/w/{slug}/tokens", response_model=list[TokenOut])
+def api_tokens(session: SessionDep, access: ReadTokens) -> list[TokenOut]:
+    """The workspace's API tokens, revoked ones included."""
+    return [TokenOut.of(token) for token in list_tokens(session, access.ws.id)]
+
+
+@router.post("/w/{slug}/tokens", response_model=TokenCreated, status_code=201)
+def api_create_token(
+    request: Request, body: TokenIn, access: ManageTokens
+) -> TokenCreated | JSONResponse:
+    """A new token with a role no higher than the caller's own."""
+    try:
+        with transaction(request.app.state.engine) as session:
+            token, plaintext = create_token(
+                session, access.ws.id, body.role, body.name, actor=access.principal.actor
+            )
+    except AccountError as exc:
+        return problem(403, str(exc))
+    return TokenCreated(**TokenOut.of(token).model_dump(), token=plaintext)
+
+
+@router.delete("/w/{slug}/tokens/{token_id}", status_code=204)
+def api_revoke_token(request: Request, token_id: int, access: ManageTokens) -> Response:
+    """Revoke a token of this workspace; requests with it fail from now on."""
+    try:
+        with transaction(request.app.state.engine) as session:
+            revoke_token(session, access.ws.id, token_id, actor=access.principal.actor)
+    except AccountError as exc:
+        status = 404 if "no token" in str(exc) else 403
+        return problem(status, str(exc))
+    return Response(status_code=204)

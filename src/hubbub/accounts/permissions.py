@@ -1,0 +1,76 @@
+"""Roles, ordered, and the one table saying which role each permission needs.
+
+Routes name a permission, never a role, so changing who may do what is an edit of
+:data:`PERMISSIONS` (and of ``docs/permissions.md``, which a test keeps in step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A member's role in one workspace; each role may do all that the roles below it may."""
+
+    VIEWER = "viewer"
+    ANALYST = "analyst"
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    OWNER = "owner"
+
+
+ROLES_ASCENDING: tuple[Role, ...] = tuple(Role)
+ROLES_DESCENDING: tuple[Role, ...] = tuple(reversed(ROLES_ASCENDING))
+
+
+def rank(role: Role | str) -> int:
+    """0 for viewer up to 5 for owner; raises ValueError for an unknown role."""
+    return ROLES_ASCENDING.index(Role(role))
+
+
+def at_least(role: Role | str | None, minimum: Role) -> bool:
+    return role is not None and rank(role) >= rank(minimum)
+
+
+class Scope(StrEnum):
+    """Who a permission is about: anyone, any signed-in principal, or a member of a workspace."""
+
+    PUBLIC = "public"
+    SIGNED_IN = "signed-in"
+    WORKSPACE = "workspace"
+
+
+@dataclass(frozen=True)
+class Permission:
+    name: str
+    scope: Scope
+    minimum: Role | None
+    description: str
+
+
+PERMISSIONS: dict[str, Permission] = {
+    p.name: p
+    for p in (
+        Permission("public", Scope.PUBLIC, None, "Sign-in, first-run setup, health, API schema."),
+        Permission("signed-in", Scope.SIGNED_IN, None, "Home, sign-out, who am I."),
+        Permission("posts.read", Scope.WORKSPACE, Role.VIEWER, "Read posts."),
+        Permission("sources.read", Scope.WORKSPACE, Role.VIEWER, "See sources and their health."),
+        Permission("deadletters.read", Scope.WORKSPACE, Role.ANALYST, "Read refused raw payloads."),
+        Permission("members.read", Scope.WORKSPACE, Role.ADMIN, "See the workspace's members."),
+        Permission("tokens.read", Scope.WORKSPACE, Role.ADMIN, "List API tokens."),
+        Permission(
+            "tokens.manage",
+            Scope.WORKSPACE,
+            Role.ADMIN,
+            "Create (role at most one's own) and revoke API tokens.",
+        ),
+        Permission("audit.read", Scope.WORKSPACE, Role.ADMIN, "Read the audit log."),
+    )
+}
+
+
+def allows(permission: Permission, role: Role | str | None) -> bool:
+    """Whether a member with ``role`` has a workspace ``permission``."""
+    return permission.minimum is not None and at_least(role, permission.minimum)

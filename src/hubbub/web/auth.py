@@ -1,0 +1,245 @@
+"""Who is asking, and may they: the one dependency every route declares.
+
+Each route depends on ``Permit("<permission>")`` (see :mod:`hubbub.accounts.permissions`);
+a test walks ``app.routes`` and fails on a route without one. ``Permit``:
+
+* finds the principal: an ``Authorization: Bearer`` API token, else the session cookie;
+* sends the anonymous to sign in (303 to ``/login`` for pages, 401 for the API);
+* checks the CSRF token on unsafe methods (form field ``csrf_token`` or header
+  ``X-CSRF-Token``), except for API-token requests, which no browser sends on its own;
+* for workspace permissions, answers 404 — exactly as for a workspace that does not exist —
+  when the principal has no role in the workspace of the path, and 403 when the role is too low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+
+from fastapi import HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from hubbub.accounts.actions import Actor, touch_token
+from hubbub.accounts.models import ApiToken, User, WebSession
+from hubbub.accounts.permissions import PERMISSIONS, Permission, Role, Scope, allows
+from hubbub.accounts.queries import role_in, session_for_cookie, token_for_bearer, workspaces_of
+from hubbub.accounts.security import new_secret, same
+from hubbub.settings import Settings
+from hubbub.web.deps import SessionDep
+from hubbub.web.queries import workspace_by_slug
+from hubbub.workspaces.models import Workspace
+
+SESSION_COOKIE = "hubbub_session"
+CSRF_COOKIE = "hubbub_csrf"  # anonymous forms (sign-in, setup): double-submit cookie
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SignInRequired(Exception):
+    """No principal where one is needed; pages redirect to sign-in, the API answers 401."""
+
+    def __init__(self, detail: str = "sign in first") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass
+class Principal:
+    """A signed-in user (with their browser session), an API token, or nobody."""
+
+    user: User | None = None
+    web: WebSession | None = None
+    token: ApiToken | None = None
+    _roles: dict[int, Role | None] = field(default_factory=dict)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user is None and self.token is None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=self.user.id if self.user else None,
+            token_id=self.token.id if self.token else None,
+        )
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.email
+        if self.token is not None:
+            return f"token {self.token.name}"
+        return "anonymous"
+
+    def role_in(self, session: Session, workspace_id: int) -> Role | None:
+        if self.token is not None:
+            return Role(self.token.role) if self.token.workspace_id == workspace_id else None
+        if self.user is None:
+            return None
+        if workspace_id not in self._roles:
+            self._roles[workspace_id] = role_in(session, self.user.id, workspace_id)
+        return self._roles[workspace_id]
+
+    def workspaces(self, session: Session) -> list[Workspace]:
+        """The workspaces this principal may see, for navigation."""
+        if self.token is not None:
+            found = session.get(Workspace, self.token.workspace_id)
+            return [found] if found is not None else []
+        if self.user is None:
+            return []
+        return [workspace for workspace, _role in workspaces_of(session, self.user.id)]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a route gets from :class:`Permit`: the principal and, for workspace routes, the
+    workspace of the path and the principal's role in it."""
+
+    principal: Principal
+    workspace: Workspace | None = None
+    role: Role | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        """The workspace of a workspace-scoped route (always set there)."""
+        assert self.workspace is not None
+        return self.workspace
+
+
+def _resolve(request: Request, session: Session) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if isinstance(cached, Principal):
+        return cached
+    principal = Principal()
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise HTTPException(401, "only Bearer API tokens are accepted", _bearer_challenge())
+        token = token_for_bearer(session, credentials.strip())
+        if token is None:
+            raise HTTPException(401, "the API token is unknown or revoked", _bearer_challenge())
+        touch_token(session, token)
+        if session.dirty:
+            session.commit()
+        principal = Principal(token=token)
+    else:
+        found = session_for_cookie(session, request.cookies.get(SESSION_COOKIE, ""))
+        if found is not None:
+            principal = Principal(user=found[1], web=found[0])
+    request.state.principal = principal
+    request.state.csrf_token = _csrf_token(request, principal)
+    return principal
+
+
+def _bearer_challenge() -> dict[str, str]:
+    return {"WWW-Authenticate": 'Bearer realm="hubbub"'}
+
+
+def _csrf_token(request: Request, principal: Principal) -> str:
+    """The token forms must carry: the session's secret, or for the anonymous the value of a
+    double-submit cookie (issued here when missing)."""
+    if principal.web is not None:
+        return principal.web.csrf_secret
+    if principal.token is not None:
+        return ""
+    value = request.cookies.get(CSRF_COOKIE, "")
+    if request.url.path.startswith("/api/"):
+        return value  # API clients use tokens or a session's header; no cookie to hand out
+    if not value or len(value) > 100:
+        value = new_secret()
+        settings: Settings = request.app.state.settings
+        set_cookie(request, CSRF_COOKIE, value, secure=secure_cookies(request, settings))
+    return value
+
+
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    return settings.cookie_secure or request.url.scheme == "https"
+
+
+def cookie_header(name: str, value: str, *, secure: bool, max_age: int | None = None) -> str:
+    """A ``Set-Cookie`` value: HttpOnly, SameSite=Lax, path /, Secure over HTTPS."""
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[name] = value
+    morsel = cookie[name]
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if secure:
+        morsel["secure"] = True
+    if max_age is not None:
+        morsel["max-age"] = max_age
+    return morsel.OutputString()
+
+
+def set_cookie(
+    request: Request, name: str, value: str, *, secure: bool, max_age: int | None = None
+) -> None:
+    """Queue a cookie for whatever response this request ends with (see SecurityHeaders)."""
+    state: dict[str, Any] = request.scope.setdefault("state", {})
+    state.setdefault("set_cookies", []).append(
+        cookie_header(name, value, secure=secure, max_age=max_age)
+    )
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    if request.method in SAFE_METHODS or principal.token is not None:
+        return
+    expected: str = request.state.csrf_token
+    given = request.headers.get(CSRF_HEADER, "")
+    content_type = request.headers.get("content-type", "")
+    if not given and content_type.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else ""
+    if not expected or not given or not same(expected, given):
+        raise HTTPException(
+            403, "the form's CSRF token is missing or wrong; reload the page and try again"
+        )
+
+
+class Permit:
+    """The dependency naming a route's permission; see the module docstring."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission: Permission = PERMISSIONS[permission]
+
+    def __repr__(self) -> str:
+        return f"Permit({self.permission.name!r})"
+
+    async def __call__(self, request: Request, session: SessionDep) -> Access:
+        principal = await run_in_threadpool(_resolve, request, session)
+        permission = self.permission
+        if permission.scope is not Scope.PUBLIC and principal.anonymous:
+            raise SignInRequired()
+        await _check_csrf(request, principal)
+        if permission.scope is not Scope.WORKSPACE:
+            return Access(principal)
+        slug = str(request.path_params.get("slug", ""))
+        return await run_in_threadpool(self._workspace_access, session, principal, slug)
+
+    def _workspace_access(self, session: Session, principal: Principal, slug: str) -> Access:
+        workspace = workspace_by_slug(session, slug)
+        role = principal.role_in(session, workspace.id) if workspace is not None else None
+        if workspace is None or role is None:
+            raise HTTPException(404, f"no workspace {slug!r}")
+        if not allows(self.permission, role):
+            raise HTTPException(
+                403, f"your role here ({role.value}) does not allow: {self.permission.description}"
+            )
+        return Access(principal, workspace, role)
+
+
+def permit_of(dependant: Any) -> list[Permit]:
+    """Every :class:`Permit` among a route's dependencies (recursively), for tests and docs."""
+    found: list[Permit] = []
+    for dep in dependant.dependencies:
+        if isinstance(dep.call, Permit):
+            found.append(dep.call)
+        found += permit_of(dep)
+    return found

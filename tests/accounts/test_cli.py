@@ -1,0 +1,148 @@
+"""``hubbub user`` and ``hubbub token`` through the real ``hubbub`` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
+
+from hubbub.accounts.models import ApiToken, User
+from hubbub.accounts.queries import token_for_bearer
+from hubbub.accounts.security import verify_password
+from hubbub.cli import app
+from hubbub.settings import get_settings
+
+Invoke = Callable[..., Result]
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
+    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    invoke("init")
+    yield invoke
+    get_settings.cache_clear()
+
+
+def _users(db_url: str) -> list[User]:
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            return list(session.scalars(select(User).order_by(User.id)))
+    finally:
+        engine.dispose()
+
+
+def test_user_create_reads_the_password_from_stdin_or_a_hidden_prompt(
+    hubbub: Invoke, db_url: str
+) -> None:
+    made = hubbub(
+        "user",
+        "create",
+        "--email",
+        "Amira@Example.com",
+        "--workspace",
+        "default",
+        "--role",
+        "owner",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
+    assert "created as owner of default" in made.output
+    prompted = hubbub(
+        "user",
+        "create",
+        "--email",
+        "bruno@example.com",
+        "--workspace",
+        "default",
+        "--role",
+        "viewer",
+        input=f"{PASSWORD}2\n{PASSWORD}2\n",
+    )
+    assert PASSWORD not in prompted.output  # hidden: the typed password is not echoed
+    users = _users(db_url)
+    assert [u.email for u in users] == ["amira@example.com", "bruno@example.com"]
+    assert verify_password(users[0].password_hash, PASSWORD)
+    assert verify_password(users[1].password_hash, PASSWORD + "2")
+    short = hubbub(
+        "user",
+        "create",
+        "--email",
+        "c@example.com",
+        "--workspace",
+        "default",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        input="short\n",
+        code=1,
+    )
+    assert "at least 12 characters" in short.output
+    listing = hubbub("user", "list").output
+    assert "amira@example.com" in listing and "default:owner" in listing
+    assert "default:viewer" in listing
+    hubbub(
+        "user", "role", "--email", "bruno@example.com", "--workspace", "default", "--role", "admin"
+    )
+    assert "default:admin" in hubbub("user", "list").output
+    last = hubbub(
+        "user",
+        "role",
+        "--email",
+        "amira@example.com",
+        "--workspace",
+        "default",
+        "--role",
+        "viewer",
+        code=1,
+    )
+    assert "last owner" in last.output
+    hubbub("user", "remove", "--email", "bruno@example.com", "--workspace", "default")
+    assert "bruno@example.com" in hubbub("user", "list").output  # the account stays
+    hubbub(
+        "user",
+        "password",
+        "--email",
+        "bruno@example.com",
+        "--password-stdin",
+        input="a new long passphrase\n",
+    )
+    assert verify_password(_users(db_url)[1].password_hash, "a new long passphrase")
+
+
+def test_token_create_prints_the_token_once_then_revoke(hubbub: Invoke, db_url: str) -> None:
+    made = hubbub("token", "create", "--workspace", "default", "--role", "analyst", "--name", "ci")
+    plaintext = made.stdout.strip().splitlines()[-1]
+    assert plaintext.startswith("hbb_")
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            assert token_for_bearer(session, plaintext) is not None
+            token_id = session.scalars(select(ApiToken.id)).one()
+        listing = hubbub("token", "list", "--workspace", "default").output
+        assert "ci" in listing and "analyst" in listing and plaintext not in listing
+        hubbub("token", "revoke", str(token_id), "--workspace", "default")
+        with Session(engine) as session:
+            assert token_for_bearer(session, plaintext) is None
+        missing = hubbub("token", "revoke", "999", "--workspace", "default", code=1)
+        assert "no token 999" in missing.output
+    finally:
+        engine.dispose()
+    bad = hubbub(
+        "token", "create", "--workspace", "default", "--role", "root", "--name", "x", code=2
+    )
+    assert "root" in bad.output

@@ -1,0 +1,286 @@
+"""Every route declares a permission; docs/permissions.md is the matrix and the app obeys it.
+
+The matrix test reads the expected access from the *document* (not from the code's table),
+then sends every route as a member of every role (browser session and API token), as an
+anonymous client, and as the owner of another workspace; any difference is a leak.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import Engine
+
+from hubbub.accounts.actions import create_token, start_session
+from hubbub.accounts.models import User
+from hubbub.accounts.permissions import ROLES_ASCENDING, Role
+from hubbub.core.items import RawEvent
+from hubbub.settings import Settings
+from hubbub.store.engine import transaction
+from hubbub.web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, permit_of
+from hubbub.web.routes import PUBLIC_MOUNTS, permissions_markdown
+from hubbub.workspaces.actions import ensure_workspace
+from tests.support.factories import jsonl_event
+from tests.web.conftest import ROLE_EMAILS, ingest, member
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
+OTHER_NAME = "Globex Corporation"
+
+
+def test_every_route_declares_exactly_one_permission(app: FastAPI) -> None:
+    missing = []
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            permits = permit_of(route.dependant)
+            if len(permits) != 1:
+                missing.append(f"{sorted(context.methods or ())} {context.path}: {permits}")
+        elif context.path not in PUBLIC_MOUNTS:
+            missing.append(f"{context.path}: not an API route and not a known public mount")
+    assert missing == [], "routes without exactly one Permit(...) dependency"
+
+
+def test_permissions_page_is_generated_from_the_code(app: FastAPI) -> None:
+    assert DOC.read_text() == permissions_markdown(app), (
+        "regenerate docs/permissions.md with hubbub.web.routes.permissions_markdown(create_app(...))"
+    )
+
+
+@dataclass(frozen=True)
+class DocRoute:
+    method: str
+    path: str
+    permission: str
+
+
+def _doc_matrix() -> tuple[list[DocRoute], dict[str, set[str]]]:
+    """(routes, permission → roles allowed) parsed from the markdown tables."""
+    text = DOC.read_text()
+    roles = [r.value for r in ROLES_ASCENDING]
+    allowed: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| `([\w.-]+)` \| (.+?) \|[^|]*\|$", text, re.M):
+        cells = [c.strip() for c in row[1].split("|")]
+        if len(cells) == len(roles):
+            allowed[row[0]] = {
+                role for role, cell in zip(roles, cells, strict=True) if cell == "yes"
+            }
+    routes = [
+        DocRoute(method, path, permission)
+        for method, path, permission in re.findall(
+            r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \| `([\w.-]+)` \|", text, re.M
+        )
+    ]
+    assert routes and allowed
+    return routes, allowed
+
+
+def test_the_parsed_matrix_covers_every_route(app: FastAPI) -> None:
+    routes, _ = _doc_matrix()
+    documented = {(r.method, r.path) for r in routes}
+    actual = {
+        (method, str(context.path))
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+        for method in context.methods or ()
+    }
+    assert documented == actual
+
+
+@dataclass
+class Caller:
+    """One principal: its label, the role it holds in acme (None: none), how it authenticates."""
+
+    label: str
+    role: str | None  # role in acme
+    cookie: str | None = None
+    csrf: str | None = None
+    token: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.cookie is None and self.token is None
+
+
+@dataclass
+class World:
+    letter_id: int
+    token_id: int
+    tokens: dict[str, str]  # role → plaintext token of acme
+    users: dict[str, int]  # label → user id
+
+
+@pytest.fixture
+def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
+    """acme with one member per role, a dead letter and a token; globex with its own owner."""
+    ingest(
+        engine, settings, workspace_id, [jsonl_event(1), RawEvent(payload=b"{x", format="jsonl")]
+    )
+    users = {role.value: member(engine, workspace_id, role, ROLE_EMAILS[role]) for role in Role}
+    with transaction(engine) as session:
+        globex = ensure_workspace(session, "globex", OTHER_NAME).id
+    users["outsider"] = member(engine, globex, Role.OWNER, "owner@globex.example")
+    ingest(engine, settings, globex, [RawEvent(payload=b"{globex", format="jsonl")])
+    tokens: dict[str, str] = {}
+    with transaction(engine) as session:
+        for role in Role:
+            tokens[role.value] = create_token(session, workspace_id, role, f"{role} token")[1]
+        tokens["outsider"] = create_token(session, globex, Role.OWNER, "globex token")[1]
+        target, _ = create_token(session, workspace_id, Role.VIEWER, "to revoke")
+    from sqlalchemy import select
+
+    from hubbub.sources.models import DeadLetter
+
+    with transaction(engine) as session:
+        letter_id = session.scalar(
+            select(DeadLetter.id).where(DeadLetter.workspace_id == workspace_id)
+        )
+    assert letter_id is not None
+    return World(letter_id=letter_id, token_id=target.id, tokens=tokens, users=users)
+
+
+def _session_caller(engine: Engine, settings: Settings, label: str, user_id: int) -> Caller:
+    """A browser session of the user, as signing in makes it."""
+    with transaction(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        cookie, web = start_session(session, user, settings)
+        csrf = web.csrf_secret
+    role = None if label == "outsider" else label
+    return Caller(f"session:{label}", role, cookie=cookie, csrf=csrf)
+
+
+def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> Response:
+    path = (
+        route.path.replace("{slug}", "acme")
+        .replace("{letter_id}", str(world.letter_id))
+        .replace("{token_id}", str(world.token_id))
+    )
+    headers: dict[str, str] = {}
+    client.cookies.clear()
+    if caller.token is not None:
+        headers["Authorization"] = f"Bearer {caller.token}"
+    elif caller.cookie is not None:
+        client.cookies.set(SESSION_COOKIE, caller.cookie)
+        headers[CSRF_HEADER] = caller.csrf or ""
+    else:  # anonymous browsers carry the double-submit cookie of the sign-in form
+        client.cookies.set(CSRF_COOKIE, "anonymous-csrf-value")
+        headers[CSRF_HEADER] = "anonymous-csrf-value"
+    bodies = {
+        ("POST", "/login"): {"data": {"email": "nobody@example.com", "password": "x" * 12}},
+        ("POST", "/setup"): {"data": {"email": "late@example.com", "password": "p" * 12}},
+        ("POST", "/w/{slug}/tokens"): {"data": {"name": "matrix", "role": "viewer"}},
+        ("POST", "/api/v1/w/{slug}/tokens"): {"json": {"name": "matrix", "role": "viewer"}},
+    }
+    extra = bodies.get((route.method, route.path), {})
+    if (
+        route.method in ("POST", "PUT", "PATCH")
+        and not extra
+        and not route.path.endswith(("/revoke", "/logout"))
+    ):
+        pytest.fail(f"add a request body for {route.method} {route.path} to this test")
+    return client.request(
+        route.method,
+        path,
+        headers=headers,
+        follow_redirects=False,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _expected_ok(response: Response) -> bool:
+    """Answered as permitted: no refusal, no server error, no detour to sign-in."""
+    if response.status_code >= 500 or response.status_code in (401, 403, 404):
+        return False
+    return not response.headers.get("location", "").startswith("/login?")
+
+
+def test_every_route_as_every_role_anonymous_and_outsider(
+    app: FastAPI, engine: Engine, settings: Settings, world: World
+) -> None:
+    routes, allowed = _doc_matrix()
+    callers_for: list[tuple[str, str | None, str]] = []  # (label, role in acme, kind)
+    for label in [*(r.value for r in Role), "outsider"]:
+        callers_for += [(label, None if label == "outsider" else label, "session")]
+        callers_for += [(label, None if label == "outsider" else label, "token")]
+    failures: list[str] = []
+    checked = 0
+
+    def callers() -> list[Caller]:
+        found: list[Caller] = [Caller("anonymous", None)]
+        for label, role, kind in callers_for:
+            if kind == "session":
+                found.append(_session_caller(engine, settings, label, world.users[label]))
+            else:
+                found.append(Caller(f"token:{label}", role, token=world.tokens[label]))
+        return found
+
+    shared = callers()
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        # Signing out ends the session it is sent with: that route goes last, with its own.
+        for route in sorted(routes, key=lambda r: r.path == "/logout"):
+            permission = route.permission
+            for caller in callers() if route.path == "/logout" else shared:
+                response = _send(client, caller, route, world)
+                checked += 1
+                status = response.status_code
+                where = f"{route.method} {route.path} as {caller.label}: {status}"
+                if permission == "public":
+                    if not _expected_ok(response) and status not in (400, 429):
+                        failures.append(f"{where}, expected to be answered")
+                    continue
+                if caller.anonymous:
+                    if route.path.startswith("/api/"):
+                        good = status == 401 and "Bearer" in response.headers.get(
+                            "www-authenticate", ""
+                        )
+                    else:
+                        good = status == 303 and response.headers["location"].startswith("/login")
+                    if not good:
+                        failures.append(f"{where}, expected sign-in")
+                    continue
+                if permission == "signed-in":
+                    if not _expected_ok(response):
+                        failures.append(f"{where}, expected to be answered")
+                    continue
+                if caller.role is None:
+                    if status != 404:
+                        failures.append(f"{where}, expected 404 (other workspace)")
+                elif caller.role in allowed[permission]:
+                    if not _expected_ok(response):
+                        failures.append(f"{where}, expected to be allowed")
+                    elif OTHER_NAME in response.text:
+                        failures.append(f"{where}, shows another workspace's name")
+                elif status != 403:
+                    failures.append(f"{where}, expected 403")
+    assert failures == []
+    assert checked == len(routes) * (1 + 2 * (len(Role) + 1))
+
+
+def test_members_of_one_workspace_get_404_for_every_page_of_another(
+    client: TestClient, engine: Engine, settings: Settings, world: World
+) -> None:
+    """The owner of acme, at globex's URLs: the same 404 as for a workspace that does not exist."""
+    for path in (
+        "/w/globex",
+        "/w/globex/posts",
+        "/w/globex/sources",
+        "/w/globex/deadletters",
+        "/w/globex/members",
+        "/w/globex/tokens",
+        "/w/globex/audit",
+        "/api/v1/w/globex/posts",
+        "/api/v1/w/globex/tokens",
+    ):
+        response = client.get(path)
+        missing = client.get(path.replace("globex", "initech"))
+        assert response.status_code == missing.status_code == 404, path
+        assert response.text.replace("globex", "X") == missing.text.replace("initech", "X"), path
+    html = client.get("/w/acme/posts").text
+    assert OTHER_NAME not in html and "/w/globex" not in html
