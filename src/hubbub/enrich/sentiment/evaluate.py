@@ -77,14 +77,14 @@ def _timed(scorer: Scorer, texts: Sequence[str]) -> tuple[I64, F64, float]:
 
 
 def _run_all(
-    contenders: dict[str, Scorer], texts: Sequence[str]
+    contenders: dict[str, Scorer], texts: Sequence[str], rounds: int = SPEED_ROUNDS
 ) -> dict[str, tuple[I64, F64, float]]:
     """Run every scorer on the same texts, interleaved, keeping each one's best rate.
 
     Best-of-N taken in turns keeps a busy, shared machine from favouring whichever ran first.
     """
     results: dict[str, tuple[I64, F64, float]] = {}
-    for _ in range(SPEED_ROUNDS):
+    for _ in range(rounds):
         for name, scorer in contenders.items():
             labels, scores, rate = _timed(scorer, texts)
             best = max(rate, results[name][2]) if name in results else rate
@@ -92,27 +92,42 @@ def _run_all(
     return results
 
 
-def _contenders(model: LinearSentiment) -> dict[str, Scorer]:
+def _contenders(
+    model: LinearSentiment, extra: dict[str, Scorer] | None = None
+) -> dict[str, Scorer]:
     def ours(texts: Sequence[str]) -> tuple[I64, F64]:
         features.reset_cache()  # measure from cold: no token facts carried over from earlier runs
         return model.predict(texts)
 
-    return {"hubbub_default": ours, "vader": vader_scorer()}
+    return {"hubbub_default": ours, **(extra or {}), "vader": vader_scorer()}
 
 
-def evaluate_labelled(data: Labelled, model: LinearSentiment) -> dict[str, Any]:
+def evaluate_labelled(
+    data: Labelled,
+    model: LinearSentiment,
+    extra: dict[str, Scorer] | None = None,
+    rounds: int = SPEED_ROUNDS,
+) -> dict[str, Any]:
     """Class metrics and posts/s for each scorer on a labelled set (e.g. TweetEval)."""
     out: dict[str, Any] = {"format": "tweeteval", "n": len(data.texts), "scorers": {}}
-    for name, (labels, _scores, rate) in _run_all(_contenders(model), data.texts).items():
+    for name, (labels, _scores, rate) in _run_all(
+        _contenders(model, extra), data.texts, rounds
+    ).items():
         out["scorers"][name] = {**classification(data.labels, labels), "posts_per_s": rate}
     return out
 
 
-def evaluate_rated(data: Rated, model: LinearSentiment) -> dict[str, Any]:
+def evaluate_rated(
+    data: Rated,
+    model: LinearSentiment,
+    extra: dict[str, Scorer] | None = None,
+    rounds: int = SPEED_ROUNDS,
+) -> dict[str, Any]:
     """Pearson r against mean human ratings, 3-class metrics on the banded ratings, posts/s."""
     out: dict[str, Any] = {"format": "vader", "n": len(data.texts), "scorers": {}}
     truth = data.classes()
-    for name, (labels, scores, rate) in _run_all(_contenders(model), data.texts).items():
+    contenders = _contenders(model, extra)
+    for name, (labels, scores, rate) in _run_all(contenders, data.texts, rounds).items():
         out["scorers"][name] = {
             **classification(truth, labels),
             "pearson_r": round(pearson(scores, data.ratings), 4),
