@@ -1,0 +1,836 @@
+"""Every write of the inbox. Each change writes an audit entry in the caller's transaction.
+
+Replies are an outbox: :func:`queue_reply` stores the reply with its idempotency key,
+:func:`claim_reply` marks one attempt as started (committed before any HTTP, so a crash
+leaves a trace) and :func:`finish_reply` records how it ended. ``hubbub.inbox.outbound``
+runs the network part between the two.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hubbub.accounts.actions import CLI, Actor, record_audit
+from hubbub.accounts.models import ApiToken, Membership, User
+from hubbub.accounts.permissions import Role, at_least
+from hubbub.core.clock import utcnow
+from hubbub.core.errors import Rejected
+from hubbub.enrich.intent import classify
+from hubbub.enrich.sentiment import score as sentiment_scores
+from hubbub.inbox import priority, queries
+from hubbub.inbox.delivery import Outcome, ReplyJob
+from hubbub.inbox.models import (
+    STATUSES,
+    BusinessHours,
+    Conversation,
+    ConversationPost,
+    Note,
+    OutboundReply,
+    Queue,
+    ReplyAttempt,
+    SavedReply,
+    WorkspaceAccount,
+)
+from hubbub.inbox.sla import Schedule
+from hubbub.inbox.templates import check_template, render_template
+from hubbub.posts.models import Author, Post
+from hubbub.settings import Settings
+from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
+from hubbub.store.dialect import chunks
+from hubbub.workspaces.models import Workspace
+
+#: Intents that make a post need an answer even when it does not name the brand's accounts.
+ACTION_INTENTS = frozenset({"question", "complaint", "support_request", "purchase_intent"})
+#: A reply left in ``sending`` longer than this (a crashed sender) may be claimed again.
+SENDING_LEASE = timedelta(minutes=2)
+CLAIMABLE = ("queued", "failed", "rate_limited", "needs_credentials")
+MAX_REPLY_CHARS = 5000
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
+
+
+class InboxError(Rejected):
+    """A refused inbox change, with a message fit to show the person who asked for it."""
+
+    def __init__(self, detail: str, code: str = "inbox") -> None:
+        super().__init__(code, detail)
+
+
+# ---- who may ------------------------------------------------------------------------------
+
+
+def _require(session: Session, actor: Actor, workspace_id: int, minimum: Role) -> None:
+    """Users and tokens need ``minimum`` in the workspace; the command line may do anything."""
+    role: str | None
+    if actor.user_id is not None:
+        role = session.scalar(
+            select(Membership.role).where(
+                Membership.user_id == actor.user_id, Membership.workspace_id == workspace_id
+            )
+        )
+    elif actor.token_id is not None:
+        token = session.get(ApiToken, actor.token_id)
+        role = token.role if token is not None and token.workspace_id == workspace_id else None
+    else:
+        return
+    if not at_least(role, minimum):
+        raise InboxError(f"this needs the {minimum.value} role or above", "forbidden")
+
+
+def _member(session: Session, workspace_id: int, user_id: int) -> User:
+    """A user who may work conversations here (agent or above)."""
+    user = session.get(User, user_id)
+    role = session.scalar(
+        select(Membership.role).where(
+            Membership.user_id == user_id, Membership.workspace_id == workspace_id
+        )
+    )
+    if user is None or not user.active or not at_least(role, Role.AGENT):
+        raise InboxError(f"user {user_id} is not an active agent (or above) of this workspace")
+    return user
+
+
+def _audit(
+    session: Session,
+    action: str,
+    conversation: Conversation,
+    actor: Actor,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_audit(
+        session,
+        action,
+        actor=actor,
+        target=f"conversation:{conversation.id}",
+        workspace_id=conversation.workspace_id,
+        detail=detail,
+    )
+
+
+# ---- setup: accounts, hours, queues, saved replies -----------------------------------------
+
+
+def add_account(
+    session: Session,
+    settings: Settings,
+    workspace_id: int,
+    network: str,
+    native_author_id: str,
+    handle: str,
+    *,
+    service_url: str | None = None,
+    secrets: dict[str, str] | None = None,
+    actor: Actor = CLI,
+) -> WorkspaceAccount:
+    """Record (or update) one of the brand's own accounts; secrets are stored encrypted."""
+    _require(session, actor, workspace_id, Role.ADMIN)
+    if not native_author_id.strip() or not handle.strip():
+        raise InboxError("an account needs its network id and handle")
+    found = session.scalar(
+        select(WorkspaceAccount).where(
+            WorkspaceAccount.workspace_id == workspace_id,
+            WorkspaceAccount.network == network,
+            WorkspaceAccount.native_author_id == native_author_id,
+        )
+    )
+    if found is None:
+        found = WorkspaceAccount(
+            workspace_id=workspace_id,
+            network=network,
+            native_author_id=native_author_id,
+            created_at=utcnow(),
+        )
+        session.add(found)
+    found.handle = handle.strip()
+    found.service_url = service_url.rstrip("/") if service_url else None
+    if secrets is not None:
+        found.credentials = encrypt_credentials(settings, secrets)
+    session.flush()
+    record_audit(
+        session,
+        "inbox.account",
+        actor=actor,
+        target=f"inbox_account:{found.id}",
+        workspace_id=workspace_id,
+        detail={"network": network, "handle": found.handle, "secrets": sorted(secrets or {})},
+    )
+    return found
+
+
+def set_business_hours(
+    session: Session,
+    workspace_id: int,
+    timezone: str,
+    weekly: dict[str, Any],
+    *,
+    first_response_minutes: int,
+    next_response_minutes: int,
+    actor: Actor = CLI,
+) -> BusinessHours:
+    """The team's hours and SLA targets; validated before anything is stored."""
+    _require(session, actor, workspace_id, Role.MANAGER)
+    Schedule.parse(timezone, weekly)
+    if first_response_minutes <= 0 or next_response_minutes <= 0:
+        raise InboxError("SLA targets are positive minutes")
+    row = session.get(BusinessHours, workspace_id)
+    if row is None:
+        row = BusinessHours(workspace_id=workspace_id)
+        session.add(row)
+    row.timezone = timezone
+    row.weekly = weekly
+    row.first_response_minutes = first_response_minutes
+    row.next_response_minutes = next_response_minutes
+    row.updated_at = utcnow()
+    session.flush()
+    record_audit(
+        session,
+        "inbox.hours",
+        actor=actor,
+        target=f"workspace:{workspace_id}",
+        workspace_id=workspace_id,
+        detail={"timezone": timezone, "first": first_response_minutes},
+    )
+    return row
+
+
+def create_queue(
+    session: Session,
+    workspace_id: int,
+    name: str,
+    member_ids: Sequence[int],
+    *,
+    actor: Actor = CLI,
+) -> Queue:
+    """A team queue whose members take conversations in turn."""
+    _require(session, actor, workspace_id, Role.MANAGER)
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise InboxError("a queue needs a name of 1 to 100 characters")
+    if queries.queue_by_name(session, workspace_id, label) is not None:
+        raise InboxError(f"queue {label!r} exists already")
+    members = list(dict.fromkeys(member_ids))
+    for user_id in members:
+        _member(session, workspace_id, user_id)
+    queue = Queue(
+        workspace_id=workspace_id, name=label, members=members, next_index=0, created_at=utcnow()
+    )
+    session.add(queue)
+    session.flush()
+    record_audit(
+        session,
+        "inbox.queue",
+        actor=actor,
+        target=f"inbox_queue:{queue.id}",
+        workspace_id=workspace_id,
+        detail={"name": label, "members": members},
+    )
+    return queue
+
+
+def save_reply_template(
+    session: Session, workspace_id: int, name: str, body: str, *, actor: Actor = CLI
+) -> SavedReply:
+    """Store a saved reply (replacing one of the same name) once its template checks out."""
+    _require(session, actor, workspace_id, Role.AGENT)
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise InboxError("a saved reply needs a name of 1 to 100 characters")
+    check_template(body)
+    found = queries.saved_reply(session, workspace_id, label)
+    if found is None:
+        found = SavedReply(workspace_id=workspace_id, name=label, created_at=utcnow())
+        session.add(found)
+    found.body = body
+    session.flush()
+    record_audit(
+        session,
+        "inbox.saved_reply",
+        actor=actor,
+        target=f"inbox_saved_reply:{found.id}",
+        workspace_id=workspace_id,
+        detail={"name": label},
+    )
+    return found
+
+
+# ---- opening conversations ------------------------------------------------------------------
+
+
+def _thread_key(post: Post) -> str:
+    return post.thread_root or post.native_id
+
+
+def open_conversations_for(
+    session: Session,
+    workspace_id: int,
+    post_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    actor: Actor = CLI,
+) -> list[Conversation]:
+    """Open (or extend) conversations for stored posts that need action.
+
+    A post needs action when it mentions one of the workspace's own accounts, replies to one
+    of their posts, or its intent is a question, complaint, support request or purchase
+    intent. A later post of the same thread joins that thread's conversation whatever it
+    says; one of our own posts there counts as our response. Posts already in a conversation
+    are skipped, so running this twice over the same posts changes nothing.
+    """
+    now = now or utcnow()
+    wanted = sorted(set(post_ids))
+    rows: list[tuple[Post, Author]] = []
+    seen: set[int] = set()
+    for part in chunks(wanted):
+        rows.extend(
+            (post, author)
+            for post, author in session.execute(
+                select(Post, Author)
+                .join(Author, Author.id == Post.author_id)
+                .where(
+                    Post.workspace_id == workspace_id,
+                    Post.id.in_(part),
+                    Post.deleted.is_(False),
+                    Post.kind != "reshare",
+                )
+            )
+        )
+        seen.update(
+            session.scalars(
+                select(ConversationPost.post_id).where(ConversationPost.post_id.in_(part))
+            )
+        )
+    rows = [row for row in rows if row[0].id not in seen]
+    if not rows:
+        return []
+    rows.sort(key=lambda row: (row[0].created_at, row[0].id))
+
+    own_accounts = queries.accounts(session, workspace_id)
+    own_ids = {(a.network, a.native_author_id) for a in own_accounts}
+    own_handles = {(a.network, a.handle.lower().lstrip("@")) for a in own_accounts}
+
+    # Which parents are posts of our own accounts (a reply to us needs an answer).
+    parents = sorted({post.reply_to for post, _ in rows if post.reply_to})
+    own_parents: set[tuple[str, str]] = set()
+    for part in chunks(parents):
+        for network, native_id, author_native in session.execute(
+            select(Post.network, Post.native_id, Author.native_id)
+            .join(Author, Author.id == Post.author_id)
+            .where(Post.workspace_id == workspace_id, Post.native_id.in_(part))
+        ):
+            if (network, author_native) in own_ids:
+                own_parents.add((network, native_id))
+
+    theirs = [
+        (post, author) for post, author in rows if (post.network, author.native_id) not in own_ids
+    ]
+    texts = [post.text or "" for post, _ in theirs]
+    intents = dict(zip((p.id for p, _ in theirs), classify(texts), strict=True)) if texts else {}
+    moods = (
+        dict(zip((p.id for p, _ in theirs), sentiment_scores(texts), strict=True)) if texts else {}
+    )
+
+    rules = queries.policy(session, workspace_id)
+    touched: dict[int, Conversation] = {}
+    root_times: dict[int, datetime] = {}
+    by_thread: dict[tuple[str, str], Conversation] = {}
+
+    for post, author in rows:
+        ours = (post.network, author.native_id) in own_ids
+        found = _conversation_for(session, workspace_id, post, by_thread)
+        if found is None:
+            if ours:
+                continue
+            reason = _reason(post, own_ids, own_handles, own_parents, intents[post.id].label)
+            if reason is None:
+                continue
+            verdict = intents[post.id]
+            total, explanation = priority.score(
+                reason=reason,
+                intent=verdict.label,
+                intent_score=verdict.score,
+                sentiment=moods[post.id].score,
+                followers=author.followers,
+                waiting_since=post.created_at,
+                now=now,
+            )
+            found = Conversation(
+                workspace_id=workspace_id,
+                network=post.network,
+                thread_key=_thread_key(post),
+                root_post_id=post.id,
+                status="new",
+                reason=reason,
+                priority=total,
+                priority_explanation=explanation,
+                first_response_due=rules.schedule.add(
+                    post.created_at, rules.first_response_minutes
+                ),
+                last_customer_post_at=post.created_at,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(found)
+            session.flush()
+            _audit(session, "conversation.open", found, actor, {"reason": reason, "post": post.id})
+        else:
+            if ours and post.created_at <= _root_time(session, found, root_times):
+                continue  # our post the thread started from is context, not an answer
+            _join(found, post, ours, rules, now)
+            _audit(session, "conversation.post", found, actor, {"post": post.id, "ours": ours})
+        session.add(
+            ConversationPost(conversation_id=found.id, post_id=post.id, ours=ours, added_at=now)
+        )
+        by_thread[(found.network, _thread_key(post))] = found
+        by_thread[(found.network, post.native_id)] = found
+        touched[found.id] = found
+    session.flush()
+    return list(touched.values())
+
+
+def _root_time(session: Session, found: Conversation, cache: dict[int, datetime]) -> datetime:
+    if found.id not in cache:
+        root = session.get(Post, found.root_post_id)
+        cache[found.id] = root.created_at if root is not None else found.created_at
+    return cache[found.id]
+
+
+def _reason(
+    post: Post,
+    own_ids: set[tuple[str, str]],
+    own_handles: set[tuple[str, str]],
+    own_parents: set[tuple[str, str]],
+    intent: str,
+) -> str | None:
+    for mention in post.mentions or []:
+        if (post.network, mention) in own_ids or (
+            post.network,
+            mention.lower().lstrip("@"),
+        ) in own_handles:
+            return "mention"
+    if post.reply_to and (post.network, post.reply_to) in own_parents:
+        return "reply"
+    if intent in ACTION_INTENTS:
+        return "intent"
+    return None
+
+
+def _conversation_for(
+    session: Session,
+    workspace_id: int,
+    post: Post,
+    cache: dict[tuple[str, str], Conversation],
+) -> Conversation | None:
+    """The conversation of the post's thread: same thread root, or holding its parent."""
+    keys = [_thread_key(post)] + ([post.reply_to] if post.reply_to else [])
+    for key in keys:
+        if (post.network, key) in cache:
+            return cache[(post.network, key)]
+    found = session.scalar(
+        select(Conversation).where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.network == post.network,
+            Conversation.thread_key == _thread_key(post),
+        )
+    )
+    if found is None and post.reply_to:
+        found = session.scalar(
+            select(Conversation)
+            .join(ConversationPost, ConversationPost.conversation_id == Conversation.id)
+            .join(Post, Post.id == ConversationPost.post_id)
+            .where(
+                Post.workspace_id == workspace_id,
+                Post.network == post.network,
+                Post.native_id == post.reply_to,
+            )
+        )
+    return found
+
+
+def _join(
+    found: Conversation, post: Post, ours: bool, rules: queries.Policy, now: datetime
+) -> None:
+    """A later post of the thread: ours answers the customer, theirs restarts the clock."""
+    if ours:
+        _responded(found, post.created_at, now)
+        return
+    found.last_customer_post_at = max(found.last_customer_post_at, post.created_at)
+    if found.first_responded_at is not None and found.next_response_due is None:
+        found.next_response_due = rules.schedule.add(post.created_at, rules.next_response_minutes)
+    if found.status in ("waiting", "resolved"):
+        found.status = "open"
+    found.updated_at = now
+
+
+def _responded(found: Conversation, at: datetime, now: datetime) -> None:
+    if found.first_responded_at is None:
+        found.first_responded_at = at
+    found.next_response_due = None
+    if found.status in ("new", "open"):
+        found.status = "waiting"
+    found.updated_at = now
+
+
+def refresh_priority(session: Session, found: Conversation, now: datetime | None = None) -> None:
+    """Bring the waiting-time part of the priority up to ``now``; the other parts stay."""
+    now = now or utcnow()
+    since = found.last_customer_post_at
+    parts = [dict(part) for part in found.priority_explanation]
+    hours = max(0.0, (now - since).total_seconds() / 3600)
+    points = round(min(priority.WAIT_CAP, priority.WAIT_POINTS_PER_HOUR * hours), 2)
+    for part in parts:
+        if part.get("factor") == "waiting_hours":
+            part["value"] = round(hours, 2)
+            part["points"] = points
+    found.priority_explanation = parts
+    found.priority = round(sum(float(part["points"]) for part in parts), 2)
+    session.flush()
+
+
+# ---- triage ---------------------------------------------------------------------------------
+
+
+def set_status(
+    session: Session, found: Conversation, status: str, *, actor: Actor = CLI
+) -> Conversation:
+    """Move the conversation to another status; resolving or waiting stops the SLA clock."""
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    if status not in STATUSES:
+        raise InboxError(f"{status!r} is not a status; statuses are {', '.join(STATUSES)}")
+    before = found.status
+    if before == status:
+        return found
+    found.status = status
+    found.updated_at = utcnow()
+    session.flush()
+    _audit(session, "conversation.status", found, actor, {"from": before, "to": status})
+    return found
+
+
+def assign(
+    session: Session, found: Conversation, user_id: int | None, *, actor: Actor = CLI
+) -> Conversation:
+    """Give the conversation to a teammate by hand (``None`` takes it back)."""
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    if user_id is not None:
+        _member(session, found.workspace_id, user_id)
+    before = found.assignee_user_id
+    found.assignee_user_id = user_id
+    if found.status == "new" and user_id is not None:
+        found.status = "open"
+    found.updated_at = utcnow()
+    session.flush()
+    _audit(session, "conversation.assign", found, actor, {"from": before, "to": user_id})
+    return found
+
+
+def assign_to_queue(
+    session: Session, found: Conversation, queue_name: str, *, actor: Actor = CLI
+) -> Conversation:
+    """Put the conversation in a team queue and give it to the member whose turn it is.
+
+    The queue row is locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer anyway), so
+    two conversations assigned at once go to two people. Members who have left are skipped.
+    """
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    queue = session.scalar(
+        select(Queue)
+        .where(Queue.workspace_id == found.workspace_id, Queue.name == queue_name)
+        .with_for_update()
+    )
+    if queue is None:
+        raise InboxError(f"no queue {queue_name!r} in this workspace")
+    members = list(queue.members)
+    picked: int | None = None
+    for step in range(len(members)):
+        index = (queue.next_index + step) % len(members)
+        try:
+            _member(session, found.workspace_id, members[index])
+        except InboxError:
+            continue
+        picked = members[index]
+        queue.next_index = (index + 1) % len(members)
+        break
+    before = found.assignee_user_id
+    found.queue_id = queue.id
+    found.assignee_user_id = picked
+    if found.status == "new" and picked is not None:
+        found.status = "open"
+    found.updated_at = utcnow()
+    session.flush()
+    _audit(
+        session,
+        "conversation.assign",
+        found,
+        actor,
+        {"from": before, "to": picked, "queue": queue.name},
+    )
+    return found
+
+
+def _mentioned_users(session: Session, workspace_id: int, body: str) -> list[int]:
+    """User ids of teammates named ``@local-part`` or ``@full@address`` in the text."""
+    names = {match.lower() for match in _MENTION.findall(body)}
+    if not names:
+        return []
+    members = session.execute(
+        select(User.id, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == workspace_id)
+        .order_by(User.id)
+    )
+    found: list[int] = []
+    for user_id, email in members:
+        if email.lower() in names or email.lower().split("@")[0] in names:
+            found.append(user_id)
+    return found
+
+
+def add_note(session: Session, found: Conversation, body: str, *, actor: Actor = CLI) -> Note:
+    """An internal note; @-mentioned teammates are recorded so they can be notified."""
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    text = body.strip()
+    if not text or len(text) > MAX_REPLY_CHARS:
+        raise InboxError(f"a note has 1 to {MAX_REPLY_CHARS} characters")
+    note = Note(
+        conversation_id=found.id,
+        author_user_id=actor.user_id,
+        body=text,
+        mentions=_mentioned_users(session, found.workspace_id, text),
+        created_at=utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    _audit(session, "conversation.note", found, actor, {"note": note.id, "mentions": note.mentions})
+    return note
+
+
+# ---- replies --------------------------------------------------------------------------------
+
+
+def render_saved_reply(
+    session: Session, found: Conversation, name: str, *, actor: Actor = CLI
+) -> str:
+    """A saved reply filled in for this conversation's author and the agent replying."""
+    template = queries.saved_reply(session, found.workspace_id, name)
+    if template is None:
+        raise InboxError(f"no saved reply {name!r}")
+    root = session.get(Post, found.root_post_id)
+    author = session.get(Author, root.author_id) if root is not None else None
+    agent = session.get(User, actor.user_id) if actor.user_id is not None else None
+    workspace = session.get(Workspace, found.workspace_id)
+    variables = {
+        "author_name": (author.display_name or author.handle or "") if author else "",
+        "author_handle": (author.handle or "") if author else "",
+        "agent_name": agent.display_name if agent else "",
+        "workspace": workspace.name if workspace else "",
+        "network": found.network,
+        "conversation_id": str(found.id),
+    }
+    return render_template(template.body, variables)
+
+
+def _last_customer_post(session: Session, found: Conversation) -> Post:
+    post = session.scalar(
+        select(Post)
+        .join(ConversationPost, ConversationPost.post_id == Post.id)
+        .where(ConversationPost.conversation_id == found.id, ConversationPost.ours.is_(False))
+        .order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(1)
+    )
+    if post is None:
+        raise InboxError("the conversation has no post to reply to")
+    return post
+
+
+def queue_reply(
+    session: Session,
+    found: Conversation,
+    body: str,
+    *,
+    in_reply_to_post_id: int | None = None,
+    idempotency_key: str | None = None,
+    actor: Actor = CLI,
+) -> OutboundReply:
+    """Put a reply in the outbox; sending it is :func:`hubbub.inbox.outbound.send_reply`.
+
+    Asking again with the same ``idempotency_key`` returns the reply already queued.
+    """
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    if idempotency_key is not None:
+        existing = session.scalar(
+            select(OutboundReply).where(OutboundReply.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            if existing.conversation_id != found.id:
+                raise InboxError("that idempotency key belongs to another reply")
+            return existing
+    if found.status == "spam":
+        raise InboxError("a conversation marked as spam gets no reply")
+    text = body.strip()
+    if not text or len(text) > MAX_REPLY_CHARS:
+        raise InboxError(f"a reply has 1 to {MAX_REPLY_CHARS} characters")
+    if in_reply_to_post_id is None:
+        parent = _last_customer_post(session, found)
+    else:
+        member = session.scalar(
+            select(ConversationPost).where(
+                ConversationPost.conversation_id == found.id,
+                ConversationPost.post_id == in_reply_to_post_id,
+            )
+        )
+        parent_or_none = session.get(Post, in_reply_to_post_id) if member else None
+        if parent_or_none is None:
+            raise InboxError(f"post {in_reply_to_post_id} is not part of this conversation")
+        parent = parent_or_none
+    account = session.scalar(
+        select(WorkspaceAccount)
+        .where(
+            WorkspaceAccount.workspace_id == found.workspace_id,
+            WorkspaceAccount.network == found.network,
+        )
+        .order_by(WorkspaceAccount.id)
+        .limit(1)
+    )
+    reply = OutboundReply(
+        workspace_id=found.workspace_id,
+        conversation_id=found.id,
+        in_reply_to_post_id=parent.id,
+        account_id=account.id if account else None,
+        body=text,
+        idempotency_key=idempotency_key or uuid.uuid4().hex,
+        state="queued",
+        attempts=0,
+        created_by=actor.user_id,
+        created_at=utcnow(),
+    )
+    session.add(reply)
+    session.flush()
+    _audit(session, "conversation.reply", found, actor, {"reply": reply.id})
+    return reply
+
+
+def claim_reply(
+    session: Session, settings: Settings, reply_id: int, now: datetime | None = None
+) -> ReplyJob | None:
+    """Start one attempt at a reply, or ``None`` when it is sent, being sent, or not due.
+
+    The claim is a conditional update, so two senders never both get the same attempt; it
+    commits with the caller's transaction *before* any HTTP, so ``attempts`` tells a retry
+    that an earlier attempt may have reached the network.
+    """
+    now = now or utcnow()
+    claimed = session.execute(
+        update(OutboundReply)
+        .where(
+            OutboundReply.id == reply_id,
+            or_(
+                (OutboundReply.state.in_(CLAIMABLE))
+                & or_(OutboundReply.retry_at.is_(None), OutboundReply.retry_at <= now),
+                (OutboundReply.state == "sending")
+                & (OutboundReply.claimed_at < now - SENDING_LEASE),
+            ),
+        )
+        .values(state="sending", attempts=OutboundReply.attempts + 1, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    reply = session.get(OutboundReply, reply_id, populate_existing=True)
+    assert reply is not None
+    parent = session.get(Post, reply.in_reply_to_post_id)
+    assert parent is not None
+    parent_author = session.get(Author, parent.author_id)
+    assert parent_author is not None
+    found = session.get(Conversation, reply.conversation_id)
+    assert found is not None
+    own = queries.accounts(session, reply.workspace_id)
+    account = session.get(WorkspaceAccount, reply.account_id) if reply.account_id else None
+    sent_last_hour = 0
+    if account is not None:
+        sent_last_hour = int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboundReply)
+                .where(
+                    OutboundReply.account_id == account.id,
+                    OutboundReply.state == "sent",
+                    OutboundReply.sent_at >= now - timedelta(hours=1),
+                )
+            )
+            or 0
+        )
+    return ReplyJob(
+        reply_id=reply.id,
+        key=reply.idempotency_key,
+        attempt=reply.attempts,
+        network=found.network,
+        body=reply.body,
+        created_at=reply.created_at,
+        parent_native_id=parent.native_id,
+        parent_author_native_id=parent_author.native_id,
+        parent_author_handle=parent_author.handle,
+        parent_raw=parent.raw or "",
+        own_author_ids=frozenset(a.native_author_id for a in own if a.network == found.network),
+        account_native_id=account.native_author_id if account else None,
+        account_handle=account.handle if account else None,
+        service_url=account.service_url if account else None,
+        sent_last_hour=sent_last_hour,
+        credentials=decrypt_credentials(settings, account.credentials) if account else {},
+    )
+
+
+def finish_reply(
+    session: Session,
+    reply_id: int,
+    attempt: int,
+    outcome: Outcome,
+    now: datetime | None = None,
+) -> OutboundReply:
+    """Log the attempt and move the reply to its new state; a sent reply answers the
+    conversation (first response, next-response clock stopped, status waiting)."""
+    now = now or utcnow()
+    reply = session.get(OutboundReply, reply_id, populate_existing=True)
+    if reply is None:
+        raise InboxError(f"no reply {reply_id}")
+    session.add(
+        ReplyAttempt(
+            reply_id=reply.id,
+            attempt=attempt,
+            outcome=outcome.outcome,
+            http_status=outcome.http_status,
+            detail=outcome.detail[:2000],
+            at=now,
+        )
+    )
+    if reply.state == "sent":  # a slower attempt finishing after a faster one: keep "sent"
+        session.flush()
+        return reply
+    reply.state = outcome.state
+    reply.last_error = None if outcome.state == "sent" else (outcome.detail[:2000] or None)
+    reply.retry_at = (
+        now + timedelta(seconds=outcome.retry_after) if outcome.retry_after is not None else None
+    )
+    if outcome.state == "sent":
+        reply.remote_id = outcome.remote_id
+        reply.remote_url = outcome.remote_url
+        reply.sent_at = now
+        found = session.get(Conversation, reply.conversation_id)
+        if found is not None:
+            _responded(found, now, now)
+    session.flush()
+    found = session.get(Conversation, reply.conversation_id)
+    if found is not None:
+        _audit(
+            session,
+            f"reply.{outcome.state}",
+            found,
+            CLI,
+            {"reply": reply.id, "attempt": attempt, "outcome": outcome.outcome},
+        )
+    return reply

@@ -1,0 +1,444 @@
+"""Replies out to the networks, exactly once.
+
+:class:`ReplyChannel` holds every guard once: an idempotency key on every reply, no reply to
+the brand's own posts (loop prevention), length and hourly limits checked before sending, and
+before any retry a look at the network for the post an earlier attempt may have made. Each
+network fills in two methods, ``find_existing`` and ``create``:
+
+* Mastodon: ``POST /api/v1/statuses`` with ``in_reply_to_id`` and an ``Idempotency-Key``
+  header (the server drops a repeat within an hour). Mastodon keeps no client metadata on a
+  status, so the marker a retry looks for among the account's recent statuses is the pair
+  (parent status, text without @-mentions).
+* Bluesky: ``com.atproto.repo.createRecord`` with a record key derived from the idempotency
+  key and the reply's creation time (a valid TID), so a retried create names the same record
+  and conflicts instead of posting twice; ``getRecord`` on that key is the check.
+
+Rate limits (429 and its headers) and refused credentials (401) end as the reply states
+``rate_limited`` (with the time to retry) and ``needs_credentials``, never as silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import orjson
+from sqlalchemy import Engine
+
+from hubbub.core.clock import utcnow
+from hubbub.core.errors import HubbubError, RateLimited, TransientError, UnsafeURL
+from hubbub.inbox import actions
+from hubbub.inbox.delivery import Outcome, ReplyJob
+from hubbub.inbox.models import OutboundReply
+from hubbub.settings import Settings
+from hubbub.sources.net import SafeHTTP, retry_after_seconds
+from hubbub.store.engine import transaction
+
+#: Waits after a failed attempt that may be retried: 1 min, 5 min, 30 min, then 2 h.
+BACKOFF_SECONDS = (60.0, 300.0, 1800.0, 7200.0)
+LIMIT_WAIT_SECONDS = 600.0
+
+
+class NeedsCredentials(HubbubError):
+    """The network refused our credentials (or there are none): a person must fix them."""
+
+
+class Refused(HubbubError):
+    """The network (or a guard) refused this reply for good; retrying changes nothing."""
+
+    def __init__(self, detail: str, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The post made on the network: its id there, its web address, and how we know it."""
+
+    id: str
+    url: str | None
+    how: str = "created"
+
+
+def _wait(headers: Any) -> float:
+    """Seconds until the limit resets: ``Retry-After``, Mastodon's ``X-RateLimit-Reset``
+    (a timestamp) or Bluesky's ``RateLimit-Reset`` (Unix seconds)."""
+    if "retry-after" in headers or "x-ratelimit-reset" in headers:
+        return retry_after_seconds(headers)
+    reset = headers.get("ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - utcnow().timestamp())
+        except ValueError:
+            pass
+    return 60.0
+
+
+class ReplyChannel(ABC):
+    """One network's way of replying; the guards live here, once."""
+
+    network: ClassVar[str]
+    max_chars: ClassVar[int]
+    max_per_hour: ClassVar[int] = 60
+
+    def __init__(self, http: SafeHTTP) -> None:
+        self.http = http
+
+    def text_for(self, job: ReplyJob) -> str:
+        """The text as posted (a network may add the @-mention its replies need)."""
+        return job.body
+
+    def _guard(self, job: ReplyJob, text: str) -> Outcome | None:
+        if not job.key:
+            return Outcome("failed", "refused", detail="a reply needs an idempotency key")
+        if job.parent_author_native_id in job.own_author_ids:
+            return Outcome("failed", "refused", detail="that post is our own: no reply to it")
+        if job.account_native_id is None or not job.service_url:
+            return Outcome(
+                "needs_credentials",
+                "no_account",
+                detail=f"no {job.network} account of this workspace to reply from",
+            )
+        if len(text) > self.max_chars:
+            return Outcome(
+                "failed",
+                "refused",
+                detail=f"{len(text)} characters; {job.network} takes {self.max_chars}",
+            )
+        if job.sent_last_hour >= self.max_per_hour:
+            return Outcome(
+                "rate_limited",
+                "hourly_limit",
+                detail=f"{job.sent_last_hour} replies sent in the last hour",
+                retry_after=LIMIT_WAIT_SECONDS,
+            )
+        return None
+
+    async def deliver(self, job: ReplyJob) -> Outcome:
+        """Make the reply once: guards, then (on a retry) the network check, then create."""
+        text = self.text_for(job)
+        refused = self._guard(job, text)
+        if refused is not None:
+            return refused
+        try:
+            if job.attempt > 1:
+                found = await self.find_existing(job, text)
+                if found is not None:
+                    return Outcome("sent", "found_existing", found.id, found.url)
+            made = await self.create(job, text)
+            return Outcome("sent", made.how, made.id, made.url)
+        except RateLimited as exc:
+            return Outcome(
+                "rate_limited",
+                "rate_limited",
+                http_status=429,
+                detail=str(exc),
+                retry_after=exc.retry_after,
+            )
+        except NeedsCredentials as exc:
+            return Outcome("needs_credentials", "unauthorized", http_status=401, detail=str(exc))
+        except Refused as exc:
+            return Outcome("failed", "refused", http_status=exc.status, detail=str(exc))
+        except UnsafeURL as exc:
+            return Outcome("failed", "refused", detail=str(exc))
+        except TransientError as exc:
+            wait = BACKOFF_SECONDS[min(job.attempt, len(BACKOFF_SECONDS)) - 1]
+            return Outcome("failed", "transient", detail=str(exc), retry_after=wait)
+
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> tuple[int, Any]:
+        """One request through the SSRF-guarded client: (status, decoded JSON or None).
+
+        429 (and 503 with ``Retry-After``), 401 and 5xx raise; other statuses are returned.
+        """
+        async with self.http.open(
+            url, method=method, headers=headers, params=params, json=json
+        ) as response:
+            status = response.status_code
+            if status == 429 or (status == 503 and "retry-after" in response.headers):
+                raise RateLimited(_wait(response.headers), f"from {self.network}")
+            body = await self.http.read_body(response)
+        if status == 401:
+            raise NeedsCredentials(f"{self.network} refused the credentials (HTTP 401)")
+        if status >= 500:
+            raise TransientError(f"HTTP {status} from {self.network}")
+        try:
+            data = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            data = None
+        return status, data
+
+    @abstractmethod
+    async def find_existing(self, job: ReplyJob, text: str) -> Remote | None:
+        """The reply an earlier attempt made, if the network has it."""
+
+    @abstractmethod
+    async def create(self, job: ReplyJob, text: str) -> Remote:
+        """Post the reply."""
+
+
+# ---- Mastodon -------------------------------------------------------------------------------
+
+_TAGS = re.compile(r"<[^>]+>")
+_MENTIONS = re.compile(r"(?<!\w)@[\w.-]+(?:@[\w.-]+)?")
+_SPACES = re.compile(r"\s+")
+
+
+def comparable(text: str) -> str:
+    """Text without markup, @-mentions or spacing differences: what a server keeps of ours."""
+    plain = html.unescape(_TAGS.sub(" ", text))
+    return _SPACES.sub(" ", _MENTIONS.sub(" ", plain)).strip()
+
+
+class MastodonChannel(ReplyChannel):
+    network = "mastodon"
+    max_chars = 500
+
+    def __init__(self, http: SafeHTTP) -> None:
+        super().__init__(http)
+        self._parent_id: str | None = None
+
+    def text_for(self, job: ReplyJob) -> str:
+        handle = (job.parent_author_handle or "").lstrip("@")
+        if handle and f"@{handle}".lower() not in job.body.lower():
+            return f"@{handle} {job.body}"
+        return job.body
+
+    def _headers(self, job: ReplyJob) -> dict[str, str]:
+        token = job.credentials.get("access_token")
+        if not token:
+            raise NeedsCredentials("the Mastodon account has no access_token")
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _parent(self, job: ReplyJob) -> str:
+        """The parent's id on our server (a status from elsewhere has another id here)."""
+        if self._parent_id is None:
+            status, data = await self.call(
+                "GET",
+                f"{job.service_url}/api/v2/search",
+                headers=self._headers(job),
+                params={
+                    "q": job.parent_native_id,
+                    "type": "statuses",
+                    "resolve": "true",
+                    "limit": "1",
+                },
+            )
+            statuses = data.get("statuses") if isinstance(data, dict) else None
+            if status != 200 or not statuses:
+                raise Refused("the server cannot find the post to reply to", status)
+            self._parent_id = str(statuses[0]["id"])
+        return self._parent_id
+
+    async def find_existing(self, job: ReplyJob, text: str) -> Remote | None:
+        headers = self._headers(job)
+        parent = await self._parent(job)
+        status, me = await self.call(
+            "GET", f"{job.service_url}/api/v1/accounts/verify_credentials", headers=headers
+        )
+        if status != 200 or not isinstance(me, dict):
+            raise TransientError(f"verify_credentials answered HTTP {status}")
+        status, recent = await self.call(
+            "GET",
+            f"{job.service_url}/api/v1/accounts/{me['id']}/statuses",
+            headers=headers,
+            params={"limit": "40", "exclude_reblogs": "true"},
+        )
+        if status != 200 or not isinstance(recent, list):
+            raise TransientError(f"the account's statuses answered HTTP {status}")
+        wanted = comparable(text)
+        for item in recent:
+            if (
+                isinstance(item, dict)
+                and str(item.get("in_reply_to_id")) == parent
+                and comparable(str(item.get("content") or "")) == wanted
+            ):
+                return Remote(str(item["id"]), item.get("url"), "found_existing")
+        return None
+
+    async def create(self, job: ReplyJob, text: str) -> Remote:
+        headers = {**self._headers(job), "Idempotency-Key": job.key}
+        parent = await self._parent(job)
+        status, data = await self.call(
+            "POST",
+            f"{job.service_url}/api/v1/statuses",
+            headers=headers,
+            json={"status": text, "in_reply_to_id": parent},
+        )
+        if status != 200 or not isinstance(data, dict) or "id" not in data:
+            error = data.get("error") if isinstance(data, dict) else None
+            raise Refused(f"Mastodon refused the reply: {error or f'HTTP {status}'}", status)
+        return Remote(str(data["id"]), data.get("url"))
+
+
+# ---- Bluesky --------------------------------------------------------------------------------
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+POST_COLLECTION = "app.bsky.feed.post"
+
+
+def record_key(key: str, created_at: datetime) -> str:
+    """A TID (13 base32-sortable characters) from the reply's creation time in microseconds
+    and 10 bits of its idempotency key: the same reply always names the same record."""
+    micros = (created_at - _EPOCH) // timedelta(microseconds=1)
+    clock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:2], "big") & 0x3FF
+    value = ((micros & ((1 << 53) - 1)) << 10) | clock
+    return "".join(_TID_ALPHABET[(value >> (5 * (12 - i))) & 31] for i in range(13))
+
+
+class BlueskyChannel(ReplyChannel):
+    network = "bluesky"
+    max_chars = 300  # graphemes on Bluesky; counted here in code points, which is stricter
+
+    def __init__(self, http: SafeHTTP) -> None:
+        super().__init__(http)
+        self._login: tuple[str, str] | None = None
+
+    async def _session(self, job: ReplyJob) -> tuple[str, str]:
+        """(DID, access JWT) from an app password (``com.atproto.server.createSession``)."""
+        if self._login is None:
+            password = job.credentials.get("app_password")
+            if not password:
+                raise NeedsCredentials("the Bluesky account has no app_password")
+            status, data = await self.call(
+                "POST",
+                f"{job.service_url}/xrpc/com.atproto.server.createSession",
+                json={
+                    "identifier": job.account_handle or job.account_native_id,
+                    "password": password,
+                },
+            )
+            if status != 200 or not isinstance(data, dict) or "accessJwt" not in data:
+                raise NeedsCredentials(f"Bluesky refused the app password (HTTP {status})")
+            self._login = (str(data["did"]), str(data["accessJwt"]))
+        return self._login
+
+    def _url(self, did: str, rkey: str) -> str:
+        return f"https://bsky.app/profile/{did}/post/{rkey}"
+
+    async def find_existing(self, job: ReplyJob, text: str) -> Remote | None:
+        did, jwt = await self._session(job)
+        rkey = record_key(job.key, job.created_at)
+        status, data = await self.call(
+            "GET",
+            f"{job.service_url}/xrpc/com.atproto.repo.getRecord",
+            headers={"Authorization": f"Bearer {jwt}"},
+            params={"repo": did, "collection": POST_COLLECTION, "rkey": rkey},
+        )
+        if status != 200 or not isinstance(data, dict) or "uri" not in data:
+            return None
+        value = data.get("value")
+        if not isinstance(value, dict) or value.get("text") != text:
+            raise Refused(f"record {rkey} exists with other text; not ours to claim")
+        return Remote(str(data["uri"]), self._url(did, rkey), "found_existing")
+
+    async def _refs(self, job: ReplyJob, jwt: str) -> dict[str, Any]:
+        """``reply.root`` and ``reply.parent`` strong refs (uri + cid) of the parent post."""
+        cid: str | None = None
+        root: Any = None
+        try:
+            raw = orjson.loads(job.parent_raw) if job.parent_raw else {}
+        except orjson.JSONDecodeError:
+            raw = {}
+        commit = raw.get("commit") if isinstance(raw, dict) else None
+        if isinstance(commit, dict):
+            cid = commit.get("cid")
+            record = commit.get("record")
+            if isinstance(record, dict) and isinstance(record.get("reply"), dict):
+                root = record["reply"].get("root")
+        if not cid:
+            status, data = await self.call(
+                "GET",
+                f"{job.service_url}/xrpc/app.bsky.feed.getPosts",
+                headers={"Authorization": f"Bearer {jwt}"},
+                params={"uris": job.parent_native_id},
+            )
+            posts = data.get("posts") if isinstance(data, dict) else None
+            if status != 200 or not posts:
+                raise Refused("Bluesky cannot find the post to reply to", status)
+            cid = posts[0].get("cid")
+            record = posts[0].get("record")
+            if isinstance(record, dict) and isinstance(record.get("reply"), dict):
+                root = record["reply"].get("root")
+        parent = {"uri": job.parent_native_id, "cid": cid}
+        if not (isinstance(root, dict) and root.get("uri") and root.get("cid")):
+            root = parent
+        return {"root": {"uri": root["uri"], "cid": root["cid"]}, "parent": parent}
+
+    async def create(self, job: ReplyJob, text: str) -> Remote:
+        did, jwt = await self._session(job)
+        rkey = record_key(job.key, job.created_at)
+        record = {
+            "$type": POST_COLLECTION,
+            "text": text,
+            "createdAt": job.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "reply": await self._refs(job, jwt),
+        }
+        status, data = await self.call(
+            "POST",
+            f"{job.service_url}/xrpc/com.atproto.repo.createRecord",
+            headers={"Authorization": f"Bearer {jwt}"},
+            json={"repo": did, "collection": POST_COLLECTION, "rkey": rkey, "record": record},
+        )
+        if status == 200 and isinstance(data, dict) and "uri" in data:
+            return Remote(str(data["uri"]), self._url(did, rkey))
+        if status in (400, 409):
+            # Most likely the record exists: an earlier attempt made it. Ask for it by key.
+            found = await self.find_existing(job, text)
+            if found is not None:
+                return Remote(found.id, found.url, "conflict_found")
+        error = data.get("message") or data.get("error") if isinstance(data, dict) else None
+        raise Refused(f"Bluesky refused the reply: {error or f'HTTP {status}'}", status)
+
+
+CHANNELS: dict[str, type[ReplyChannel]] = {
+    MastodonChannel.network: MastodonChannel,
+    BlueskyChannel.network: BlueskyChannel,
+}
+
+
+async def send_reply(
+    engine: Engine, settings: Settings, reply_id: int, *, now: datetime | None = None
+) -> OutboundReply:
+    """Try to send one queued reply; returns it in its new state.
+
+    The claim commits before any HTTP and the outcome commits after, so no transaction is
+    open while the network answers. A reply already sent, or claimed by another sender, is
+    returned untouched.
+    """
+    with transaction(engine) as session:
+        job = actions.claim_reply(session, settings, reply_id, now)
+        if job is None:
+            current = session.get(OutboundReply, reply_id)
+            if current is None:
+                raise actions.InboxError(f"no reply {reply_id}")
+            return current
+    channel = CHANNELS.get(job.network)
+    if channel is None:
+        outcome = Outcome("failed", "refused", detail=f"replies on {job.network} are not built")
+    else:
+        async with SafeHTTP(settings) as http:
+            outcome = await channel(http).deliver(job)
+    with transaction(engine) as session:
+        return actions.finish_reply(session, reply_id, job.attempt, outcome, now)
+
+
+def send_reply_now(
+    engine: Engine, settings: Settings, reply_id: int, *, now: datetime | None = None
+) -> OutboundReply:
+    """:func:`send_reply` for synchronous callers (the command line)."""
+    return asyncio.run(send_reply(engine, settings, reply_id, now=now))

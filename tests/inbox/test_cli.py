@@ -1,0 +1,110 @@
+"""``hubbub inbox`` through the real command, against a local Mastodon server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
+from hubbub.cli import app
+from hubbub.settings import get_settings
+from hubbub.store.engine import make_engine
+from hubbub.workspaces.models import Workspace
+from tests.inbox.conftest import ACME_MASTODON, CHEN_STATUS, chen_status, store
+from tests.inbox.servers import mastodon_server
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
+    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
+    monkeypatch.setenv("HUBBUB_ALLOWED_PRIVATE_HOSTS", '["127.0.0.1"]')
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    invoke("init")
+    yield invoke
+    get_settings.cache_clear()
+
+
+def test_triage_and_reply_from_the_command_line(hubbub: Invoke, db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            workspace_id = conn.execute(
+                select(Workspace.id).where(Workspace.slug == "default")
+            ).scalar_one()
+        store(
+            engine,
+            workspace_id,
+            "mastodon",
+            [chen_status(1, "my Acme skates broke after one day and support ignores me, terrible")],
+        )
+    finally:
+        engine.dispose()
+    hubbub(
+        "user",
+        "create",
+        "--email",
+        "ana@example.com",
+        "-w",
+        "default",
+        "--role",
+        "agent",
+        "--password-stdin",
+        input="correct horse battery staple\n",
+    )
+
+    with mastodon_server() as server:
+        server.know(CHEN_STATUS.format(n=1), "109999")
+        hubbub(
+            "inbox",
+            "account",
+            "mastodon",
+            ACME_MASTODON,
+            "acme",
+            "--server",
+            server.base,
+            "--secret",
+            f"access_token={server.token}",
+        )
+        assert "1 conversations opened" in hubbub("inbox", "scan", "--hours", "1").output
+        listed = hubbub("inbox", "list").output
+        assert "my Acme skates broke" in listed and "intent" in listed
+        assert "my Acme skates broke" in hubbub("inbox", "list", "--breaching").output  # July post
+        assert "my Acme skates" not in hubbub("inbox", "list", "--status", "resolved").output
+
+        assert (
+            "assigned to ana@example.com"
+            in hubbub("inbox", "assign", "1", "ana@example.com").output
+        )
+        assert "ana@example.com" in hubbub("inbox", "list", "--assignee", "ana@example.com").output
+        assert (
+            "mentions ana@example.com"
+            in hubbub("inbox", "note", "1", "@ana refund approved").output
+        )
+        hubbub("inbox", "saved", "sorry", "Hi {{ author_name }}, a new pair is on its way.")
+        sent = hubbub("inbox", "reply", "1", "--saved", "sorry").output
+        assert "sent after 1 attempt" in sent
+        assert [s["content"] for s in server.statuses] == [
+            "<p>@chen@mastodon.example Hi Chen, a new pair is on its way.</p>"
+        ]
+
+        shown = hubbub("inbox", "show", "1").output
+        assert "(sent)" in shown and "@ana refund approved" in shown and "waiting" in shown
+        hubbub("inbox", "status", "1", "resolved")
+        assert "my Acme skates" in hubbub("inbox", "list", "--status", "resolved").output
+        assert "not a status" in hubbub("inbox", "status", "1", "closed", code=1).output
+        assert "no conversation 99" in hubbub("inbox", "show", "99", code=1).output
+        hubbub("inbox", "reply", "1", "text", "--saved", "sorry", code=1)
+        assert len(server.posts("POST", "/api/v1/statuses")) == 1
