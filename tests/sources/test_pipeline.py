@@ -92,9 +92,10 @@ def test_worker_prepared_stream_stores_what_one_process_stores(
     assert inline.batches_prepared_by_worker == 0
 
     ingestor = Ingestor(engine, settings, worker_setup=load_connectors)
+    ingestor.wait_for_worker = True
     results = list(ingestor.ingest_stream(Target(piped), _batches(events)))
     batches = len(_batches(events))
-    assert ingestor.batches_prepared_by_worker == batches - Ingestor.INLINE_BATCHES
+    assert ingestor.batches_prepared_by_worker == batches - Ingestor.START_AT_BATCH
     assert [r.store.stored for r in results] == totals_alone
     assert results[-1].cursor == "j159"
 
@@ -114,10 +115,11 @@ def test_import_of_a_long_file_uses_the_worker_and_reports_progress_in_order(
     lines = jetstream_events(600, seed=5)
     path.write_bytes(b"\n".join(lines) + b"\n")
     ingestor = Ingestor(engine, settings, worker_setup=load_connectors)
+    ingestor.wait_for_worker = True
     seen: list[int] = []
     result = import_file(ingestor, Target(workspace_id), path, "jetstream", progress=seen.append)
     assert result.store.stored == 600 and result.rejected == 0
-    assert ingestor.batches_prepared_by_worker == 600 // BATCH - Ingestor.INLINE_BATCHES
+    assert ingestor.batches_prepared_by_worker == 600 // BATCH - Ingestor.START_AT_BATCH
     assert seen == sorted(seen) and seen[-1] == path.stat().st_size
     again = import_file(ingestor, Target(workspace_id), path, "jetstream")
     assert again.store.stored == 0 and again.store.duplicates == 600

@@ -187,6 +187,10 @@ def _start_worker(url: str, settings: Settings, setup: Callable[[], None]) -> No
     _worker = Preparer(make_engine(url), settings)
 
 
+def _worker_ready() -> None:
+    """Returns once the worker process has run its initializer."""
+
+
 def _prepare_in_worker(target: Target, events: Sequence[RawEvent]) -> PreparedBatch:
     if _worker is None:
         raise RuntimeError("prepare worker used before it was started")
@@ -200,9 +204,9 @@ class Ingestor:
     ``ingest_stream`` start a prepare worker process; without it everything runs here.
     """
 
-    # Batches a stream ingests in this process before it starts a worker (short inputs never
-    # pay for one), and batches prepared ahead of the writer.
-    INLINE_BATCHES = 4
+    # A stream starts the worker at its second batch (one-batch inputs never pay for it) and
+    # keeps ingesting here until the worker is ready; then it keeps AHEAD batches in flight.
+    START_AT_BATCH = 1
     AHEAD = 3
 
     def __init__(
@@ -218,6 +222,9 @@ class Ingestor:
         self.stages = self.preparer.stages
         self.author_cache = AuthorCache()
         self.batches_prepared_by_worker = 0
+        # Block until the worker is up instead of ingesting here meanwhile (tests use it to
+        # make the hand-over deterministic).
+        self.wait_for_worker = False
         self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
@@ -227,25 +234,20 @@ class Ingestor:
         self, target: Target, batches: Iterable[Sequence[RawEvent]]
     ) -> Iterator[IngestResult]:
         """``ingest`` of each batch in order; long streams prepare ahead in a worker process."""
-        workers = self.settings.ingest_prepare_workers
         pool: ProcessPoolExecutor | None = None
+        ready: Future[None] | None = None
         pending: deque[Future[PreparedBatch]] = deque()
         try:
             for number, batch in enumerate(batches):
-                if pool is None:
-                    if not workers or self.worker_setup is None or number < self.INLINE_BATCHES:
-                        yield self.ingest(target, batch)
-                        continue
-                    pool = ProcessPoolExecutor(
-                        max_workers=workers,
-                        mp_context=get_context("spawn"),
-                        initializer=_start_worker,
-                        initargs=(
-                            self.engine.url.render_as_string(hide_password=False),
-                            self.settings,
-                            self.worker_setup,
-                        ),
-                    )
+                if pool is None and number >= self.START_AT_BATCH:
+                    pool = self._start_pool()
+                    ready = pool.submit(_worker_ready) if pool is not None else None
+                    if ready is not None and self.wait_for_worker:
+                        ready.result()
+                if pool is None or ready is None or not ready.done():
+                    yield self.ingest(target, batch)
+                    continue
+                ready.result()  # a worker that failed to start fails the stream loudly
                 pending.append(pool.submit(_prepare_in_worker, target, batch))
                 if len(pending) > self.AHEAD:
                     yield self._write_ahead(target, pending.popleft())
@@ -256,6 +258,21 @@ class Ingestor:
                 future.cancel()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start_pool(self) -> ProcessPoolExecutor | None:
+        workers = self.settings.ingest_prepare_workers
+        if not workers or self.worker_setup is None:
+            return None
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(
+                self.engine.url.render_as_string(hide_password=False),
+                self.settings,
+                self.worker_setup,
+            ),
+        )
 
     def _write_ahead(self, target: Target, future: Future[PreparedBatch]) -> IngestResult:
         result = self.write(target, future.result())
