@@ -138,20 +138,17 @@ def entities(batch: Sequence[Candidate], out: list[Enriched]) -> None:
         }
 
 
-def sentiment(batch: Sequence[Candidate], out: list[Enriched]) -> None:
-    """Label and score in [-1, 1] from the shipped sentiment model."""
-    verdicts = sentiment_model.score([post_text(c.item) for c in batch])
-    for verdict, enriched in zip(verdicts, out, strict=True):
-        enriched.sentiment_label = str(verdict.label)
-        enriched.sentiment_score = float(verdict.score)
-
-
-def intents(batch: Sequence[Candidate], out: list[Enriched]) -> None:
-    """The most probable intent, then any other at least ``INTENT_MIN_PROBABILITY``; ``none``
-    is never listed (an empty list means no intent to act on)."""
+def sentiment_and_intents(batch: Sequence[Candidate], out: list[Enriched]) -> None:
+    """Sentiment label and score in [-1, 1], then the most probable intent and any other at
+    least ``INTENT_MIN_PROBABILITY`` (``none`` is never listed: an empty list means nothing to
+    act on). Both shipped models read the same hashed features, computed once per post."""
     labels: Sequence[str] = intent_model.LABELS
-    proba = intent_model.default_model().proba([post_text(c.item) for c in batch])
-    for row, enriched in zip(proba, out, strict=True):
+    texts = [post_text(c.item) for c in batch]
+    proba, polarity = intent_model.default_model().proba_with_polarity(texts)
+    for row, polar, enriched in zip(proba, polarity, out, strict=True):
+        best = int(polar.argmax())
+        enriched.sentiment_label = sentiment_model.LABELS[best]
+        enriched.sentiment_score = float(polar[2] - polar[0])
         order = sorted(range(len(labels)), key=lambda i: -row[i])
         chosen = [order[0], *(i for i in order[1:] if row[i] >= INTENT_MIN_PROBABILITY)]
         enriched.intents = [labels[i] for i in chosen if labels[i] != "none"]
@@ -159,8 +156,7 @@ def intents(batch: Sequence[Candidate], out: list[Enriched]) -> None:
 
 DEFAULT_ENRICHERS: tuple[tuple[str, Enricher], ...] = (
     ("language", language),
-    ("sentiment", sentiment),
-    ("intents", intents),
+    ("sentiment and intents", sentiment_and_intents),
     ("entities", entities),
 )
 

@@ -22,6 +22,7 @@ from hubbub.enrich.sentiment.model import WEIGHTS_PATH as SENTIMENT_WEIGHTS
 from hubbub.enrich.sentiment.model import default_model as sentiment_model
 
 F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
 
 _FLAGS = re.IGNORECASE
 _CUES: dict[str, re.Pattern[str]] = {
@@ -114,13 +115,23 @@ def cues(texts: Sequence[str]) -> F32:
 
 def featurise_intent(texts: Sequence[str], bits: int) -> Features:
     """Sentiment features for the batch with the intent cue block appended to the dense part."""
+    return featurise_with_polarity(texts, bits)[0]
+
+
+def featurise_with_polarity(texts: Sequence[str], bits: int) -> tuple[Features, F64]:
+    """Intent features and the sentiment model's probabilities, from one featurisation.
+
+    The shipped sentiment model saw 48k labelled tweets: its probabilities carry polarity
+    (praise vs complaint) better than a few hundred posts can teach the n-gram weights. When
+    both models hash into the same number of buckets (the shipped ones do), the sentiment
+    probabilities come from the very features computed here instead of a second pass.
+    """
     feats = featurise(texts, bits)
     if not texts:
-        return Features(
-            0, feats.doc, feats.col, feats.val, np.zeros((0, len(DENSE_NAMES)), np.float32)
-        )
-    # The shipped sentiment model saw 48k labelled tweets: its probabilities carry polarity
-    # (praise vs complaint) better than a few hundred posts can teach the n-gram weights.
-    polarity = sentiment_model().proba(texts).astype(np.float32)
-    dense = np.concatenate((feats.dense, polarity, cues(texts)), axis=1)
-    return Features(feats.n_docs, feats.doc, feats.col, feats.val, dense.astype(np.float32))
+        empty = np.zeros((0, len(DENSE_NAMES)), np.float32)
+        return Features(0, feats.doc, feats.col, feats.val, empty), np.zeros((0, 3))
+    sentiment = sentiment_model()
+    polarity = sentiment.proba_of(feats) if sentiment.bits == bits else sentiment.proba(texts)
+    dense = np.concatenate((feats.dense, polarity.astype(np.float32), cues(texts)), axis=1)
+    features = Features(feats.n_docs, feats.doc, feats.col, feats.val, dense.astype(np.float32))
+    return features, polarity

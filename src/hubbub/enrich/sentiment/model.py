@@ -58,10 +58,14 @@ class LinearSentiment:
         out += standard @ self.dense + self.bias
         return out
 
+    def proba_of(self, feats: Features) -> F64:
+        """Class probabilities for a batch featurised already (e.g. shared with intent)."""
+        return _softmax(self.logits(feats))
+
     def proba(self, texts: Sequence[str]) -> F64:
         """Class probabilities (negative, neutral, positive) for each text, in order."""
         parts = [
-            _softmax(self.logits(featurise(texts[i : i + BATCH], self.bits)))
+            self.proba_of(featurise(texts[i : i + BATCH], self.bits))
             for i in range(0, len(texts), BATCH)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, 3))
