@@ -86,7 +86,7 @@ def test_backfill_command(
     assert "is not an ISO date" in hubbub("backfill", "--since", "soon", code=1).stderr
 
 
-def test_an_uninitialised_store_asks_for_init(
+def test_a_store_without_the_workspace_asks_for_init(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
@@ -97,4 +97,5 @@ def test_an_uninitialised_store_asks_for_init(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 1
-    assert "run `hubbub init` first" in result.stderr
+    # The store itself is migrated on open; the workspace must still be created.
+    assert "hubbub init --workspace default" in result.stderr

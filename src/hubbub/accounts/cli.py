@@ -7,14 +7,12 @@ read the database anyway.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import (
@@ -31,6 +29,7 @@ from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import list_tokens, list_users, memberships_by_user, user_by_email
 from hubbub.core.clock import utcnow
 from hubbub.store.engine import transaction
+from hubbub.workspaces.access import StoreAccess, open_store
 
 user_app = typer.Typer(
     help="People who sign in to the web app, and their roles.", no_args_is_help=True
@@ -40,28 +39,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class StoreAccess(Protocol):
-    """What these commands need from the entry point (``hubbub.runtime.Runtime``; this feature
-    may not import it)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    def workspace_id(self, slug: str, create: bool = False) -> int: ...
-
-
-_store: list[Callable[[], StoreAccess]] = []
-
-
-def use_store(opener: Callable[[], StoreAccess]) -> None:
-    """Called once by the main CLI when it mounts these commands."""
-    _store[:] = [opener]
-
-
 def _open() -> StoreAccess:
-    if not _store:
-        raise typer.BadParameter("the account commands need the main `hubbub` CLI")
-    return _store[0]()
+    return open_store()
 
 
 def _fail(message: str) -> typer.Exit:

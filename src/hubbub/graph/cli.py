@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from hubbub.core.errors import Rejected
 from hubbub.graph.seeding.reader import Model
 from hubbub.store.engine import transaction
+from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
 
 graph_app = typer.Typer(help="Influence and campaign seeding on interaction graphs.")
@@ -67,28 +67,8 @@ def _fail(exc: Rejected, as_json: bool) -> typer.Exit:
 # --- Workspace commands ---------------------------------------------------------------------
 
 
-class StoreAccess(Protocol):
-    """What the workspace commands need from the entry point: a migrated engine and the
-    workspace lookup (``hubbub.runtime.Runtime``; this feature may not import it)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    def workspace_id(self, slug: str, create: bool = False) -> int: ...
-
-
-_store: list[Callable[[], StoreAccess]] = []
-
-
-def use_store(opener: Callable[[], StoreAccess]) -> None:
-    """Called once by the main CLI when it mounts the graph commands."""
-    _store[:] = [opener]
-
-
 def _open(workspace: str) -> tuple[Engine, int]:
-    if not _store:
-        raise typer.BadParameter("the graph commands need the main `hubbub` CLI")
-    access = _store[0]()
+    access = open_store()
     return access.engine, access.workspace_id(workspace)
 
 

@@ -5,15 +5,14 @@ Commands act as the command line (audit entries without an actor), like ``hubbub
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.models import User
@@ -24,8 +23,8 @@ from hubbub.inbox import actions, queries
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply, Queue
 from hubbub.inbox.outbound import send_reply_now
 from hubbub.posts.models import Post
-from hubbub.settings import Settings
 from hubbub.store.engine import transaction
+from hubbub.workspaces.access import StoreAccess, open_store
 
 inbox_app = typer.Typer(
     help="Conversations that need an answer: triage, notes, replies.", no_args_is_help=True
@@ -34,30 +33,8 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class StoreAccess(Protocol):
-    """What these commands need from the entry point (``hubbub.runtime.Runtime``)."""
-
-    @property
-    def engine(self) -> Engine: ...
-
-    @property
-    def settings(self) -> Settings: ...
-
-    def workspace_id(self, slug: str, create: bool = False) -> int: ...
-
-
-_store: list[Callable[[], StoreAccess]] = []
-
-
-def use_store(opener: Callable[[], StoreAccess]) -> None:
-    """Called once by the main CLI when it mounts these commands."""
-    _store[:] = [opener]
-
-
 def _open(workspace: str) -> tuple[StoreAccess, int]:
-    if not _store:
-        raise typer.BadParameter("the inbox commands need the main `hubbub` CLI")
-    access = _store[0]()
+    access = open_store()
     return access, access.workspace_id(workspace)
 
 

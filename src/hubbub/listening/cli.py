@@ -16,20 +16,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine, inspect
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp
-from hubbub.core.errors import ConfigError, Rejected
+from hubbub.core.errors import Rejected
 from hubbub.listening import actions
 from hubbub.listening.document import Document
 from hubbub.listening.models import TOPIC_KINDS
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import QueryError, parse
 from hubbub.listening.reference import matches
-from hubbub.settings import get_settings
-from hubbub.store.engine import engine_for
-from hubbub.workspaces.actions import DEFAULT_SLUG, get_workspace
+from hubbub.workspaces.access import open_store
+from hubbub.workspaces.actions import DEFAULT_SLUG
 
 topic_app = typer.Typer(
     help="Topics: what a workspace listens for, as rules in the query language."
@@ -57,26 +55,16 @@ def _refuse(error: Rejected) -> typer.Exit:
 
 @contextmanager
 def _store(workspace: str) -> Iterator[tuple[Session, int]]:
-    """A session on the configured store and the workspace's id; commits on success."""
-    engine: Engine = engine_for(get_settings())
-    try:
-        if not inspect(engine).has_table("topics"):
-            typer.echo("error: the store has no topics yet; run `hubbub init` first", err=True)
-            raise typer.Exit(1)
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                workspace_id = get_workspace(session, workspace).id
-            except ConfigError as error:
-                typer.echo(f"error: {error}", err=True)
-                raise typer.Exit(1) from None
-            try:
-                yield session, workspace_id
-            except Rejected as error:
-                session.rollback()
-                raise _refuse(error) from None
-            session.commit()
-    finally:
-        engine.dispose()
+    """A session on the migrated store and the workspace's id; commits on success."""
+    access = open_store()
+    workspace_id = access.workspace_id(workspace)
+    with Session(access.engine, expire_on_commit=False) as session:
+        try:
+            yield session, workspace_id
+        except Rejected as error:
+            session.rollback()
+            raise _refuse(error) from None
+        session.commit()
 
 
 @topic_app.command("check")

@@ -1,14 +1,12 @@
 """``hubbub search QUERY``: stored posts matching a rule, as a table or JSON lines.
 
-The command is built around a ``StoreOpener`` handed in by the CLI package, because opening
-the migrated store (``hubbub.runtime``) sits above the feature layers.
+The store comes from ``hubbub.workspaces.access.open_store`` (the main CLI provides it).
 """
 
 from __future__ import annotations
 
 import sys
 import unicodedata
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -18,7 +16,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp
@@ -26,10 +23,8 @@ from hubbub.core.errors import Rejected
 from hubbub.listening.query import Node, QueryError, parse
 from hubbub.listening.search import Hit, SearchPage, Sort, search_posts
 from hubbub.listening.search_index import refresh_search_index
+from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
-
-StoreOpener = Callable[[str], tuple[Engine, int]]
-"""Workspace slug → (engine of the migrated store, workspace id); exits when unknown."""
 
 EXCERPT_CHARS = 160
 
@@ -93,62 +88,74 @@ def _table(page: SearchPage, sort: Sort) -> Table:
     return table
 
 
-def search_command(open_store: StoreOpener) -> Callable[..., None]:
-    """The ``hubbub search`` command function, reading the store ``open_store`` opens."""
+def search(
+    query: Annotated[str, typer.Argument(help="A rule (docs/query-language.md), quoted.")],
+    topic: Annotated[
+        str | None, typer.Option(help="Also require this topic's rule (topic name).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Created at or after (ISO 8601, UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="Created before (ISO 8601, UTC).")] = None,
+    sort: Annotated[
+        str, typer.Option(help="time (newest first) or engagement (most first).")
+    ] = "time",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Hits per page.")] = 20,
+    page: Annotated[int, typer.Option(min=1, help="Page number (walks the pages).")] = 1,
+    cursor: Annotated[
+        str | None, typer.Option(help="Continue after a hit (its cursor from --json).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
+    workspace: Annotated[
+        str, typer.Option("--workspace", "-w", help="Workspace slug.")
+    ] = DEFAULT_SLUG,
+) -> None:
+    """Find stored posts matching QUERY, newest (or most engaged) first."""
+    try:
+        node: Node = parse(query)
+    except QueryError as error:
+        typer.echo(error.pointer(), err=True)
+        typer.echo(f"error: {error.detail}", err=True)
+        raise typer.Exit(1) from None
+    if sort not in ("time", "engagement"):
+        raise _error("--sort is time or engagement")
+    if cursor and page > 1:
+        raise _error("give --page or --cursor, not both")
+    order: Sort = "time" if sort == "time" else "engagement"
+    start, end = _time(since, "since"), _time(until, "until")
+    access = open_store()
+    engine, workspace_id = access.engine, access.workspace_id(workspace)
+    try:
+        err = Console(stderr=True)
+        bar = Progress(console=err, transient=True, disable=not err.is_terminal)
+        task = bar.add_task("indexing new posts", total=None)
 
-    def search(
-        query: Annotated[str, typer.Argument(help="A rule (docs/query-language.md), quoted.")],
-        topic: Annotated[
-            str | None, typer.Option(help="Also require this topic's rule (topic name).")
-        ] = None,
-        since: Annotated[
-            str | None, typer.Option(help="Created at or after (ISO 8601, UTC).")
-        ] = None,
-        until: Annotated[str | None, typer.Option(help="Created before (ISO 8601, UTC).")] = None,
-        sort: Annotated[
-            str, typer.Option(help="time (newest first) or engagement (most first).")
-        ] = "time",
-        limit: Annotated[int, typer.Option(min=1, max=1000, help="Hits per page.")] = 20,
-        page: Annotated[int, typer.Option(min=1, help="Page number (walks the pages).")] = 1,
-        cursor: Annotated[
-            str | None, typer.Option(help="Continue after a hit (its cursor from --json).")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
-        workspace: Annotated[
-            str, typer.Option("--workspace", "-w", help="Workspace slug.")
-        ] = DEFAULT_SLUG,
-    ) -> None:
-        """Find stored posts matching QUERY, newest (or most engaged) first."""
+        def show(done: int, total: int) -> None:  # started on the first report only
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(task, completed=done, total=total)
+
         try:
-            node: Node = parse(query)
-        except QueryError as error:
-            typer.echo(error.pointer(), err=True)
-            typer.echo(f"error: {error.detail}", err=True)
-            raise typer.Exit(1) from None
-        if sort not in ("time", "engagement"):
-            raise _error("--sort is time or engagement")
-        if cursor and page > 1:
-            raise _error("give --page or --cursor, not both")
-        order: Sort = "time" if sort == "time" else "engagement"
-        start, end = _time(since, "since"), _time(until, "until")
-        engine, workspace_id = open_store(workspace)
-        try:
-            err = Console(stderr=True)
-            bar = Progress(console=err, transient=True, disable=not err.is_terminal)
-            task = bar.add_task("indexing new posts", total=None)
-
-            def show(done: int, total: int) -> None:  # started on the first report only
-                if not bar.live.is_started:
-                    bar.start()
-                bar.update(task, completed=done, total=total)
-
-            try:
-                with Session(engine) as session, session.begin():
-                    refresh_search_index(session, workspace_id, progress=show)
-            finally:
-                if bar.live.is_started:
-                    bar.stop()
             with Session(engine) as session, session.begin():
+                refresh_search_index(session, workspace_id, progress=show)
+        finally:
+            if bar.live.is_started:
+                bar.stop()
+        with Session(engine) as session, session.begin():
+            result = search_posts(
+                session,
+                workspace_id,
+                node,
+                topic=topic,
+                since=start,
+                until=end,
+                sort=order,
+                limit=limit,
+                cursor=cursor,
+                refresh=False,
+            )
+            for _ in range(page - 1):
+                if result.next_cursor is None:
+                    result = SearchPage([], None, result.scanned)
+                    break
                 result = search_posts(
                     session,
                     workspace_id,
@@ -158,44 +165,26 @@ def search_command(open_store: StoreOpener) -> Callable[..., None]:
                     until=end,
                     sort=order,
                     limit=limit,
-                    cursor=cursor,
+                    cursor=result.next_cursor,
                     refresh=False,
                 )
-                for _ in range(page - 1):
-                    if result.next_cursor is None:
-                        result = SearchPage([], None, result.scanned)
-                        break
-                    result = search_posts(
-                        session,
-                        workspace_id,
-                        node,
-                        topic=topic,
-                        since=start,
-                        until=end,
-                        sort=order,
-                        limit=limit,
-                        cursor=result.next_cursor,
-                        refresh=False,
-                    )
-        except QueryError as error:  # the topic's stored rule no longer parses
-            typer.echo(error.pointer(), err=True)
-            raise _error(f"topic {topic!r}: {error.detail}") from None
-        except Rejected as error:
-            raise _error(error.detail) from None
-        if as_json:
-            out = sys.stdout.buffer
-            for hit in result.hits:
-                out.write(_json_line(hit) + b"\n")
-            out.flush()
-            return
-        console = Console()
-        if result.hits:
-            console.print(_table(result, order))
-        else:
-            console.print("no posts match", highlight=False)
-        if result.next_cursor:
-            Console(stderr=True).print(
-                f"more: --cursor {result.next_cursor}", highlight=False, markup=False
-            )
-
-    return search
+    except QueryError as error:  # the topic's stored rule no longer parses
+        typer.echo(error.pointer(), err=True)
+        raise _error(f"topic {topic!r}: {error.detail}") from None
+    except Rejected as error:
+        raise _error(error.detail) from None
+    if as_json:
+        out = sys.stdout.buffer
+        for hit in result.hits:
+            out.write(_json_line(hit) + b"\n")
+        out.flush()
+        return
+    console = Console()
+    if result.hits:
+        console.print(_table(result, order))
+    else:
+        console.print("no posts match", highlight=False)
+    if result.next_cursor:
+        Console(stderr=True).print(
+            f"more: --cursor {result.next_cursor}", highlight=False, markup=False
+        )
