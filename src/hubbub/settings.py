@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Events written per ingest transaction."
     )
+    ingest_prepare_workers: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description=(
+            "Processes that decode and prepare the next batches of a long import while the "
+            "current one is written (0: all in one process). Short inputs never start one."
+        ),
+    )
     ingest_batch_seconds: float = Field(
         default=0.5,
         gt=0,
@@ -80,6 +90,45 @@ class Settings(BaseSettings):
         default=24,
         ge=1,
         description="Shortest normalised text that takes part in near-duplicate linking.",
+    )
+    keep: Literal["concerned", "all"] = Field(
+        default="concerned",
+        description=(
+            "Which posts a workspace stores: `concerned` keeps posts matching one of its topics, "
+            "replies and reshares/quotes in threads it already holds, and counts the rest; `all` "
+            "keeps every post. A workspace without topics keeps everything (docs/listening.md)."
+        ),
+    )
+
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost"],
+        description=(
+            "Host header names the web app answers (others get 400, which also stops DNS "
+            "rebinding); add the public name when serving beyond loopback."
+        ),
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description=(
+            "Mark cookies Secure even on plain-HTTP requests (set it behind a TLS proxy); "
+            "requests that arrive over HTTPS always get Secure cookies."
+        ),
+    )
+    session_hours: float = Field(
+        default=336.0, gt=0, description="How long a browser stays signed in (default 14 days)."
+    )
+    login_max_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins to one account within the throttle window before it waits.",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address within the window before it waits.",
+    )
+    login_throttle_seconds: int = Field(
+        default=900, ge=1, description="Window over which failed sign-ins are counted."
     )
 
     @property

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hubbub.accounts.models
+import hubbub.alerts.models
+import hubbub.graph.models
+import hubbub.inbox.models
+import hubbub.listening.models
 import hubbub.posts.models
 import hubbub.sources.models
 import hubbub.workspaces.models
