@@ -67,7 +67,7 @@ def worker_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def _fresh_store(folder: Path) -> tuple[str, int]:
+def fresh_store(folder: Path) -> tuple[str, int]:
     from hubbub.migrations import upgrade
     from hubbub.store.engine import make_engine, transaction
     from hubbub.workspaces.actions import ensure_workspace
@@ -82,7 +82,7 @@ def _fresh_store(folder: Path) -> tuple[str, int]:
 
 
 def _run_baseline(path: str, folder: str) -> dict[str, Any]:
-    url, workspace_id = _fresh_store(Path(folder))
+    url, workspace_id = fresh_store(Path(folder))
     from hubbub.store.engine import sqlite_pragmas
 
     db = sqlite3.connect(url.split("///", 1)[1])
@@ -142,7 +142,7 @@ def _run_hubbub(path: str, folder: str) -> dict[str, Any]:
     from hubbub.store.engine import make_engine
 
     load_connectors()
-    url, workspace_id = _fresh_store(Path(folder))
+    url, workspace_id = fresh_store(Path(folder))
     settings = Settings(home=Path(folder), database_url=url, ingest_batch_size=BATCH)
     ingestor = Ingestor(make_engine(url), settings, worker_setup=load_connectors)
     target = Target(workspace_id)
