@@ -44,11 +44,15 @@ class Document:
         text = item.text or ""
         title = item.title or ""
         both = f"{title}\n{text}"
-        hashtags = [*item.hashtags, *_HASHTAG.findall(both)]
+        # Each pattern needs its marker character: skipping the scan when it is absent is exact
+        # and saves most of the cost on the firehose, where most posts have none.
+        hashtags = [*item.hashtags, *(_HASHTAG.findall(both) if "#" in both else ())]
         # Network mention ids (DIDs, profile URLs) are not handles; keep only handle-like ones.
         mentions = [m for m in item.mentions if ":" not in m and "/" not in m]
-        mentions += [m.rstrip(".-") for m in _HANDLE.findall(both)]
-        domains = [d for d in map(link_domain, [*item.links, *_URL.findall(both)]) if d]
+        if "@" in both:
+            mentions += [m.rstrip(".-") for m in _HANDLE.findall(both)]
+        written = _URL.findall(both) if "://" in both else ()
+        domains = [d for d in map(link_domain, [*item.links, *written]) if d]
         return cls(
             text=text,
             title=title,
