@@ -207,7 +207,7 @@ class Ingestor:
     # A stream starts the worker at its second batch (one-batch inputs never pay for it) and
     # keeps ingesting here until the worker is ready; then it keeps AHEAD batches in flight.
     START_AT_BATCH = 1
-    AHEAD = 3
+    AHEAD = 8
 
     def __init__(
         self,
