@@ -20,6 +20,7 @@ from hubbub.core.clock import from_unix
 from hubbub.core.errors import Rejected
 
 WEEK_SECONDS = 7 * 24 * 3600
+CHART_BUCKETS = 24  # buckets of history drawn in an alert's small chart
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
 
@@ -51,6 +52,10 @@ class SpikeConfig:
     """How long a bucket stays open after its end for out-of-order events."""
     top_n: int = 5
     """How many values to report per driver dimension."""
+    early: bool = False
+    """Alert the moment the open bucket's count crosses the threshold, instead of when the
+    bucket closes (a count only grows, so the closed bucket would alert too). Live engines
+    turn it on; the Higgs backtest keeps bucket-close timing by default."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -110,13 +115,27 @@ class Alert:
     score: float
     ratio: float
     drivers: dict[str, list[tuple[str, int]]]
+    threshold: float = 5.0
+    chart: tuple[int, ...] = ()
+    """Counts of the buckets before this one (oldest first), for a small chart."""
+
+    @property
+    def topic(self) -> str:
+        """The topic of the series (``topic`` or ``topic/sentiment``)."""
+        return self.series.split("/", 1)[0]
+
+    @property
+    def severity(self) -> str:
+        """Graded from how far the score went past the threshold."""
+        return grade(self.score / self.threshold)
 
     def summary(self) -> str:
         """One sentence a person can read in a notification."""
-        minutes = int((self.bucket_end - self.bucket_start).total_seconds() // 60)
+        seconds = int((self.bucket_end - self.bucket_start).total_seconds())
+        span = f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
         where = "same hour of week" if self.baseline.method == "hour_of_week" else "recent window"
         text = (
-            f"{self.observed} mentions of {self.series} in {minutes} min vs a median of "
+            f"{self.observed} mentions of {self.series} in {span} vs a median of "
             f"{self.baseline.median:g} (MAD {self.baseline.mad:g}, {where}): "
             f"robust z {self.score:.1f}, {self.ratio:.1f}x"
         )
@@ -133,6 +152,8 @@ class Alert:
             "time": iso_utc(self.time),
             "kind": self.kind,
             "series": self.series,
+            "topic": self.topic,
+            "severity": self.severity,
             "explanation": {
                 "summary": self.summary(),
                 "bucket_start": iso_utc(self.bucket_start),
@@ -148,8 +169,39 @@ class Alert:
                     ]
                     for dimension, top in self.drivers.items()
                 },
+                "chart": {
+                    "bucket_seconds": int((self.bucket_end - self.bucket_start).total_seconds()),
+                    "counts": [*self.chart, self.observed],
+                    "sparkline": sparkline([*self.chart, self.observed]),
+                },
             },
         }
+
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def grade(strength: float) -> str:
+    """Severity from strength = score / threshold (1 means just over the threshold)."""
+    if strength < 1.5:
+        return "low"
+    if strength < 2.5:
+        return "medium"
+    if strength < 4.0:
+        return "high"
+    return "critical"
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int] | list[float]) -> str:
+    """A one-line chart of `values` for notifications that cannot show images."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    return "".join(SPARKS[int((v - low) / span * (len(SPARKS) - 1))] for v in values)
 
 
 def iso_utc(value: datetime) -> str:
@@ -169,6 +221,7 @@ def robust_baseline(values: list[int], method: str) -> Baseline:
 class _Bucket:
     count: int = 0
     drivers: dict[str, Counter[str]] = field(default_factory=dict)
+    alerted: bool = False
 
 
 class VolumeSpikeDetector:
@@ -186,6 +239,7 @@ class VolumeSpikeDetector:
         self._recent: deque[int] = deque(maxlen=self.config.window)
         self._slots: dict[int, deque[int]] = {}
         self._armed = True
+        self._cache: tuple[int, Baseline | None] | None = None
         self._last_alert: int | None = None  # bucket index of the last alert
         self.late_events = 0
         self.buckets_judged = 0
@@ -209,7 +263,12 @@ class VolumeSpikeDetector:
             if counter is None:
                 counter = bucket.drivers[dimension] = Counter()
             counter[value] += weight
-        return self.advance(unix_time)
+        alerts = self.advance(unix_time)
+        if self.config.early and not bucket.alerted and index in self._open:
+            early = self._check(index, bucket, from_unix(unix_time))
+            if early is not None:
+                alerts.append(early)
+        return alerts
 
     def advance(self, unix_time: float) -> list[Alert]:
         """Judge every bucket whose end plus lateness is at or before `unix_time`."""
@@ -236,6 +295,16 @@ class VolumeSpikeDetector:
         return self.advance((last + 1) * self.config.bucket_seconds + self.config.lateness_seconds)
 
     def _baseline(self, slot: int) -> Baseline | None:
+        """The slot's baseline, cached until the next bucket is judged (early checks are per
+        event, and a median of 288 buckets per event would cost more than everything else)."""
+        cached = self._cache
+        if cached is not None and cached[0] == slot:
+            return cached[1]
+        found = self._compute_baseline(slot)
+        self._cache = (slot, found)
+        return found
+
+    def _compute_baseline(self, slot: int) -> Baseline | None:
         history = self._slots.get(slot)
         if history is not None and len(history) >= self.config.min_weeks:
             return robust_baseline(list(history), "hour_of_week")
@@ -245,15 +314,25 @@ class VolumeSpikeDetector:
 
     def _judge(self, index: int, bucket: _Bucket) -> Alert | None:
         cfg = self.config
+        fire_at = from_unix((index + 1) * cfg.bucket_seconds + cfg.lateness_seconds)
+        alert = None if bucket.alerted else self._check(index, bucket, fire_at, closing=True)
         slot = index % (WEEK_SECONDS // cfg.bucket_seconds)
-        baseline = self._baseline(slot)
         self._recent.append(bucket.count)
         self._slots.setdefault(slot, deque(maxlen=cfg.max_weeks)).append(bucket.count)
+        self._cache = None
         self.buckets_judged += 1
+        return alert
+
+    def _check(
+        self, index: int, bucket: _Bucket, fire_at: datetime, closing: bool = False
+    ) -> Alert | None:
+        """Score `bucket` (closed, or still open when early) against the history before it."""
+        cfg = self.config
+        baseline = self._baseline(index % (WEEK_SECONDS // cfg.bucket_seconds))
         if baseline is None:
             return None
         score = (bucket.count - baseline.median) / baseline.scale
-        if score < cfg.release:
+        if closing and score < cfg.release:
             self._armed = True
         ratio = bucket.count / max(baseline.median, 1.0)
         cooling = (
@@ -270,9 +349,10 @@ class VolumeSpikeDetector:
             return None
         self._armed = False
         self._last_alert = index
+        bucket.alerted = True
         start = index * cfg.bucket_seconds
         return Alert(
-            time=from_unix(start + cfg.bucket_seconds + cfg.lateness_seconds),
+            time=fire_at,
             kind="volume_spike",
             series=self.series,
             bucket_start=from_unix(start),
@@ -285,6 +365,8 @@ class VolumeSpikeDetector:
                 dimension: counter.most_common(cfg.top_n)
                 for dimension, counter in sorted(bucket.drivers.items())
             },
+            threshold=cfg.threshold,
+            chart=tuple(list(self._recent)[-CHART_BUCKETS:]),
         )
 
 

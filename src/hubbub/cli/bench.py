@@ -39,5 +39,53 @@ def bench_ingest(
     )
 
 
+@bench_app.command("listen")
+def bench_listen(
+    posts: int = typer.Option(1_000_000, min=10_000, help="Jetstream post events."),
+    rules: int = typer.Option(1_000, min=6, help="Topics (one rule each) in the workspace."),
+    seed: int = typer.Option(0, help="Workload seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Decode, normalise, match, enrich, store: per stage and end to end (issue #3 targets)."""
+    from hubbub.bench.listen import run as run_listen
+
+    with err_console.status(f"{posts:,} posts against {rules:,} topics"):
+        report = run_listen(posts, rules, seed)
+    if as_json:
+        print(json.dumps(report))
+        return
+    rates = report["stages"]["posts_per_cpu_second"]
+    for stage, rate in rates.items():
+        console.print(f"{stage:22s} {rate:12,.0f} posts/CPU-s")
+    console.print(f"end to end {report['end_to_end']['posts_per_second']:,.0f} posts/s")
+    console.print(f"match speed-up over naive {report['match_speedup_over_naive']:.0f}x")
+    console.print(f"peak {report['peak_rss_mb']:.0f} MB; targets met: {report['met']}")
+
+
+@bench_app.command("alerts")
+def bench_alerts(
+    seconds: float = typer.Option(20.0, min=5.0, help="Seconds of load to run."),
+    rate: int = typer.Option(1_000, min=10, help="Posts per second to feed."),
+    spikes: int = typer.Option(5, min=1, help="Injected spikes (one alert each)."),
+    seed: int = typer.Option(0, help="Workload seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Latency from the post that tips an alert to a local HTTP receiver getting the request."""
+    from hubbub.bench.alerts import run as run_alerts
+
+    with err_console.status(f"{rate:,} posts/s for {seconds:g} s with {spikes} spikes"):
+        report = run_alerts(seconds=seconds, rate=rate, spikes=spikes, seed=seed)
+    if as_json:
+        print(json.dumps(report))
+        return
+    latency = report["latency_seconds"]
+    console.print(
+        f"alerts {report['alerts_received']}/{report['spikes']}: "
+        f"latency p50 {latency['p50']:.3f} s, p95 {latency['p95']:.3f} s, "
+        f"max {latency['max']:.3f} s at "
+        f"{report['achieved_posts_per_second']:.0f} posts/s; target met: {report['target_met']}"
+    )
+
+
 def mount(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
