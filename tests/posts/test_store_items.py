@@ -186,8 +186,8 @@ def test_same_author_repeat_is_linked_even_after_someone_else_said_it(
     result = _store(engine, workspace_id, [other, first, repeat])
     assert result.near_duplicates == 1
     with Session(engine) as session:
-        ids = dict(session.execute(select(Post.native_id, Post.id)).tuples().all())
-        links = dict(session.execute(select(Post.native_id, Post.near_dup_of)).tuples().all())
+        ids = dict(session.execute(select(Post.native_id, Post.id)).all())
+        links = dict(session.execute(select(Post.native_id, Post.near_dup_of)).all())
     assert links[repeat.native_id] == ids[first.native_id]
     assert links[first.native_id] is None
     assert links[other.native_id] is None
