@@ -12,7 +12,9 @@ import hashlib
 import re
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
+import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
@@ -94,6 +96,64 @@ _CUES: dict[str, re.Pattern[str]] = {
     "exclaim_runs": re.compile(r"!{2,}|🔥|💰|💸|🚀|🤑|💵|🎁"),
 }
 CUE_NAMES = tuple(_CUES)
+# Literals every match of a cue contains, case-folded: a text holding none of its cue's needles
+# cannot match it, so the regex (the costly part: ~100 µs a post for all of them) is skipped.
+# None: always run (cheap or anchored). tests/enrich/intent/test_cue_gates.py checks that the
+# counts equal ungated ones on every labelled text we have.
+_NEEDLES: dict[str, tuple[str, ...] | None] = {
+    "question_start": None,
+    "ends_question": None,
+    "first_person_problem": ("my", "mine", "i've", "i have", "i was", "i got", "i need"),
+    "help_ask": (
+        "help", "fix", "refund", "rebook", "replace", "reset", "recover", "restore",
+        "update me", "contact", "dm", "can you", "can someone", "what do i do", "what now",
+        "how do i", "any tips", "any ideas",
+    ),
+    "order_ref": ("order", "booking", "claim", "ref", "ticket"),
+    "purchase": (
+        "buy", "bought", "order", "purchase", "pre-order", "cart", "basket", "checkout",
+        "upgrade", "sign up", "signing up", "subscribe", "take my money",
+        "pulling the trigger", "grab it", "in the market", "wishlist", "treat myself", "gift",
+    ),
+    "plan_to": (
+        "gonna", "going to", "about to", "planning to", "plan to", "thinking of",
+        "considering", "want to", "want the", "need a", "need new", "need to get", "ready to",
+        "will be", "i'll", "might", "looking to", "looking for", "torn between", "leaning",
+        "getting",
+    ),
+    "request": (
+        "please add", "pls add", "add a", "add support", "would love", "would be", "should ",
+        "need", "wish", "let us", "let me", "feature", "option", "bring back", "how about",
+        "make it happen", "when is",
+    ),
+    "money_offer": (
+        "$", "£", "€", "%", "free", "giveaway", "win", "prize", "crypto", "btc", "eth", "nft",
+        "follower", "link in bio", "click", "dm me", "dm us", "earn", "guarantee", "claim",
+    ),
+    "defect": (
+        "broke", "snapped", "stopped", "died", "dead", "leak", "crash", "cracked", "damaged",
+        "dented", "wrong", "late", "delay", "cancel", "lost", "missing", "cold", "slow",
+        "worse", "again", "still", "never", "charged ", "price hike", "went up", "raised",
+        "removed", "pointless", "not worth", "not impressed", "not cool", "waste", "avoid",
+        "disappoint", "rubbish", "joke", "scam",
+    ),
+    "delight": (
+        "love", "best", "amazing", "brilliant", "perfect", "lifesaver", "legend", "impressed",
+        "thank", "shoutout", "big up", "kudos", "respect", "worth every", "game changer",
+        "obsessed", "10/10", "five stars", "so good", "fair play", "well done",
+        "never going back", "blown away", "gorgeous", "bliss",
+        "\U0001f60d", "\u2764", "\ufe0f", "\U0001f979", "\U0001f64c", "\u2728", "\U0001f495",
+    ),
+    "hashtags": ("#",),
+    "links": (".", "://"),
+    "exclaim_runs": (
+        "!!", "\U0001f525", "\U0001f4b0", "\U0001f4b8", "\U0001f680", "\U0001f911",
+        "\U0001f4b5", "\U0001f381",
+    ),
+}  # fmt: skip
+# The only characters that re.IGNORECASE matches to an ASCII letter but str.casefold() does
+# not fold to it (the dotted and dotless capital/small I); checked by a test over all of Unicode.
+_FOLD_LIKE_RE = str.maketrans({"\u0130": "i", "\u0131": "i"})
 SENTIMENT_NAMES = ("p_negative", "p_neutral", "p_positive")
 DENSE_NAMES = (*LEXICON_NAMES, *SENTIMENT_NAMES, *CUE_NAMES)
 
@@ -104,8 +164,37 @@ def sentiment_fingerprint() -> str:
     return hashlib.sha256(SENTIMENT_WEIGHTS.read_bytes()).hexdigest()[:16]
 
 
+@cache
+def _gates() -> tuple[Any, frozenset[int]]:
+    """One automaton over every needle (value: the cues needing it), and the ungated cues."""
+    automaton = ahocorasick.Automaton()
+    by_needle: dict[str, set[int]] = {}
+    for col, name in enumerate(CUE_NAMES):
+        for needle in _NEEDLES[name] or ():
+            by_needle.setdefault(needle, set()).add(col)
+    for needle, cols in by_needle.items():
+        automaton.add_word(needle, frozenset(cols))
+    automaton.make_automaton()
+    always = frozenset(col for col, name in enumerate(CUE_NAMES) if _NEEDLES[name] is None)
+    return automaton, always
+
+
 def cues(texts: Sequence[str]) -> F32:
     """Counts of each cue per text (capped at 4 so one spammy post cannot dominate)."""
+    out = np.zeros((len(texts), len(CUE_NAMES)), dtype=np.float32)
+    automaton, always = _gates()
+    patterns = list(_CUES.values())
+    for row, text in enumerate(texts):
+        wanted = set(always)
+        for _end, cols in automaton.iter(text.translate(_FOLD_LIKE_RE).casefold()):
+            wanted |= cols
+        for col in wanted:
+            out[row, col] = min(len(patterns[col].findall(text)), 4)
+    return out
+
+
+def ungated_cues(texts: Sequence[str]) -> F32:
+    """``cues`` without the needle gates: the reference the gates are tested against."""
     out = np.zeros((len(texts), len(CUE_NAMES)), dtype=np.float32)
     for row, text in enumerate(texts):
         for col, pattern in enumerate(_CUES.values()):

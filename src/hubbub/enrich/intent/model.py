@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +56,24 @@ class LinearIntent:
     bias: F64
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def _slots(self) -> npt.NDArray[np.int32]:
+        """Row of each hashed bucket in ``sparse`` (-1: no weight): one gather per feature
+        instead of a binary search (1 MB for 2**18 buckets)."""
+        slots = np.full(1 << self.bits, -1, dtype=np.int32)
+        slots[self.buckets] = np.arange(self.buckets.shape[0], dtype=np.int32)
+        return slots
+
     def logits(self, feats: Features) -> F64:
         """Class scores for a featurised batch; buckets unseen in training weigh nothing."""
         n_classes = self.bias.shape[0]
         out = np.zeros((feats.n_docs, n_classes), dtype=np.float64)
         if self.buckets.shape[0] and feats.col.shape[0]:
-            slot = np.searchsorted(self.buckets, feats.col)
-            slot = np.minimum(slot, self.buckets.shape[0] - 1)
-            hit = self.buckets[slot] == feats.col
+            slot = self._slots[feats.col]
+            hit = slot >= 0
+            slot = slot[hit]
             doc = feats.doc[hit]
-            rows = self.sparse[slot[hit]] * feats.val[hit, None]
+            rows = self.sparse[slot] * feats.val[hit, None]
             for c in range(n_classes):
                 out[:, c] = np.bincount(doc, weights=rows[:, c], minlength=feats.n_docs)
         standard = (feats.dense - self.dense_mean) / self.dense_scale
