@@ -11,7 +11,15 @@ from hubbub.accounts.actions import login
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.demo.generate import demo_lines
-from hubbub.demo.load import DEMO_OWNER, ensure_demo_owner, existing_end, load_demo, summarise
+from hubbub.demo.load import (
+    DEMO_OWNER,
+    demo_topics,
+    ensure_demo_owner,
+    existing_end,
+    load_demo,
+    summarise,
+)
+from hubbub.listening.queries import list_topics, match_counts
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -76,3 +84,21 @@ def test_demo_owner_gets_a_new_generated_password_each_time(
         user = user_by_email(session, email)
         demo = session.scalars(select(Workspace).where(Workspace.slug == "demo")).one()
         assert user is not None and role_in(session, user.id, demo.id) is Role.OWNER
+
+
+def test_the_demo_listens_with_its_brand_product_and_rival_topics(
+    engine: Engine, settings: Settings
+) -> None:
+    load_demo(engine, settings, "demo", days=3, end=END)
+    with Session(engine) as session:
+        workspace_id = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
+        topics = {topic.name: topic for topic in list_topics(session, workspace_id)}
+        counts = match_counts(session, workspace_id)
+    assert {topic.kind for topic in topics.values()} == {"brand", "product", "competitor"}
+    assert set(topics) == {name for name, _rule, _kind in demo_topics()}
+    assert all(counts.get(topic.id, 0) > 0 for topic in topics.values())
+    # Loading again adds neither topics nor matches.
+    load_demo(engine, settings, "demo", days=3, end=END)
+    with Session(engine) as session:
+        assert match_counts(session, workspace_id) == counts
+        assert len(list_topics(session, workspace_id)) == len(topics)

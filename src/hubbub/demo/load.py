@@ -22,6 +22,9 @@ from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.core.clock import as_utc
 from hubbub.core.items import RawEvent
 from hubbub.demo.generate import DEMO_NOTE_ID, generate
+from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
+from hubbub.listening.actions import add_topic, backfill
+from hubbub.listening.queries import list_topics
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
@@ -93,7 +96,36 @@ def load_demo(
         done += len(batch)
         if progress is not None:
             progress(done, len(lines))
+    add_demo_topics(engine, workspace_id)
     return total
+
+
+def demo_topics() -> list[tuple[str, str, str]]:
+    """(name, rule, kind) of the topics the demo listens with: brand, products, rivals."""
+    topics = [("lumen", '"lumen bikes" OR lumenbikes OR #lumenbikes OR @lumenbikes', "brand")]
+    topics += [(name.split()[-1].lower(), f'"{name}"', "product") for name in PRODUCTS]
+    topics += [
+        (
+            rival.lower(),
+            " OR ".join([rival, *(f'"{p}"' for p in COMPETITOR_PRODUCTS[rival])]),
+            "competitor",
+        )
+        for rival in COMPETITORS
+    ]
+    return topics
+
+
+def add_demo_topics(engine: Engine, workspace_id: int) -> int:
+    """Add the demo topics that are missing, then match the stored posts against them (both
+    idempotent). Topics come after the posts: with them first, the workspace would keep only
+    what they match, and the demo's threads are meant to be seen whole."""
+    with transaction(engine) as session:
+        have = {topic.name for topic in list_topics(session, workspace_id)}
+        for name, rule, kind in demo_topics():
+            if name not in have:
+                add_topic(session, workspace_id, name, rule, kind)
+    with Session(engine, expire_on_commit=False) as session:
+        return backfill(session, workspace_id).matched_posts
 
 
 def summarise(engine: Engine, workspace_id: int) -> DemoSummary:
