@@ -1,4 +1,5 @@
-"""``hubbub up``: the embedded default — web app, API and every listener in one process."""
+"""``hubbub up``: the embedded default — web app, API, every listener and the pipeline in one
+process; ``hubbub worker``: the pipeline alone (production, beside ``serve`` and ``listen``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hubbub.sources.listener import Listener
 from hubbub.sources.models import Source
 from hubbub.web.app import LOOPBACK_HOSTS, create_app
 from hubbub.web.cli import is_loopback
+from hubbub.worker import Pipeline
 
 
 def up(
@@ -61,6 +63,7 @@ def up(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         tasks = [asyncio.create_task(listener.run(stop)) for listener in listeners]
+        tasks.append(asyncio.create_task(Pipeline(rt.engine, rt.settings).run(stop)))
         console.print(
             f"Hubbub is up: http://{host}:{port}/  ({len(listeners)} workspace(s) listening; "
             f"Ctrl-C stops){sign_in}",
@@ -77,5 +80,37 @@ def up(
     asyncio.run(main())
 
 
+def worker(
+    interval: float = typer.Option(5.0, min=0.1, help="Seconds between pipeline ticks."),
+    once: bool = typer.Option(False, "--once", help="Run one tick, print what it did, exit."),
+) -> None:
+    """Run the pipeline after the store (search index, inbox, alerts and playbooks)."""
+    rt = runtime()
+    pipeline = Pipeline(rt.engine, rt.settings)
+    if once:
+        result = pipeline.tick()
+        console.print(
+            f"indexed {result.indexed}, conversations {result.conversations}, "
+            f"mentions {result.mentions}, alerts {result.alerts}, "
+            f"playbook runs {result.playbook_runs}",
+            highlight=False,
+        )
+        for job, error in result.errors.items():
+            console.print(f"  {job} failed: {error}", highlight=False, markup=False)
+        if result.errors:
+            raise typer.Exit(1)
+        return
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await pipeline.run(stop, interval)
+
+    asyncio.run(main())
+
+
 def mount(app: typer.Typer) -> None:
     app.command()(up)
+    app.command()(worker)

@@ -1,0 +1,181 @@
+"""The pipeline after the store: what `hubbub up` and `hubbub worker` run on a timer.
+
+Per workspace, each tick:
+
+* search — posts stored since the last tick go into the full-text index;
+* inbox — new posts that need an answer open (or join) conversations;
+* alerts — new topic matches go, oldest first, through the workspace's alert detectors; each
+  alert is stored and the playbooks it triggers run.
+
+Each job remembers the highest post id it has handled, in memory. At start-up the inbox looks
+back `inbox_lookback` (its action is idempotent) and the alerts start from the newest match:
+their detectors learn their baselines live rather than firing on old history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from hubbub.alerts.actions import handle_alert
+from hubbub.alerts.engine import AlertEngine
+from hubbub.alerts.signals import Mention
+from hubbub.core.clock import utcnow
+from hubbub.inbox.actions import open_conversations_for
+from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
+from hubbub.listening.search_index import refresh_search_index
+from hubbub.posts.models import Author, Post
+from hubbub.settings import Settings
+from hubbub.store.engine import transaction
+from hubbub.workspaces.models import Workspace
+
+log = logging.getLogger(__name__)
+
+BATCH = 1_000  # posts or matches handled per job per transaction
+
+
+@dataclass
+class TickResult:
+    indexed: int = 0
+    conversations: int = 0
+    mentions: int = 0
+    alerts: int = 0
+    playbook_runs: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Cursors:
+    inbox: int
+    alerts: int
+    engine: AlertEngine = field(default_factory=AlertEngine)
+
+
+class Pipeline:
+    """One per process; ``tick`` runs every job once for every workspace."""
+
+    def __init__(
+        self, engine: Engine, settings: Settings, inbox_lookback: timedelta = timedelta(hours=24)
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.inbox_lookback = inbox_lookback
+        self._workspaces: dict[int, _Cursors] = {}
+
+    def tick(self) -> TickResult:
+        result = TickResult()
+        with Session(self.engine) as session:
+            workspace_ids = list(session.scalars(select(Workspace.id)))
+        for workspace_id in workspace_ids:
+            cursors = self._cursors(workspace_id)
+            # One job failing (a bad playbook, a full disk) must not stop the others.
+            for name, job in (
+                ("search", self._search),
+                ("inbox", self._inbox),
+                ("alerts", self._alerts),
+            ):
+                try:
+                    job(workspace_id, cursors, result)
+                except Exception as exc:
+                    log.exception("pipeline job %s failed for workspace %s", name, workspace_id)
+                    result.errors[f"{workspace_id}/{name}"] = f"{type(exc).__name__}: {exc}"
+        return result
+
+    async def run(self, stop: asyncio.Event, interval: float = 5.0) -> None:
+        """Tick every ``interval`` seconds (in a thread: jobs block on the database) until
+        ``stop`` is set."""
+        while not stop.is_set():
+            await asyncio.to_thread(self.tick)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                continue
+
+    def _cursors(self, workspace_id: int) -> _Cursors:
+        found = self._workspaces.get(workspace_id)
+        if found is None:
+            since = utcnow() - self.inbox_lookback
+            with Session(self.engine) as session:
+                before = session.scalar(
+                    select(func.max(Post.id)).where(
+                        Post.workspace_id == workspace_id, Post.received_at < since
+                    )
+                )
+                newest = session.scalar(
+                    select(func.max(TopicMatch.post_id)).where(
+                        TopicMatch.workspace_id == workspace_id
+                    )
+                )
+            found = _Cursors(inbox=before or 0, alerts=newest or 0)
+            self._workspaces[workspace_id] = found
+        return found
+
+    def _search(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        with Session(self.engine) as session:
+            result.indexed += refresh_search_index(session, workspace_id).indexed
+            session.commit()
+
+    def _inbox(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
+        with transaction(self.engine) as session:
+            ids = list(
+                session.scalars(
+                    select(Post.id)
+                    .where(Post.workspace_id == workspace_id, Post.id > cursors.inbox)
+                    .order_by(Post.id)
+                    .limit(BATCH)
+                )
+            )
+            if ids:
+                result.conversations += len(open_conversations_for(session, workspace_id, ids))
+        if ids:
+            cursors.inbox = ids[-1]
+
+    def _alerts(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
+        with transaction(self.engine) as session:
+            rows = session.execute(
+                select(
+                    TopicMatch.post_id,
+                    Topic.name,
+                    Post.created_at,
+                    Post.text,
+                    Post.url,
+                    Post.native_id,
+                    Post.network,
+                    Post.hashtags,
+                    Author.handle,
+                    Author.native_id.label("author_id"),
+                    Author.followers,
+                    PostEnrichment.sentiment_label,
+                )
+                .join(Topic, Topic.id == TopicMatch.topic_id)
+                .join(Post, Post.id == TopicMatch.post_id)
+                .join(Author, Author.id == Post.author_id)
+                .outerjoin(PostEnrichment, PostEnrichment.post_id == Post.id)
+                .where(TopicMatch.workspace_id == workspace_id, TopicMatch.post_id > cursors.alerts)
+                .order_by(TopicMatch.post_id)
+                .limit(BATCH)
+            ).all()
+            for row in rows:
+                mention = Mention(
+                    time=row.created_at.timestamp(),
+                    topic=row.name,
+                    text=row.text or "",
+                    post=row.url or row.native_id,
+                    author=row.handle or row.author_id,
+                    followers=row.followers or 0,
+                    network=row.network,
+                    sentiment=row.sentiment_label or "neutral",
+                    hashtags=tuple(row.hashtags or ()),
+                )
+                result.mentions += 1
+                for alert in cursors.engine.observe(mention):
+                    result.alerts += 1
+                    runs = handle_alert(session, workspace_id, alert.as_dict(), self.settings)
+                    result.playbook_runs += len(runs)
+        if rows:
+            cursors.alerts = max(row.post_id for row in rows)
