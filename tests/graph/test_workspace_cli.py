@@ -101,3 +101,24 @@ def test_seed_on_workspace(hubbub: Invoke, engine: Engine, workspace_id: int) ->
     assert json.loads(missing.output)["error"]["code"] == "missing_field"
     bad = hubbub("graph", "seed", "-w", "acme", "--probabilities", "x", "--json", code=2)
     assert json.loads(bad.output)["error"]["code"] == "bad_probabilities"
+
+
+def test_a_topic_narrows_the_graph_to_the_posts_it_matched(
+    hubbub: Invoke, engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    store(engine, workspace_id, conversation())
+    hubbub("topic", "add", "congrats", "congrats", "-w", "acme")
+    hubbub("topic", "backfill", "-w", "acme")
+    out_csv = tmp_path / "topic.csv"
+    hubbub("graph", "export", "-w", "acme", "--format", "csv", "--out", str(out_csv),
+           "--topic", "congrats")  # fmt: skip
+    with out_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    # The topic matched Bruno's "Congrats on the launch" reply only: one reply edge.
+    assert [(r["source"], r["target"], r["reply"]) for r in rows] == [(BRUNO, AMIRA, "1")]
+    ranked = json.loads(
+        hubbub("graph", "influencers", "-w", "acme", "--topic", "congrats", "--json").output
+    )["influencers"]
+    assert ranked[0]["handle"] == "amira.bsky.social"
+    unknown = hubbub("graph", "influencers", "-w", "acme", "--topic", "nope", code=2)
+    assert "no topic 'nope'" in unknown.output and "congrats" in unknown.output

@@ -14,11 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
 from hubbub.graph.seeding.reader import Model
+from hubbub.listening.models import Topic, TopicMatch
+from hubbub.listening.queries import list_topics
 from hubbub.store.engine import transaction
 from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
@@ -82,6 +84,32 @@ PostIdsOpt = Annotated[
 ]
 
 
+TopicOpt = Annotated[
+    str | None,
+    typer.Option("--topic", help="Only the posts this topic matched (see `hubbub topic list`)."),
+]
+
+
+def _selected(
+    engine: Engine, workspace_id: int, path: Path | None, topic: str | None
+) -> list[int] | None:
+    """The posts to build on: a topic's matches, a file of ids, or (None) every post."""
+    if topic is None:
+        return _read_ids(path)
+    if path is not None:
+        raise typer.BadParameter("give --topic or --post-ids, not both")
+    with Session(engine) as session:
+        topic_id = session.scalar(
+            select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == topic)
+        )
+        if topic_id is None:
+            known = ", ".join(t.name for t in list_topics(session, workspace_id)) or "none"
+            raise typer.BadParameter(f"no topic {topic!r} in this workspace (topics: {known})")
+        return list(
+            session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id))
+        )
+
+
 def _read_ids(path: Path | None) -> list[int] | None:
     if path is None:
         return None
@@ -111,6 +139,7 @@ def seed(
         typer.Option("--workspace", "-w", help="Seed on this workspace's interaction graph."),
     ] = None,
     post_ids: PostIdsOpt = None,
+    topic: TopicOpt = None,
     probabilities: Annotated[
         str,
         typer.Option(
@@ -148,11 +177,13 @@ def seed(
     """Choose campaign seeds with IMM (on a graph folder or a workspace) and check their reach
     by simulation."""
     if graph is None:
+        if workspace is None and topic is not None:
+            workspace = DEFAULT_SLUG  # `graph seed --topic T` seeds on the default workspace
         if workspace is None:
             raise _fail(Rejected("missing_field", "give --graph DIR or --workspace W"), as_json)
         _seed_workspace(
-            workspace, post_ids, probabilities, model, k, epsilon, exclude, force, mc_runs,
-            random_seed, as_json,
+            workspace, post_ids, topic, probabilities, model, k, epsilon, exclude, force,
+            mc_runs, random_seed, as_json,
         )  # fmt: skip
         return
     # Imported here so that `hubbub --help` does not load numba.
@@ -285,6 +316,7 @@ def export(
     workspace: WorkspaceOpt = DEFAULT_SLUG,
     half_life_days: HalfLifeOpt = 14,
     post_ids: PostIdsOpt = None,
+    topic: TopicOpt = None,
 ) -> None:
     """Write the workspace's interaction graph (author → author, weighted, decayed)."""
     from hubbub.graph.interactions import interaction_graph, summary
@@ -292,7 +324,10 @@ def export(
     engine, workspace_id = _open(workspace)
     with Session(engine) as session:
         graph = interaction_graph(
-            session, workspace_id, _read_ids(post_ids), half_life=timedelta(days=half_life_days)
+            session,
+            workspace_id,
+            _selected(engine, workspace_id, post_ids, topic),
+            half_life=timedelta(days=half_life_days),
         )
     if export_format is ExportFormat.graphml:
         graph.write_graphml(out)
@@ -308,6 +343,7 @@ def influencers(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many to list.")] = 20,
     half_life_days: HalfLifeOpt = 14,
     post_ids: PostIdsOpt = None,
+    topic: TopicOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the authors who matter, each score broken into its parts."""
@@ -318,7 +354,7 @@ def influencers(
         ranked = rank_influencers(
             session,
             workspace_id,
-            _read_ids(post_ids),
+            _selected(engine, workspace_id, post_ids, topic),
             limit=limit,
             half_life=timedelta(days=half_life_days),
         )
@@ -380,6 +416,7 @@ def communities(
     workspace: WorkspaceOpt = DEFAULT_SLUG,
     half_life_days: HalfLifeOpt = 14,
     post_ids: PostIdsOpt = None,
+    topic: TopicOpt = None,
     resolution: Annotated[
         float, typer.Option("--resolution", min=0.01, help="Higher: more, smaller communities.")
     ] = 1.0,
@@ -395,7 +432,7 @@ def communities(
         found = find_communities(
             session,
             workspace_id,
-            _read_ids(post_ids),
+            _selected(engine, workspace_id, post_ids, topic),
             half_life=timedelta(days=half_life_days),
             resolution=resolution,
             min_size=min_size,
@@ -424,6 +461,7 @@ def cascades(
     workspace: WorkspaceOpt = DEFAULT_SLUG,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many to list.")] = 10,
     post_ids: PostIdsOpt = None,
+    topic: TopicOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The biggest reshare/reply cascades of stored posts: shape, timing, who amplified."""
@@ -432,7 +470,9 @@ def cascades(
 
     engine, workspace_id = _open(workspace)
     with Session(engine) as session:
-        posts = workspace_posts(session, workspace_id, _read_ids(post_ids))
+        posts = workspace_posts(
+            session, workspace_id, _selected(engine, workspace_id, post_ids, topic)
+        )
         names = {
             a.id: a.handle or a.native_id
             for a in authors(session, {p.author_id for p in posts}).values()
@@ -461,6 +501,7 @@ def cascades(
 def _seed_workspace(
     workspace: str,
     post_ids: Path | None,
+    topic: str | None,
     probabilities: str,
     model: Model,
     k: int,
@@ -488,7 +529,7 @@ def _seed_workspace(
             plan = plan_campaign(
                 session,
                 workspace_id,
-                _read_ids(post_ids),
+                _selected(engine, workspace_id, post_ids, topic),
                 k=k,
                 model=model,
                 epsilon=epsilon,
