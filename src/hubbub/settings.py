@@ -95,8 +95,8 @@ class Settings(BaseSettings):
         default="concerned",
         description=(
             "Which posts a workspace stores: `concerned` keeps posts matching one of its topics, "
-            "replies and reshares/quotes in threads it already holds, and counts the rest; `all` "
-            "keeps every post. A workspace without topics keeps everything (docs/listening.md)."
+            "posts addressed to its own accounts, replies and reshares/quotes in threads it "
+            "already holds, and counts the rest; `all` keeps every post. A workspace without topics keeps everything (docs/listening.md)."
         ),
     )
 

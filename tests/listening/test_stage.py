@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
+from hubbub.inbox.actions import add_account
 from hubbub.listening.actions import remove_topic, update_topic
 from hubbub.listening.models import (
     HourlyRollup,
@@ -35,7 +36,7 @@ from tests.listening.ingesting import (
     stored,
     topics,
 )
-from tests.support.factories import BASE_TIME
+from tests.support.factories import BASE_TIME, PERSONAS
 
 SKATES = "Acme rocket skates are wonderful, I love them"
 
@@ -153,6 +154,33 @@ def test_concerned_keeps_matches_and_their_threads_and_counts_the_rest(
     )
     assert native(10, "chen") not in stored(engine, workspace_id)
     assert matches(engine, workspace_id) == {("skates", root)}
+
+
+def test_concerned_keeps_posts_addressed_to_the_workspaces_own_accounts(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    topics(engine, workspace_id, skates="skates")
+    brand = PERSONAS["amira"]["native_id"]  # Amira's account is the brand's own
+    with transaction(engine) as session:
+        add_account(session, settings, workspace_id, "bluesky", brand, "@amira.bsky.social")
+    result = ingest(
+        engine,
+        settings,
+        workspace_id,
+        [
+            post(1, "hello there", author="bruno", mentions=[brand]),
+            post(2, "thoughts, @Amira.bsky.social?", author="chen"),
+            post(3, "replying", author="bruno", reply_to=f"at://{brand}/app.bsky.feed.post/3x"),
+            post(4, "unrelated chatter", author="bruno"),
+        ],
+    )
+    assert stored(engine, workspace_id) == {
+        native(1, "bruno"),
+        native(2, "chen"),
+        native(3, "bruno"),
+    }
+    assert result.dropped == 1
+    assert matches(engine, workspace_id) == set()  # kept, yet no topic matched them
 
 
 def test_keep_all_stores_everything_and_matches_what_matches(

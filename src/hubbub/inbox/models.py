@@ -17,30 +17,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hubbub.core.clock import utcnow
 from hubbub.store.base import Base
 from hubbub.store.types import BigId, UTCDateTime
+from hubbub.workspaces.models import WorkspaceAccount
+
+__all__ = ["WorkspaceAccount"]  # the brand's own accounts live with the workspace
 
 STATUSES = ("new", "open", "waiting", "resolved", "spam")
 REPLY_STATES = ("queued", "sending", "sent", "failed", "needs_credentials", "rate_limited")
-
-
-class WorkspaceAccount(Base):
-    """One of the brand's own accounts on a network: mentions of it and replies to its posts
-    open conversations, and replies go out through it. ``credentials`` is Fernet-encrypted."""
-
-    __tablename__ = "inbox_accounts"
-    __table_args__ = (
-        Index(
-            "uq_inbox_accounts_identity", "workspace_id", "network", "native_author_id", unique=True
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    network: Mapped[str] = mapped_column(String(32))
-    native_author_id: Mapped[str] = mapped_column(String(512))
-    handle: Mapped[str] = mapped_column(String(320))
-    service_url: Mapped[str | None] = mapped_column(String(2048))
-    credentials: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Queue(Base):

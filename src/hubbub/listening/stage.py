@@ -2,7 +2,9 @@
 it arrives; what the workspace keeps is decided before the store, and matches, enrichments and
 rollups are written in the batch's own transaction after it.
 
-Per workspace the stage caches one compiled matcher. Each batch costs one indexed query on
+A workspace keeps (``HUBBUB_KEEP=concerned``) what its topics match, what is addressed to its
+own accounts (``WorkspaceAccount``), and what joins threads it holds. Per workspace the stage
+caches one compiled matcher. Each batch costs one indexed query on
 ``topics`` (count and newest ``updated_at``) to notice edits; a change recompiles only the
 topics that changed (``Matcher.update``), without stopping ingestion or the process.
 """
@@ -29,6 +31,7 @@ from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.sources.stages import Selection, ingest_stages
 from hubbub.store.dialect import chunks
+from hubbub.workspaces.models import WorkspaceAccount
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,24 @@ class _Topics:
     signature: tuple[int, datetime | None] = (0, None)
     versions: dict[int, datetime] = field(default_factory=dict)
     matcher: Matcher[int] = field(default_factory=Matcher)
+
+
+@dataclass(frozen=True)
+class _OwnAccounts:
+    """The workspace's own accounts: posts mentioning them or answering their posts concern it."""
+
+    ids: frozenset[str] = frozenset()  # native author ids (DIDs, account URLs)
+    handles: frozenset[str] = frozenset()  # lower case, without the @
+    prefixes: tuple[str, ...] = ()  # how their posts' ids start (at://DID/, account URL/)
+
+    def concern(self, post: PostItem, doc_mentions: Sequence[str]) -> bool:
+        if not self.ids:
+            return False
+        if any(m in self.ids for m in post.mentions):
+            return True
+        if any(m.lower() in self.handles for m in doc_mentions):
+            return True
+        return any(ref and ref.startswith(self.prefixes) for ref in _references(post))
 
 
 def _references(post: PostItem) -> tuple[str | None, ...]:
@@ -67,6 +88,32 @@ class ListeningStage:
         self.enrichment = enrichment or Enrichment()
         self._workspaces: dict[int, _Topics] = {}
         self._recent: dict[int, dict[Key, None]] = {}
+        self._own: dict[int, tuple[tuple[int, int | None], _OwnAccounts]] = {}
+
+    def own_accounts(self, conn: Connection, workspace_id: int) -> _OwnAccounts:
+        """The workspace's own accounts, reloaded when they change (one indexed query)."""
+        signature = conn.execute(
+            select(func.count(), func.max(WorkspaceAccount.id)).where(
+                WorkspaceAccount.workspace_id == workspace_id
+            )
+        ).one()
+        key = (int(signature[0]), signature[1])
+        cached = self._own.get(workspace_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        rows = conn.execute(
+            select(WorkspaceAccount.native_author_id, WorkspaceAccount.handle).where(
+                WorkspaceAccount.workspace_id == workspace_id
+            )
+        ).all()
+        ids = frozenset(row.native_author_id for row in rows)
+        own = _OwnAccounts(
+            ids=ids,
+            handles=frozenset(row.handle.lstrip("@").lower() for row in rows),
+            prefixes=tuple(p for i in ids for p in (f"at://{i}/", f"{i.rstrip('/')}/")),
+        )
+        self._own[workspace_id] = (key, own)
+        return own
 
     # topics ----------------------------------------------------------------------------------
 
@@ -120,11 +167,15 @@ class ListeningStage:
             matched: dict[Key, Matched] = {}
             candidates: dict[Key, Candidate] = {}
             matcher = topics.matcher
-            if len(matcher):
+            own = self.own_accounts(conn, workspace_id)
+            addressed: set[Key] = set()  # mention or answer one of the workspace's accounts
+            if len(matcher) or own.ids:
                 for post in posts:
                     net = post.network or network
                     doc = Document.from_post(post, network=net)
-                    found = matcher.match(doc)
+                    if own.concern(post, doc.mentions):
+                        addressed.add((net, post.native_id))
+                    found = matcher.match(doc) if len(matcher) else []
                     if found:
                         candidates[(net, post.native_id)] = Candidate(post, doc)
                         matched[(net, post.native_id)] = Matched(
@@ -139,7 +190,9 @@ class ListeningStage:
             if self.keep_all:
                 return Selection(list(items), state=state, counts={"matched": len(state)})
             recent = self._recent.setdefault(workspace_id, {})
-            kept = self._concerned(conn, workspace_id, network, posts, set(matched), recent)
+            kept = self._concerned(
+                conn, workspace_id, network, posts, set(matched) | addressed, recent
+            )
             recent.update(dict.fromkeys(kept))
             if len(recent) > self.RECENT_KEPT:  # keep the newer half (dicts keep insert order)
                 self._recent[workspace_id] = dict.fromkeys(list(recent)[-self.RECENT_KEPT // 2 :])
