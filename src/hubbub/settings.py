@@ -96,7 +96,8 @@ class Settings(BaseSettings):
         description=(
             "Which posts a workspace stores: `concerned` keeps posts matching one of its topics, "
             "posts addressed to its own accounts, replies and reshares/quotes in threads it "
-            "already holds, and counts the rest; `all` keeps every post. A workspace without topics keeps everything (docs/listening.md)."
+            "already holds, and counts the rest; `all` keeps every post. A workspace without "
+            "topics keeps everything (docs/listening.md)."
         ),
     )
 
