@@ -19,6 +19,7 @@ from hubbub.demo.load import (
     load_demo,
     summarise,
 )
+from hubbub.inbox import queries as inbox_queries
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
@@ -97,6 +98,9 @@ def test_the_demo_listens_with_its_brand_product_and_rival_topics(
     assert {topic.kind for topic in topics.values()} == {"brand", "product", "competitor"}
     assert set(topics) == {name for name, _rule, _kind in demo_topics()}
     assert all(counts.get(topic.id, 0) > 0 for topic in topics.values())
+    with Session(engine) as session:  # the brand's own accounts, for the inbox
+        own = {(a.network, a.handle) for a in inbox_queries.accounts(session, workspace_id)}
+    assert ("bluesky", "lumenbikes.bsky.social") in own and len(own) == 3
     # Loading again adds neither topics nor matches.
     load_demo(engine, settings, "demo", days=3, end=END)
     with Session(engine) as session:

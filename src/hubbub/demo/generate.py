@@ -298,6 +298,8 @@ class Demo:
     crisis_day: date
     viral_post: str
     posts: list[Post]
+    # The brand's own accounts: (network, native id, handle), for the inbox and the keep policy.
+    brand_accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
     def lines(self) -> Iterator[bytes]:
         """The posts as jsonl lines, with counts that match the replies and reshares present."""
@@ -1437,7 +1439,10 @@ class _Builder:
         self.hacker_news()
         self.feeds()
         self.posts.sort(key=lambda p: (p.created_at, p.network, p.native_id))
-        return Demo(self.start, self.end, self.viral_day, self.crisis_day, viral, self.posts)
+        accounts = [(p.network, p.native_id, p.handle) for p in self.brand.values()]
+        return Demo(
+            self.start, self.end, self.viral_day, self.crisis_day, viral, self.posts, accounts
+        )
 
 
 def _ascii(text: str) -> str:

@@ -23,6 +23,7 @@ from hubbub.core.clock import as_utc
 from hubbub.core.items import RawEvent
 from hubbub.demo.generate import DEMO_NOTE_ID, generate
 from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
+from hubbub.inbox.actions import add_account
 from hubbub.listening.actions import add_topic, backfill
 from hubbub.listening.queries import list_topics
 from hubbub.posts.models import Author, Post
@@ -83,7 +84,8 @@ def load_demo(
         workspace_id = ensure_workspace(session, workspace_slug, WORKSPACE_NAME).id
     if end is None:
         end = existing_end(engine, workspace_id)
-    lines = list(generate(seed, days, end).lines())
+    demo = generate(seed, days, end)
+    lines = list(demo.lines())
     ingestor = Ingestor(engine, settings)
     target = Target(workspace_id)
     total = IngestResult()
@@ -97,6 +99,9 @@ def load_demo(
         if progress is not None:
             progress(done, len(lines))
     add_demo_topics(engine, workspace_id)
+    with transaction(engine) as session:  # idempotent: an account is recorded or updated
+        for network, native_id, handle in demo.brand_accounts:
+            add_account(session, settings, workspace_id, network, native_id, handle)
     return total
 
 
