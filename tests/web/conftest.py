@@ -135,6 +135,11 @@ def client(app: FastAPI, engine: Engine, settings: Settings, owner_id: int) -> I
 
 
 @pytest.fixture
+def owner_cookie(engine: Engine, settings: Settings, owner_id: int) -> str:
+    return session_cookie(engine, settings, owner_id)
+
+
+@pytest.fixture
 def anonymous(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
@@ -198,3 +203,37 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+BRAND_DID = "did:plc:acmebrandaccount00000000"
+BRAND_HANDLE = "acme.bsky.social"
+
+
+def open_conversation(
+    engine: Engine, settings: Settings, workspace_id: int, n: int, text: str
+) -> int:
+    """A post mentioning the workspace's own Bluesky account, opened as a conversation through
+    the real inbox actions; returns the conversation's id."""
+    from sqlalchemy import select
+
+    from hubbub.inbox.actions import add_account, open_conversations_for
+    from hubbub.inbox.queries import accounts
+    from hubbub.posts.models import Post
+
+    with transaction(engine) as session:
+        if not accounts(session, workspace_id):
+            add_account(session, settings, workspace_id, "bluesky", BRAND_DID, BRAND_HANDLE)
+    result = ingest(
+        engine, settings, workspace_id, [record_event(n, text=text, mentions=[BRAND_HANDLE])]
+    )
+    assert result.rejected == 0
+    with transaction(engine) as session:
+        post_id = session.scalar(
+            select(Post.id).where(
+                Post.workspace_id == workspace_id, Post.native_id == f"bluesky:amira:{n}"
+            )
+        )
+        assert post_id is not None
+        opened = open_conversations_for(session, workspace_id, [post_id])
+        assert len(opened) == 1
+        return opened[0].id

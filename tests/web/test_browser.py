@@ -27,7 +27,6 @@ from tests.web.conftest import (
     ingest,
     member,
     record_event,
-    session_cookie,
 )
 
 PHONE = {"width": 390, "height": 844}
@@ -92,11 +91,6 @@ def hostile(engine: Engine, settings: Settings, workspace_id: int) -> int:
     with transaction(engine) as session:
         record_source_error(session, source_id, "<img src=x onerror=\"window.__pwned='error'\">")
     return len(events) - 1
-
-
-@pytest.fixture
-def owner_cookie(engine: Engine, settings: Settings, owner_id: int) -> str:
-    return session_cookie(engine, settings, owner_id)
 
 
 def _open(

@@ -22,13 +22,14 @@ from hubbub.accounts.actions import create_token, start_session
 from hubbub.accounts.models import User
 from hubbub.accounts.permissions import ROLES_ASCENDING, Role
 from hubbub.core.items import RawEvent
+from hubbub.listening.actions import add_topic
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, permit_of
 from hubbub.web.routes import PUBLIC_MOUNTS, permissions_markdown
 from hubbub.workspaces.actions import ensure_workspace
 from tests.support.factories import jsonl_event
-from tests.web.conftest import ROLE_EMAILS, ingest, member
+from tests.web.conftest import ROLE_EMAILS, ingest, member, open_conversation
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 OTHER_NAME = "Globex Corporation"
@@ -112,6 +113,7 @@ class Caller:
 class World:
     letter_id: int
     token_id: int
+    conversation_id: int
     tokens: dict[str, str]  # role → plaintext token of acme
     users: dict[str, int]  # label → user id
 
@@ -142,7 +144,16 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
             select(DeadLetter.id).where(DeadLetter.workspace_id == workspace_id)
         )
     assert letter_id is not None
-    return World(letter_id=letter_id, token_id=target.id, tokens=tokens, users=users)
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "skates", "skates", "brand")
+    conversation_id = open_conversation(engine, settings, workspace_id, 90, "help me, skates")
+    return World(
+        letter_id=letter_id,
+        token_id=target.id,
+        conversation_id=conversation_id,
+        tokens=tokens,
+        users=users,
+    )
 
 
 def _session_caller(engine: Engine, settings: Settings, label: str, user_id: int) -> Caller:
@@ -161,6 +172,9 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         route.path.replace("{slug}", "acme")
         .replace("{letter_id}", str(world.letter_id))
         .replace("{token_id}", str(world.token_id))
+        # removing: the topic that POST /topics made (the dashboard's topic must stay)
+        .replace("{name}", "matrix" if route.path.endswith("/remove") else "skates")
+        .replace("{conversation_id}", str(world.conversation_id))
     )
     headers: dict[str, str] = {}
     client.cookies.clear()
@@ -177,12 +191,16 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         ("POST", "/setup"): {"data": {"email": "late@example.com", "password": "p" * 12}},
         ("POST", "/w/{slug}/tokens"): {"data": {"name": "matrix", "role": "viewer"}},
         ("POST", "/api/v1/w/{slug}/tokens"): {"json": {"name": "matrix", "role": "viewer"}},
+        ("POST", "/w/{slug}/topics"): {"data": {"name": "matrix", "rule": "matrix"}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/status"): {"data": {"status": "open"}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/notes"): {"data": {"body": "matrix note"}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/replies"): {"data": {"body": "matrix"}},
     }
     extra = bodies.get((route.method, route.path), {})
     if (
         route.method in ("POST", "PUT", "PATCH")
         and not extra
-        and not route.path.endswith(("/revoke", "/logout"))
+        and not route.path.endswith(("/revoke", "/logout", "/remove"))
     ):
         pytest.fail(f"add a request body for {route.method} {route.path} to this test")
     return client.request(
@@ -275,6 +293,8 @@ def test_members_of_one_workspace_get_404_for_every_page_of_another(
         "/w/globex/members",
         "/w/globex/tokens",
         "/w/globex/audit",
+        "/w/globex/topics",
+        "/w/globex/inbox",
         "/api/v1/w/globex/posts",
         "/api/v1/w/globex/tokens",
     ):

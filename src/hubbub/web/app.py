@@ -20,7 +20,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hubbub.settings import Settings
 from hubbub.store.engine import engine_for
-from hubbub.web import account, pages, rest
+from hubbub.web import account, inbox, pages, rest, topics
 from hubbub.web.auth import Access, Permit, SignInRequired
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
@@ -76,6 +76,8 @@ def create_app(
 
     app.include_router(rest.router)
     app.include_router(pages.router)
+    app.include_router(topics.router)
+    app.include_router(inbox.router)
     app.include_router(account.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(settings.allowed_hosts)
