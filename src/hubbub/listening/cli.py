@@ -6,8 +6,10 @@ settings itself and asks for ``hubbub init`` when the schema is not there yet.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
 from typing import Annotated
 
@@ -18,10 +20,11 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from hubbub.core.clock import parse_timestamp
+from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import Rejected
 from hubbub.listening import actions
 from hubbub.listening.document import Document
+from hubbub.listening.metrics import FunnelMetrics, compare
 from hubbub.listening.models import TOPIC_KINDS
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import QueryError, parse
@@ -140,6 +143,48 @@ def show(name: Name, workspace: Workspace = DEFAULT_SLUG) -> None:
         ("updated", topic.updated_at.isoformat()),
     ):
         typer.echo(f"{label:<11}{value}")
+
+
+@topic_app.command("metrics")
+def metrics(
+    name: Name,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Length of each period.")] = 7,
+    until: Annotated[
+        str | None, typer.Option(help="End of the period (ISO 8601, UTC); default now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    workspace: Workspace = DEFAULT_SLUG,
+) -> None:
+    """Funnel metrics of a topic: this period against the one before (docs/metrics.md)."""
+    end = parse_timestamp(until) if until else utcnow()
+    with _store(workspace) as (session, workspace_id):
+        topic = actions.get_topic(session, workspace_id, name)
+        current, previous = compare(session, topic, end, days)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"topic": name, "current": current.as_dict(), "previous": previous.as_dict()}
+            )
+        )
+        return
+    table = Table("metric", f"last {days} d", f"{days} d before", "change")
+    for field in fields(FunnelMetrics):
+        if field.name in ("start", "end"):
+            continue
+        now, before = getattr(current, field.name), getattr(previous, field.name)
+        change = "" if now is None or before in (None, 0) else f"{(now - before) / before:+.0%}"
+        percent = "share" in field.name
+        row = (_figure(now, percent), _figure(before, percent), change)
+        table.add_row(field.name.replace("_", " "), *row)
+    Console().print(table)
+
+
+def _figure(value: float | None, percent: bool) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1%}" if percent else f"{value:,.2f}"
+    return f"{value:,}"
 
 
 @topic_app.command("edit")
