@@ -83,8 +83,12 @@ def test_topic_metrics_command_prints_both_periods(
             app,
             ["topic", "metrics", "skates", "-w", "acme", "--days", "1", "--until", until, "--json"],
         )
+        bad = CliRunner().invoke(
+            app, ["topic", "metrics", "skates", "-w", "acme", "--until", "soon"]
+        )
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["current"]["mentions"], report["previous"]["mentions"]) == (2, 1)
+    assert bad.exit_code == 1 and "--until 'soon' is not an ISO date" in bad.stderr

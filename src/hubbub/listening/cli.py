@@ -156,7 +156,7 @@ def metrics(
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
     """Funnel metrics of a topic: this period against the one before (docs/metrics.md)."""
-    end = parse_timestamp(until) if until else utcnow()
+    end = _when(until, "--until") if until else utcnow()
     with _store(workspace) as (session, workspace_id):
         topic = actions.get_topic(session, workspace_id, name)
         current, previous = compare(session, topic, end, days)
@@ -177,6 +177,14 @@ def metrics(
         row = (_figure(now, percent), _figure(before, percent), change)
         table.add_row(field.name.replace("_", " "), *row)
     Console().print(table)
+
+
+def _when(text: str, option: str) -> datetime:
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        typer.echo(f"error: {option} {text!r} is not an ISO date or time", err=True)
+        raise typer.Exit(1) from None
 
 
 def _figure(value: float | None, percent: bool) -> str:
@@ -222,13 +230,7 @@ def backfill(
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
     """Match stored posts against the active topics (idempotent: running it again adds nothing)."""
-    start: datetime | None = None
-    if since is not None:
-        try:
-            start = parse_timestamp(since)
-        except ValueError:
-            typer.echo(f"error: --since {since!r} is not an ISO date or time", err=True)
-            raise typer.Exit(1) from None
+    start = _when(since, "--since") if since is not None else None
     with (
         _store(workspace) as (session, workspace_id),
         Progress(
