@@ -24,6 +24,13 @@ CHART_BUCKETS = 24  # buckets of history drawn in an alert's small chart
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
 
+def check_settings(kind: str, checks: dict[str, bool]) -> None:
+    """Refuse a detector's settings, naming every field that fails its check."""
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise Rejected("bad_config", f"invalid {kind} settings: {', '.join(bad)}")
+
+
 @dataclass(frozen=True)
 class SpikeConfig:
     """Tuning of one series' detector; every field is configurable per topic."""
@@ -58,23 +65,24 @@ class SpikeConfig:
     turn it on; the Higgs backtest keeps bucket-close timing by default."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "bucket_seconds": self.bucket_seconds > 0 and WEEK_SECONDS % self.bucket_seconds == 0,
-            "window": self.window >= 3,
-            "min_history": 1 <= self.min_history <= self.window,
-            "min_weeks": self.min_weeks >= 1,
-            "max_weeks": self.max_weeks >= self.min_weeks,
-            "threshold": self.threshold > 0,
-            "min_ratio": self.min_ratio >= 1.0,
-            "min_volume": self.min_volume >= 0,
-            "release": self.release < self.threshold,
-            "cooldown_seconds": self.cooldown_seconds >= 0,
-            "lateness_seconds": self.lateness_seconds >= 0,
-            "top_n": self.top_n >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise Rejected("bad_config", f"invalid spike detector settings: {', '.join(bad)}")
+        check_settings(
+            "spike detector",
+            {
+                "bucket_seconds": self.bucket_seconds > 0
+                and WEEK_SECONDS % self.bucket_seconds == 0,
+                "window": self.window >= 3,
+                "min_history": 1 <= self.min_history <= self.window,
+                "min_weeks": self.min_weeks >= 1,
+                "max_weeks": self.max_weeks >= self.min_weeks,
+                "threshold": self.threshold > 0,
+                "min_ratio": self.min_ratio >= 1.0,
+                "min_volume": self.min_volume >= 0,
+                "release": self.release < self.threshold,
+                "cooldown_seconds": self.cooldown_seconds >= 0,
+                "lateness_seconds": self.lateness_seconds >= 0,
+                "top_n": self.top_n >= 0,
+            },
+        )
 
 
 @dataclass(frozen=True)

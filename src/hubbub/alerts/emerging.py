@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hubbub.alerts.detectors import grade, iso_utc, sparkline
+from hubbub.alerts.detectors import check_settings, grade, iso_utc, sparkline
 from hubbub.alerts.signals import Mention, terms_of
 from hubbub.core.clock import from_unix
-from hubbub.core.errors import Rejected
 
 PRIOR = 0.5  # posts of pseudo-count for a term never seen in the baseline
 CHART_BUCKETS = 24
@@ -56,21 +55,21 @@ class TermsConfig:
     """Terms never reported, e.g. the topic's own name (lowercase; hashtags with #)."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "bucket_seconds": self.bucket_seconds > 0,
-            "window": self.window >= 1,
-            "min_history_posts": self.min_history_posts >= 1,
-            "threshold": self.threshold > 0,
-            "min_ratio": self.min_ratio >= 1.0,
-            "min_count": self.min_count >= 1,
-            "min_authors": self.min_authors >= 1,
-            "cooldown_seconds": self.cooldown_seconds >= 0,
-            "top_n": self.top_n >= 1,
-            "examples": self.examples >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise Rejected("bad_config", f"invalid emerging-terms settings: {', '.join(bad)}")
+        check_settings(
+            "emerging-terms",
+            {
+                "bucket_seconds": self.bucket_seconds > 0,
+                "window": self.window >= 1,
+                "min_history_posts": self.min_history_posts >= 1,
+                "threshold": self.threshold > 0,
+                "min_ratio": self.min_ratio >= 1.0,
+                "min_count": self.min_count >= 1,
+                "min_authors": self.min_authors >= 1,
+                "cooldown_seconds": self.cooldown_seconds >= 0,
+                "top_n": self.top_n >= 1,
+                "examples": self.examples >= 0,
+            },
+        )
 
 
 @dataclass(frozen=True)

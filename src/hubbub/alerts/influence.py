@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hubbub.alerts.detectors import SEVERITIES, grade, iso_utc
+from hubbub.alerts.detectors import SEVERITIES, check_settings, grade, iso_utc
 from hubbub.alerts.signals import SENTIMENTS, Mention
 from hubbub.core.clock import from_unix
-from hubbub.core.errors import Rejected
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,14 @@ class InfluenceConfig:
     """Only posts with these labels alert (empty: any); e.g. ``["negative"]``."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "min_followers": self.min_followers >= 1,
-            "cooldown_seconds": self.cooldown_seconds >= 0,
-            "sentiments": all(label in SENTIMENTS for label in self.sentiments),
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise Rejected("bad_config", f"invalid influence settings: {', '.join(bad)}")
+        check_settings(
+            "influence",
+            {
+                "min_followers": self.min_followers >= 1,
+                "cooldown_seconds": self.cooldown_seconds >= 0,
+                "sentiments": all(label in SENTIMENTS for label in self.sentiments),
+            },
+        )
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from hubbub.alerts.detectors import grade, iso_utc, sparkline
+from hubbub.alerts.detectors import check_settings, grade, iso_utc, sparkline
 from hubbub.alerts.signals import SENTIMENTS, Mention, terms_of
 from hubbub.core.clock import from_unix
-from hubbub.core.errors import Rejected
 
 CHART_BUCKETS = 24
 
@@ -57,23 +56,23 @@ class SentimentConfig:
     """Words left out of the driving terms, e.g. the topic's own name."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "bucket_seconds": self.bucket_seconds > 0,
-            "window": self.window >= 1,
-            "label": self.label in SENTIMENTS,
-            "min_history_posts": self.min_history_posts >= 1,
-            "threshold": self.threshold > 0,
-            "min_delta": 0 <= self.min_delta < 1,
-            "min_volume": self.min_volume >= 1,
-            "floor_share": 0 < self.floor_share < 1,
-            "release": self.release < self.threshold,
-            "cooldown_seconds": self.cooldown_seconds >= 0,
-            "top_n": self.top_n >= 1,
-            "examples": self.examples >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise Rejected("bad_config", f"invalid sentiment-shift settings: {', '.join(bad)}")
+        check_settings(
+            "sentiment-shift",
+            {
+                "bucket_seconds": self.bucket_seconds > 0,
+                "window": self.window >= 1,
+                "label": self.label in SENTIMENTS,
+                "min_history_posts": self.min_history_posts >= 1,
+                "threshold": self.threshold > 0,
+                "min_delta": 0 <= self.min_delta < 1,
+                "min_volume": self.min_volume >= 1,
+                "floor_share": 0 < self.floor_share < 1,
+                "release": self.release < self.threshold,
+                "cooldown_seconds": self.cooldown_seconds >= 0,
+                "top_n": self.top_n >= 1,
+                "examples": self.examples >= 0,
+            },
+        )
 
 
 @dataclass(frozen=True)
