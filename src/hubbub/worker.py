@@ -53,7 +53,7 @@ class TickResult:
 class _Cursors:
     inbox: int
     alerts: int
-    engine: AlertEngine = field(default_factory=AlertEngine)
+    detectors: AlertEngine = field(default_factory=AlertEngine)
 
 
 class Pipeline:
@@ -116,9 +116,8 @@ class Pipeline:
         return found
 
     def _search(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
-        with Session(self.engine) as session:
+        with transaction(self.engine) as session:
             result.indexed += refresh_search_index(session, workspace_id).indexed
-            session.commit()
 
     def _inbox(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
         with transaction(self.engine) as session:
@@ -173,7 +172,7 @@ class Pipeline:
                     hashtags=tuple(row.hashtags or ()),
                 )
                 result.mentions += 1
-                for alert in cursors.engine.observe(mention):
+                for alert in cursors.detectors.observe(mention):
                     result.alerts += 1
                     runs = handle_alert(session, workspace_id, alert.as_dict(), self.settings)
                     result.playbook_runs += len(runs)

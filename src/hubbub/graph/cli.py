@@ -91,23 +91,20 @@ TopicOpt = Annotated[
 
 
 def _selected(
-    engine: Engine, workspace_id: int, path: Path | None, topic: str | None
+    session: Session, workspace_id: int, path: Path | None, topic: str | None
 ) -> list[int] | None:
     """The posts to build on: a topic's matches, a file of ids, or (None) every post."""
     if topic is None:
         return _read_ids(path)
     if path is not None:
         raise typer.BadParameter("give --topic or --post-ids, not both")
-    with Session(engine) as session:
-        topic_id = session.scalar(
-            select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == topic)
-        )
-        if topic_id is None:
-            known = ", ".join(t.name for t in list_topics(session, workspace_id)) or "none"
-            raise typer.BadParameter(f"no topic {topic!r} in this workspace (topics: {known})")
-        return list(
-            session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id))
-        )
+    topic_id = session.scalar(
+        select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == topic)
+    )
+    if topic_id is None:
+        known = ", ".join(t.name for t in list_topics(session, workspace_id)) or "none"
+        raise typer.BadParameter(f"no topic {topic!r} in this workspace (topics: {known})")
+    return list(session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id)))
 
 
 def _read_ids(path: Path | None) -> list[int] | None:
@@ -326,7 +323,7 @@ def export(
         graph = interaction_graph(
             session,
             workspace_id,
-            _selected(engine, workspace_id, post_ids, topic),
+            _selected(session, workspace_id, post_ids, topic),
             half_life=timedelta(days=half_life_days),
         )
     if export_format is ExportFormat.graphml:
@@ -354,7 +351,7 @@ def influencers(
         ranked = rank_influencers(
             session,
             workspace_id,
-            _selected(engine, workspace_id, post_ids, topic),
+            _selected(session, workspace_id, post_ids, topic),
             limit=limit,
             half_life=timedelta(days=half_life_days),
         )
@@ -432,7 +429,7 @@ def communities(
         found = find_communities(
             session,
             workspace_id,
-            _selected(engine, workspace_id, post_ids, topic),
+            _selected(session, workspace_id, post_ids, topic),
             half_life=timedelta(days=half_life_days),
             resolution=resolution,
             min_size=min_size,
@@ -471,7 +468,7 @@ def cascades(
     engine, workspace_id = _open(workspace)
     with Session(engine) as session:
         posts = workspace_posts(
-            session, workspace_id, _selected(engine, workspace_id, post_ids, topic)
+            session, workspace_id, _selected(session, workspace_id, post_ids, topic)
         )
         names = {
             a.id: a.handle or a.native_id
@@ -529,7 +526,7 @@ def _seed_workspace(
             plan = plan_campaign(
                 session,
                 workspace_id,
-                _selected(engine, workspace_id, post_ids, topic),
+                _selected(session, workspace_id, post_ids, topic),
                 k=k,
                 model=model,
                 epsilon=epsilon,
