@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Events written per ingest transaction."
     )
+    ingest_commit_batches: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Batches a long import may write in one transaction when its prepare worker is "
+            "ahead of the writer (fewer commits rewrite fewer index pages); a live stream "
+            "whose next batch is not ready yet still commits each batch at once."
+        ),
+    )
     ingest_prepare_workers: int = Field(
         default=1,
         ge=0,

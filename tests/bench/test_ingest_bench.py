@@ -10,10 +10,13 @@ from hubbub.cli import app
 
 
 def test_bench_ingest_reports_both_sides_on_the_same_events() -> None:
-    result = CliRunner().invoke(app, ["bench", "ingest", "--events", "2000", "--json"])
+    result = CliRunner().invoke(
+        app, ["bench", "ingest", "--events", "2000", "--commit-batches", "2", "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["events"] == 2000
+    assert report["commit_batches"] == 2
     for side in ("baseline", "hubbub"):
         assert report[side]["events"] == 2000
         assert report[side]["stored"] == 2000

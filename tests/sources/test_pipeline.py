@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, aliased
 
 from hubbub.connectors.bluesky.workload import jetstream_events
 from hubbub.core.items import RawEvent
-from hubbub.posts.models import Author, Post
+from hubbub.posts.models import Author, AuthorHandle, Post
 from hubbub.runtime import load_connectors
 from hubbub.settings import Settings
 from hubbub.sources.importer import import_file
@@ -18,7 +21,7 @@ from hubbub.sources.ingest import Ingestor, Target
 from hubbub.sources.models import DeadLetter
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
-from tests.support.factories import jsonl_line
+from tests.support.factories import PERSONAS, jsonl_line
 
 BATCH = 50
 
@@ -123,3 +126,112 @@ def test_import_of_a_long_file_uses_the_worker_and_reports_progress_in_order(
     assert seen == sorted(seen) and seen[-1] == path.stat().st_size
     again = import_file(ingestor, Target(workspace_id), path, "jetstream")
     assert again.store.stored == 0 and again.store.duplicates == 600
+
+
+def _commits(engine: Engine) -> list[int]:
+    seen: list[int] = []
+    event.listen(engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def test_batches_prepared_ahead_share_a_transaction_and_store_the_same(
+    engine: Engine, tmp_path: Path, db_url: str
+) -> None:
+    settings = Settings(
+        home=tmp_path, database_url=db_url, ingest_batch_size=BATCH, ingest_commit_batches=4
+    )
+    with transaction(engine) as session:
+        alone = ensure_workspace(session, "alone").id
+        piped = ensure_workspace(session, "piped").id
+    events = _events()[:500]
+    batches = _batches(events)
+    assert len(batches) == Ingestor.AHEAD + 2
+    inline = [
+        r.store.stored for r in Ingestor(engine, settings).ingest_stream(Target(alone), batches)
+    ]
+
+    def slow_last(source: list[list[RawEvent]]) -> Iterator[list[RawEvent]]:
+        yield from source[:-1]
+        time.sleep(2)  # the worker prepares everything sent so far meanwhile
+        yield source[-1]
+
+    ingestor = Ingestor(engine, settings, worker_setup=load_connectors)
+    ingestor.wait_for_worker = True
+    commits = _commits(engine)
+    results = list(ingestor.ingest_stream(Target(piped), slow_last(batches)))
+    assert [r.store.stored for r in results] == inline
+    assert [r.cursor for r in results] == [b[-1].cursor for b in batches]
+    # The first batch alone, then the ready ones four at a time.
+    assert len(commits) < len(batches)
+    assert _stored(engine, piped) == _stored(engine, alone)
+
+
+def _handle_line(n: int, handle: str) -> RawEvent:
+    amira = PERSONAS["amira"]
+    line = jsonl_line(n, author="amira")
+    line = line.replace(amira["handle"].encode(), handle.encode())
+    return RawEvent(payload=line, format="jsonl", cursor=str(n))
+
+
+def test_a_later_batch_in_the_transaction_sees_what_an_earlier_one_wrote(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    ingestor = Ingestor(engine, settings)
+    target = Target(workspace_id)
+    ingestor.ingest(target, [_handle_line(1, "old.example")])  # committed: in the cache now
+    renamed = ingestor.preparer.prepare(target, [_handle_line(2, "new.example")])
+    back = ingestor.preparer.prepare(target, [_handle_line(3, "old.example")])
+    results = ingestor.write_many(target, [renamed, back])
+    assert [r.store.stored for r in results] == [1, 1]
+    with Session(engine) as session:
+        author = session.scalars(select(Author).where(Author.workspace_id == workspace_id)).one()
+        assert author.handle == "old.example"
+        handles = session.scalars(
+            select(AuthorHandle.handle).where(AuthorHandle.author_id == author.id)
+        )
+        assert set(handles) == {"old.example", "new.example"}
+    # The next batch reads the committed state from the cache, not the first batch's.
+    again = ingestor.ingest(target, [_handle_line(4, "new.example")])
+    assert again.store.authors_updated == 1
+
+
+def _refuse_native_id(engine: Engine, native_id: str) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON posts WHEN NEW.native_id = "
+                    f"'{native_id}' BEGIN SELECT RAISE(ABORT, 'refused by test'); END"
+                )
+            )
+            return
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.native_id = '{native_id}' THEN RAISE EXCEPTION 'refused by test'; "
+                "END IF; RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON posts FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        )
+
+
+def test_a_failing_batch_takes_its_whole_transaction_back(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    ingestor = Ingestor(engine, settings)
+    target = Target(workspace_id)
+    first = ingestor.preparer.prepare(target, [_handle_line(1, "new.example")])
+    second = ingestor.preparer.prepare(target, [_handle_line(2, "new.example")])
+    _refuse_native_id(engine, "bluesky:amira:2")
+    with pytest.raises(Exception, match="refused by test"):
+        ingestor.write_many(target, [first, second])
+    with Session(engine) as session:
+        assert session.scalar(select(Post.id).where(Post.workspace_id == workspace_id)) is None
+        assert session.scalar(select(Author.id).where(Author.workspace_id == workspace_id)) is None
+    # Nothing of the failed transaction was remembered: the author is written again.
+    result = ingestor.write(target, first)
+    assert result.store.stored == 1 and result.store.authors_new == 1

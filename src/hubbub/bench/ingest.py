@@ -81,7 +81,7 @@ def fresh_store(folder: Path) -> tuple[str, int]:
     return url, workspace_id
 
 
-def _run_baseline(path: str, folder: str) -> dict[str, Any]:
+def _run_baseline(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
     url, workspace_id = fresh_store(Path(folder))
     from hubbub.store.engine import sqlite_pragmas
 
@@ -120,8 +120,10 @@ def _run_baseline(path: str, folder: str) -> dict[str, Any]:
                 )
             )
         db.executemany(sql, rows)
-        db.commit()
         events += len(lines)
+        if events % (BATCH * commit_batches) == 0:
+            db.commit()
+    db.commit()
     elapsed = time.perf_counter() - started
     stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
     db.close()
@@ -134,7 +136,7 @@ def _run_baseline(path: str, folder: str) -> dict[str, Any]:
     }
 
 
-def _run_hubbub(path: str, folder: str) -> dict[str, Any]:
+def _run_hubbub(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
     from hubbub.core.items import RawEvent
     from hubbub.runtime import load_connectors
     from hubbub.settings import Settings
@@ -143,7 +145,12 @@ def _run_hubbub(path: str, folder: str) -> dict[str, Any]:
 
     load_connectors()
     url, workspace_id = fresh_store(Path(folder))
-    settings = Settings(home=Path(folder), database_url=url, ingest_batch_size=BATCH)
+    settings = Settings(
+        home=Path(folder),
+        database_url=url,
+        ingest_batch_size=BATCH,
+        ingest_commit_batches=commit_batches,
+    )
     ingestor = Ingestor(make_engine(url), settings, worker_setup=load_connectors)
     target = Target(workspace_id)
     events = stored = rejected = 0
@@ -184,21 +191,31 @@ def _in_child(function: Any, *args: Any) -> dict[str, Any]:
         return dict(pool.submit(function, *args).result())
 
 
-def run(events: int, seed: int = 0) -> dict[str, Any]:
-    """Both sides on the same generated events; targets from issue #2."""
+def run(events: int, seed: int = 0, commit_batches: int | None = None) -> dict[str, Any]:
+    """Both sides on the same generated events; targets from issue #2.
+
+    ``commit_batches`` (default: the setting) is the most batches Hubbub writes in one
+    transaction when its prepare worker is ahead; the baseline commits that often too, so
+    neither side gets larger transactions than the other.
+    """
+    from hubbub.settings import Settings
+
+    if commit_batches is None:
+        commit_batches = Settings.model_fields["ingest_commit_batches"].default
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
         path = folder / "events.jsonl"
         path.write_bytes(b"\n".join(_events(events, seed)) + b"\n")
         (folder / "a").mkdir()
         (folder / "b").mkdir()
-        baseline = _in_child(_run_baseline, str(path), str(folder / "a"))
-        ours = _in_child(_run_hubbub, str(path), str(folder / "b"))
+        baseline = _in_child(_run_baseline, str(path), str(folder / "a"), commit_batches)
+        ours = _in_child(_run_hubbub, str(path), str(folder / "b"), commit_batches)
     ratio = ours["events_per_second"] / baseline["events_per_second"]
     return {
         "benchmark": "ingest",
         "events": events,
         "batch": BATCH,
+        "commit_batches": commit_batches,
         "machine": {
             "cpus": multiprocessing.cpu_count(),
             "python": platform.python_version(),

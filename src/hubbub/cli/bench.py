@@ -17,13 +17,19 @@ bench_app = typer.Typer(
 def bench_ingest(
     events: int = typer.Option(100_000, min=1_000, help="Jetstream post events to store."),
     seed: int = typer.Option(0, help="Workload seed."),
+    commit_batches: int | None = typer.Option(
+        None,
+        min=1,
+        max=64,
+        help="Batches of 500 per transaction, both sides (default: the ingest setting).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Decode + normalise + store vs. a bare json+sqlite3 baseline, same events, same table."""
     from hubbub.bench.ingest import run
 
     with err_console.status(f"storing {events:,} events twice: baseline, then Hubbub"):
-        report = run(events, seed)
+        report = run(events, seed, commit_batches)
     if as_json:
         print(json.dumps(report))
         return

@@ -19,7 +19,7 @@ from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionIt
 from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
 from hubbub.posts.prepare import POST_INSERT, PreparedGroup, PreparedPost, prepare_items
 from hubbub.store.bulk import BulkInsert
-from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+from hubbub.store.dialect import chunks, in_keys, insert_ignoring_conflicts
 
 AUTHORS = cast(Table, Author.__table__)
 HANDLES = cast(Table, AuthorHandle.__table__)
@@ -69,6 +69,29 @@ class AuthorCache:
 
     def clear(self) -> None:
         self._states.clear()
+
+    def layer(self) -> AuthorCacheLayer:
+        """A view for one transaction: what its batches wrote reaches this cache on commit."""
+        return AuthorCacheLayer(self)
+
+
+class AuthorCacheLayer(AuthorCache):
+    """Authors written by earlier batches of a still-open transaction, over the shared cache.
+
+    A later batch of the same transaction must compare against them, not against the state
+    before the transaction (an author's handle changed and changed back would be missed).
+    """
+
+    def __init__(self, base: AuthorCache) -> None:
+        super().__init__(max_entries=base.max_entries)
+        self.base = base
+
+    def get(self, key: AuthorKey) -> AuthorState | None:
+        return self._states.get(key) or self.base.get(key)
+
+    def commit(self) -> None:
+        self.base.put_many(self._states)
+        self._states = {}
 
 
 @dataclass
@@ -204,7 +227,7 @@ class _BatchWriter:
                 select(*(getattr(Author, name) for name in AuthorState._fields)).where(
                     Author.workspace_id == self.workspace_id,
                     Author.network == self.network,
-                    Author.native_id.in_(bindparam("keys", expanding=True)),
+                    in_keys(Author.native_id, self.conn.dialect),
                 ),
                 {"keys": chunk},
             )
@@ -315,7 +338,7 @@ class _BatchWriter:
                 select(model.id, model.native_id).where(
                     model.workspace_id == self.workspace_id,
                     model.network == self.network,
-                    model.native_id.in_(bindparam("keys", expanding=True)),
+                    in_keys(model.native_id, self.conn.dialect),
                 ),
                 {"keys": chunk},
             )
@@ -384,7 +407,7 @@ class _BatchWriter:
                     select(Tombstone.native_id).where(
                         Tombstone.workspace_id == self.workspace_id,
                         Tombstone.network == self.network,
-                        Tombstone.native_id.in_(bindparam("keys", expanding=True)),
+                        in_keys(Tombstone.native_id, self.conn.dialect),
                     ),
                     {"keys": chunk},
                 )
@@ -494,7 +517,7 @@ class _BatchWriter:
                 ).where(
                     Post.workspace_id == self.workspace_id,
                     Post.network == self.network,
-                    Post.native_id.in_(bindparam("keys", expanding=True)),
+                    in_keys(Post.native_id, self.conn.dialect),
                 ),
                 {"keys": chunk},
             )
@@ -510,7 +533,7 @@ class _BatchWriter:
                     select(Post.native_id).where(
                         Post.workspace_id == self.workspace_id,
                         Post.network == self.network,
-                        Post.native_id.in_(bindparam("keys", expanding=True)),
+                        in_keys(Post.native_id, self.conn.dialect),
                     ),
                     {"keys": chunk},
                 )
@@ -588,9 +611,7 @@ class _BatchWriter:
         found: dict[int, tuple[str, str | None]] = {}
         for chunk in chunks(post_ids):
             rows = self.conn.execute(
-                select(Post.id, Post.text, Post.title).where(
-                    Post.id.in_(bindparam("keys", expanding=True))
-                ),
+                select(Post.id, Post.text, Post.title).where(in_keys(Post.id, self.conn.dialect)),
                 {"keys": chunk},
             )
             found.update({row.id: (row.text, row.title) for row in rows})
@@ -603,7 +624,7 @@ class _BatchWriter:
                 select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
                 .where(
                     Post.workspace_id == self.workspace_id,
-                    Post.fingerprint.in_(bindparam("keys", expanding=True)),
+                    in_keys(Post.fingerprint, self.conn.dialect),
                     Post.near_dup_of.is_(None),
                 )
                 .order_by(Post.id),

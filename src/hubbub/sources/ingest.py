@@ -250,9 +250,9 @@ class Ingestor:
                 ready.result()  # a worker that failed to start fails the stream loudly
                 pending.append(pool.submit(_prepare_in_worker, target, batch))
                 if len(pending) > self.AHEAD:
-                    yield self._write_ahead(target, pending.popleft())
+                    yield from self._write_ahead(target, pending)
             while pending:
-                yield self._write_ahead(target, pending.popleft())
+                yield from self._write_ahead(target, pending)
         finally:
             for future in pending:
                 future.cancel()
@@ -274,13 +274,40 @@ class Ingestor:
             ),
         )
 
-    def _write_ahead(self, target: Target, future: Future[PreparedBatch]) -> IngestResult:
-        result = self.write(target, future.result())
-        self.batches_prepared_by_worker += 1
-        return result
+    def _write_ahead(
+        self, target: Target, pending: deque[Future[PreparedBatch]]
+    ) -> list[IngestResult]:
+        """Write the oldest prepared batch, with those after it that are ready already."""
+        batches = [pending.popleft().result()]
+        while pending and pending[0].done() and len(batches) < self.settings.ingest_commit_batches:
+            batches.append(pending.popleft().result())
+        self.batches_prepared_by_worker += len(batches)
+        return self.write_many(target, batches)
 
     def write(self, target: Target, prepared: PreparedBatch) -> IngestResult:
         """Store a prepared batch, its dead letters and the cursor in one transaction."""
+        return self.write_many(target, [prepared])[0]
+
+    def write_many(self, target: Target, batches: Sequence[PreparedBatch]) -> list[IngestResult]:
+        """Store prepared batches in order in one transaction: all of them, or none."""
+        results = []
+        authors = self.author_cache.layer()
+        with transaction(self.engine) as session:
+            for prepared in batches:
+                results.append(self._store(session, target, prepared, authors))
+                authors.put_many(results[-1].store.author_states)
+        # Only now, after the commit, are the authors' ids and values certain.
+        authors.commit()
+        for result in results:
+            store = result.store
+            self.analyzer.wrote(
+                store.stored + store.authors_new + store.interactions + store.deletes
+            )
+        return results
+
+    def _store(
+        self, session: Session, target: Target, prepared: PreparedBatch, authors: AuthorCache
+    ) -> IngestResult:
         now = prepared.received_at
         result = IngestResult(
             events=prepared.events,
@@ -289,31 +316,25 @@ class Ingestor:
         )
         for part in prepared.networks:
             result.dropped += sum(selection.dropped for selection in part.selections)
-        with transaction(self.engine) as session:
-            for part in prepared.networks:
-                result.store.add(
-                    store_prepared(
-                        session,
-                        target.workspace_id,
-                        part.groups,
-                        received_at=now,
-                        source_id=target.source_id,
-                        author_cache=self.author_cache,
-                    )
+            result.store.add(
+                store_prepared(
+                    session,
+                    target.workspace_id,
+                    part.groups,
+                    received_at=now,
+                    source_id=target.source_id,
+                    author_cache=authors,
                 )
-                for stage, selection in zip(self.stages, part.selections, strict=False):
-                    stage.after_store(session, target.workspace_id, part.network, selection)
-            refusals = prepared.refusals
-            if refusals:
-                self._dead_letters(session, target, refusals, now)
-            result.rejected = len(refusals)
-            result.reasons.update(r.code for r in refusals)
-            if target.source_id is not None:
-                self._advance(session, target.source_id, result, now)
-        # Only now, after the commit, are the authors' ids and values certain.
-        self.author_cache.put_many(result.store.author_states)
-        store = result.store
-        self.analyzer.wrote(store.stored + store.authors_new + store.interactions + store.deletes)
+            )
+            for stage, selection in zip(self.stages, part.selections, strict=False):
+                stage.after_store(session, target.workspace_id, part.network, selection)
+        refusals = prepared.refusals
+        if refusals:
+            self._dead_letters(session, target, refusals, now)
+        result.rejected = len(refusals)
+        result.reasons.update(r.code for r in refusals)
+        if target.source_id is not None:
+            self._advance(session, target.source_id, result, now)
         return result
 
     def _dead_letters(

@@ -29,6 +29,8 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any = None) -> None:
     # Checkpoints run off the write path (see Checkpointer); a writer only checkpoints itself
     # when the WAL grows past this many pages (~400 MB), e.g. if no checkpointer is running.
     cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
+    # A reset WAL shrinks back to this, so the checkpointer can tell a big WAL from a used one.
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
     cursor.close()
 
 
@@ -37,15 +39,27 @@ class Checkpointer:
 
     SQLite's automatic checkpoint runs inside the commit that crosses the threshold, so one
     writer transaction in a few pays for copying thousands of pages. Here a daemon thread with
-    its own connection runs a PASSIVE checkpoint (it never blocks readers or the writer) every
-    ``interval`` seconds; the sqlite3 module releases the GIL while it runs, so the copy uses
-    another core. One per engine; it stops when the engine is disposed.
+    its own connection runs a PASSIVE checkpoint (it never blocks readers or the writer); the
+    sqlite3 module releases the GIL while it runs, so the copy uses another core. One per
+    engine; it stops when the engine is disposed.
+
+    It looks at the WAL every ``interval`` seconds and checkpoints when the WAL has reached
+    ``wal_bytes`` or has stopped growing (the writer is idle). Checkpointing on a timer instead
+    copied the same hot index pages again every half second: under a steady import that cost
+    the writer's process ~22 µs of CPU per event, a third of its work.
     """
 
-    def __init__(self, engine: Engine, path: str, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        path: str,
+        interval: float = 0.5,
+        wal_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
         self._engine = weakref.ref(engine)  # an engine dropped without dispose() stops it too
         self.path = path
         self.interval = interval
+        self.wal_bytes = wal_bytes
         self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
@@ -53,8 +67,18 @@ class Checkpointer:
 
     def _run(self) -> None:
         connection: sqlite3.Connection | None = None
+        wal = Path(self.path + "-wal")
+        last_change = -1
         try:
             while not self._stop.wait(self.interval) and self._engine() is not None:
+                try:
+                    stat = wal.stat()
+                    size, changed = stat.st_size, stat.st_mtime_ns
+                except OSError:
+                    size, changed = 0, 0
+                growing, last_change = changed != last_change, changed
+                if size == 0 or (growing and size < self.wal_bytes):
+                    continue
                 if connection is None:
                     if not Path(self.path).exists():
                         continue
@@ -82,6 +106,7 @@ class Checkpointer:
 
 
 WRITER_CHECKPOINT_PAGES = 100_000
+WAL_SIZE_LIMIT = 4 * 1024 * 1024
 _checkpointers: weakref.WeakKeyDictionary[Engine, Checkpointer] = weakref.WeakKeyDictionary()
 
 
