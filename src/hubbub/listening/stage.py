@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.items import Item, PostItem
 from hubbub.listening.actions import Matched, engagement, record_matches
+from hubbub.listening.corrections.apply import Calibrations
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Candidate, Enrichment
 from hubbub.listening.matcher import Matcher
@@ -86,6 +87,7 @@ class ListeningStage:
     def __init__(self, keep_all: bool = False, enrichment: Enrichment | None = None) -> None:
         self.keep_all = keep_all
         self.enrichment = enrichment or Enrichment()
+        self.calibrations = Calibrations()  # from analysts' corrections, per workspace
         self._workspaces: dict[int, _Topics] = {}
         self._recent: dict[int, dict[Key, None]] = {}
         self._own: dict[int, tuple[tuple[int, int | None], _OwnAccounts]] = {}
@@ -183,7 +185,9 @@ class ListeningStage:
                         )
             # Enriched here, while preparing (a worker process on long imports), not in the
             # writer's transaction; a re-delivered post is enriched again and then ignored.
-            enriched = self.enrichment(list(candidates.values()))
+            batch = list(candidates.values())
+            enriched = self.enrichment(batch)
+            self.calibrations.apply(conn, workspace_id, batch, enriched)
             state = [
                 replace(m, enriched=e) for m, e in zip(matched.values(), enriched, strict=True)
             ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hubbub.accounts.models
+import hubbub.accounts.reset
 import hubbub.alerts.models
 import hubbub.graph.models
 import hubbub.inbox.models
+import hubbub.listening.corrections.models
 import hubbub.listening.models
 import hubbub.posts.models
 import hubbub.sources.models
+import hubbub.webhooks.models
 import hubbub.workspaces.models
 from hubbub.store.base import Base
 

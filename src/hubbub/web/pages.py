@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hubbub.accounts.permissions import PERMISSIONS, allows
+from hubbub.listening.corrections.queries import correction_form_context
 from hubbub.posts.queries import count_posts
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import BeforeId, RowId, SessionDep
 from hubbub.web.filters import PAGE_SIZES, FilterError, PostQuery
 from hubbub.web.queries import (
     dead_letter_counts,
@@ -138,6 +139,7 @@ def posts(
             "total": count_posts(session, post_filter),
             "next_query": query.query_string(page.next_cursor) if page.next_cursor else None,
             "first_query": query.query_string() if query.cursor else None,
+            **correction_form_context(session, workspace.id, [p.id for p, _ in page.rows]),
         },
     )
 
@@ -154,7 +156,7 @@ def deadletters(
     request: Request,
     session: SessionDep,
     access: ReadDeadLetters,
-    before: int | None = None,
+    before: BeforeId = None,
     reason: str | None = None,
 ) -> Response:
     """Counts by reason, then the newest letters; ``before`` pages back by id."""
@@ -181,7 +183,7 @@ def deadletters(
 
 @router.get("/w/{slug}/deadletters/{letter_id}")
 def deadletter(
-    request: Request, session: SessionDep, access: ReadDeadLetters, letter_id: int
+    request: Request, session: SessionDep, access: ReadDeadLetters, letter_id: RowId
 ) -> Response:
     workspace = access.ws
     letter = get_dead_letter(session, workspace.id, letter_id)
