@@ -84,7 +84,7 @@ def worker(
     interval: float = typer.Option(5.0, min=0.1, help="Seconds between pipeline ticks."),
     once: bool = typer.Option(False, "--once", help="Run one tick, print what it did, exit."),
 ) -> None:
-    """Run the pipeline after the store (search index, inbox, alerts and playbooks)."""
+    """Run the pipeline after the store (search index, inbox, alerts and playbooks, graph)."""
     rt = runtime()
     pipeline = Pipeline(rt.engine, rt.settings)
     if once:
@@ -92,7 +92,7 @@ def worker(
         console.print(
             f"indexed {result.indexed}, conversations {result.conversations}, "
             f"mentions {result.mentions}, alerts {result.alerts}, "
-            f"playbook runs {result.playbook_runs}",
+            f"playbook runs {result.playbook_runs}, graph posts {result.graph_posts}",
             highlight=False,
         )
         for job, error in result.errors.items():

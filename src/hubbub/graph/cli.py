@@ -1,5 +1,5 @@
 """Command line for graph features: ``hubbub graph seed|export|influencers|mark``,
-``hubbub bench seeding`` and ``hubbub eval virality``."""
+``hubbub bench seeding``, ``hubbub bench graph`` and ``hubbub eval virality``."""
 
 from __future__ import annotations
 
@@ -105,6 +105,15 @@ def _selected(
         known = ", ".join(t.name for t in list_topics(session, workspace_id)) or "none"
         raise typer.BadParameter(f"no topic {topic!r} in this workspace (topics: {known})")
     return list(session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id)))
+
+
+def _topic_id(session: Session, workspace_id: int, topic: str | None) -> int | None:
+    """The topic's id, so readers can use its persisted graph (validated by `_selected`)."""
+    if topic is None:
+        return None
+    return session.scalar(
+        select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == topic)
+    )
 
 
 def _read_ids(path: Path | None) -> list[int] | None:
@@ -267,6 +276,31 @@ def bench_seeding(
     _emit(figures, as_json)
 
 
+def bench_graph(
+    *,
+    nodes: Annotated[
+        int, typer.Option("--nodes", min=10, help="Authors in the graph.")
+    ] = 1_000_000,
+    edges: Annotated[
+        int, typer.Option("--edges", min=10, help="Distinct author → author edges.")
+    ] = 10_000_000,
+    leiden_iterations: Annotated[
+        int,
+        typer.Option(
+            "--leiden-iterations", help="Leiden passes (-1: until stable, as `graph communities`)."
+        ),
+    ] = 2,
+    random_seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Benchmark the graph refresh on a generated power-law graph: build, PageRank (ours and
+    igraph's), Leiden, influencer ranking; wall and CPU time, peak memory."""
+    from hubbub.graph.bench import run_graph_bench
+
+    figures = run_graph_bench(nodes, edges, seed=random_seed, leiden_iterations=leiden_iterations)
+    _emit(figures, as_json)
+
+
 def eval_virality(
     *,
     higgs: Annotated[
@@ -324,6 +358,7 @@ def export(
             session,
             workspace_id,
             _selected(session, workspace_id, post_ids, topic),
+            topic_id=_topic_id(session, workspace_id, topic),
             half_life=timedelta(days=half_life_days),
         )
     if export_format is ExportFormat.graphml:
@@ -331,6 +366,39 @@ def export(
     else:
         graph.write_csv(out)
     typer.echo(json.dumps({"out": str(out), "format": export_format.value, **summary(graph)}))
+
+
+@graph_app.command("refresh")
+def refresh(
+    *,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Forget the persisted graph and build it anew.")
+    ] = False,
+) -> None:
+    """Bring the persisted interaction graph up to date now (the pipeline does it every tick)."""
+    from hubbub.graph.actions import (
+        DEFAULT_BATCH,
+        rebuild_interaction_edges,
+        update_interaction_edges,
+    )
+
+    engine, workspace_id = _open(workspace)
+    started = time.perf_counter()
+    if rebuild:
+        with transaction(engine) as session:
+            done = rebuild_interaction_edges(session, workspace_id)
+        posts, last = done.posts, done.last_post_id
+    else:
+        posts = last = 0
+        while True:
+            with transaction(engine) as session:
+                step = update_interaction_edges(session, workspace_id)
+            posts, last = posts + step.posts, step.last_post_id
+            if step.scanned < DEFAULT_BATCH:
+                break
+    seconds = round(time.perf_counter() - started, 3)
+    typer.echo(json.dumps({"posts": posts, "last_post_id": last, "seconds": seconds}))
 
 
 @graph_app.command("influencers")
@@ -352,6 +420,7 @@ def influencers(
             session,
             workspace_id,
             _selected(session, workspace_id, post_ids, topic),
+            topic_id=_topic_id(session, workspace_id, topic),
             limit=limit,
             half_life=timedelta(days=half_life_days),
         )
@@ -430,6 +499,7 @@ def communities(
             session,
             workspace_id,
             _selected(session, workspace_id, post_ids, topic),
+            topic_id=_topic_id(session, workspace_id, topic),
             half_life=timedelta(days=half_life_days),
             resolution=resolution,
             min_size=min_size,

@@ -19,7 +19,8 @@ from typing import Any
 import igraph
 from sqlalchemy.orm import Session
 
-from hubbub.graph.interactions import DEFAULT_HALF_LIFE, build_graph, load_input
+from hubbub.graph import queries
+from hubbub.graph.interactions import DEFAULT_HALF_LIFE, build_graph, load_input, stored_graph
 
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 LINK_OR_HANDLE = re.compile(r"https?://\S+|@[\w.@-]+|#\w+")
@@ -78,10 +79,21 @@ def find_communities(
     min_size: int = 2,
     top: int = 5,
     seed: int = 0,
+    topic_id: int | None = None,
 ) -> list[Community]:
-    """Leiden (modularity) on the undirected, weighted interaction graph; biggest first."""
+    """Leiden (modularity) on the undirected, weighted interaction graph; biggest first.
+
+    The graph comes from the persisted edges when they are up to date (whole workspace, or
+    ``topic_id``, which then replaces ``post_ids``)."""
+    if topic_id is not None:
+        post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
     data = load_input(session, workspace_id, post_ids)
-    graph = build_graph(data, half_life=half_life, as_of=as_of)
+    stored = (
+        stored_graph(session, workspace_id, topic_id or 0, half_life=half_life, as_of=as_of)
+        if post_ids is None or topic_id is not None
+        else None
+    )
+    graph = stored or build_graph(data, half_life=half_life, as_of=as_of)
     if not graph.edges:
         return []
     directed = graph.to_igraph()

@@ -15,17 +15,22 @@ Measured on the interactions Hubbub observed, not on follower counts alone:
 
 Each part is normalised to 0..1 against the best candidate, the parts are weighted and summed,
 and the sum is multiplied by the authenticity factor. Blocked authors are never listed.
+
+The scoring works on arrays, one entry per node of the workspace graph (`RankingArrays`,
+`rank_arrays`), so the same code ranks a small workspace and a million-author graph
+(`hubbub bench graph`); `rank_influencers` only gathers those arrays from the database.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -33,11 +38,14 @@ from hubbub.graph import queries
 from hubbub.graph.cascades import post_descendants
 from hubbub.graph.interactions import (
     DEFAULT_HALF_LIFE,
+    KINDS,
     GraphInput,
     InteractionGraph,
     build_graph,
     load_input,
+    stored_graph,
 )
+from hubbub.graph.pagerank import pagerank
 
 WEIGHTS: Mapping[str, float] = {
     "authority": 0.35,
@@ -52,7 +60,12 @@ RESHARE_ONLY_MIN_POSTS = 3
 NEW_ACCOUNT = timedelta(days=30)
 FLAG_PENALTY = 0.2
 MIN_AUTHENTICITY = 0.4
-DAMPING = 0.85
+FLAGS = ("high_posting_rate", "duplicate_text", "reshare_only", "new_account")
+RECEIVED = ("reshare", "quote", "reply", "mention")
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
 
 
 @dataclass
@@ -122,15 +135,144 @@ def topic_pagerank(graph: InteractionGraph, teleport: Mapping[int, float]) -> li
     proportion to their weight (uniformly when none of them is in the graph)."""
     if not graph.nodes:
         return []
-    ig = graph.to_igraph()
-    reset = [0.0] * len(graph.nodes)
-    for i, node in enumerate(graph.nodes):
-        if node.author_id is not None:
-            reset[i] = teleport.get(node.author_id, 0.0)
-    weights = "weight" if graph.edges else None
-    if sum(reset) <= 0:
-        return list(ig.pagerank(weights=weights, damping=DAMPING))
-    return list(ig.personalized_pagerank(weights=weights, damping=DAMPING, reset=reset))
+    arrays = graph_arrays(graph)
+    reset = np.array([teleport.get(n.author_id, 0.0) if n.author_id is not None else 0.0
+                      for n in graph.nodes])  # fmt: skip
+    return [float(x) for x in pagerank(len(graph.nodes), arrays[0], arrays[1], arrays[2], reset)]
+
+
+def graph_arrays(graph: InteractionGraph) -> tuple[Ints, Ints, Floats, Ints]:
+    """Edge arrays of a graph: source, target, weight and counts per kind (columns as KINDS)."""
+    pairs = sorted(graph.edges)
+    src = np.array([u for u, _ in pairs], dtype=np.int64)
+    dst = np.array([v for _, v in pairs], dtype=np.int64)
+    weight = np.array([graph.edges[p].weight for p in pairs], dtype=np.float64)
+    counts = np.array(
+        [[graph.edges[p].counts[k] for k in KINDS] for p in pairs], dtype=np.int64
+    ).reshape(len(pairs), len(KINDS))
+    return src, dst, weight, counts
+
+
+@dataclass
+class RankingArrays:
+    """What the ranking needs, one entry per node of the workspace graph (or per edge)."""
+
+    n: int
+    src: Ints
+    dst: Ints
+    weight: Floats
+    """The whole workspace's decayed, weighted edges (authority)."""
+    set_src: Ints
+    set_dst: Ints
+    set_counts: Ints
+    """Edges among the set's posts, node indices as above, counts per kind (columns as KINDS)."""
+    known: Bools
+    """Node is a stored author of the workspace."""
+    followers: Floats
+    """NaN when the network does not say."""
+    posts_in_set: Ints
+    cascade: Ints
+    whole: bool
+    """The set is the whole workspace (relevance 1)."""
+    excluded: Bools
+    """Blocked: never listed."""
+    account_age_days: Floats
+    """NaN when unknown."""
+    posts_total: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reshares: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    active_days: Floats = field(default_factory=lambda: np.zeros(0))
+    fingerprinted: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    distinct_fingerprints: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Activity over the whole workspace; filled for candidates (`candidates`) only."""
+
+
+def received_counts(a: RankingArrays) -> Ints:
+    """Interactions each node received from the set, per kind (columns as KINDS)."""
+    got = np.zeros((a.n, len(KINDS)), dtype=np.int64)
+    for column in range(len(KINDS)):
+        got[:, column] = np.bincount(a.set_dst, weights=a.set_counts[:, column], minlength=a.n)
+    return got
+
+
+def candidates(a: RankingArrays) -> Bools:
+    """Stored, not blocked authors who posted in the set or received an interaction from it."""
+    engaged = np.bincount(a.set_dst, minlength=a.n) > 0
+    return np.asarray(((a.posts_in_set > 0) | engaged) & a.known & ~a.excluded)
+
+
+@dataclass
+class Ranked:
+    """The ranking's arrays (one entry per node) and the order of the listed nodes."""
+
+    order: Ints
+    score: Floats
+    pagerank: Floats
+    engaged: Ints
+    received: Ints
+    resonance_per_post: Floats
+    relevance: Floats
+    authenticity: Floats
+    flags: Bools
+    parts: dict[str, Floats]
+
+
+def rank_arrays(a: RankingArrays, limit: int | None = None) -> Ranked:
+    """Score every candidate and order them (best first, ties by node index)."""
+    reset = np.where(a.known, a.posts_in_set, 0).astype(np.float64)
+    rank = pagerank(a.n, a.src, a.dst, a.weight, reset)
+    engaged = np.bincount(a.set_dst, minlength=a.n).astype(np.int64)
+    got = received_counts(a)
+    column = {k: i for i, k in enumerate(KINDS)}
+    adopted = got[:, column["reshare"]] + got[:, column["quote"]] + got[:, column["reply"]]
+    per_post = adopted / np.maximum(a.posts_in_set, 1)
+    total = a.posts_total
+    if a.whole:
+        relevance = np.ones(a.n)
+    else:
+        relevance = np.divide(a.posts_in_set, total, out=np.zeros(a.n), where=total > 0)
+    flags = np.zeros((a.n, len(FLAGS)), dtype=np.bool_)
+    active = total > 0
+    flags[:, 0] = active & (total / np.maximum(a.active_days, 1.0) > MAX_POSTS_PER_DAY)
+    printed = a.fingerprinted
+    duplicates = 1.0 - np.divide(
+        a.distinct_fingerprints, printed, out=np.ones(a.n), where=printed > 0
+    )
+    flags[:, 1] = active & (printed >= 3) & (duplicates >= DUPLICATE_SHARE)
+    flags[:, 2] = active & (total >= RESHARE_ONLY_MIN_POSTS) & (a.reshares == total)
+    flags[:, 3] = a.account_age_days < NEW_ACCOUNT.total_seconds() / 86400
+    authenticity = np.maximum(MIN_AUTHENTICITY, 1.0 - FLAG_PENALTY * flags.sum(axis=1))
+
+    chosen = candidates(a)
+
+    def top(values: Floats) -> float:
+        best = float(values[chosen].max()) if chosen.any() else 0.0
+        return best or 1.0
+
+    known_followers = ~np.isnan(a.followers)
+    log_followers = np.log1p(np.where(known_followers, a.followers, 0.0))
+    log_engaged = np.log1p(engaged)
+    log_resonance = np.log1p(per_post)
+    log_cascade = np.log1p(a.cascade)
+    engaged_part = log_engaged / top(log_engaged)
+    follower_part = log_followers / top(log_followers)
+    reach = np.where(known_followers, (engaged_part + follower_part) / 2, engaged_part)
+    parts = {
+        "reach": reach,
+        "resonance": 0.5 * log_resonance / top(log_resonance)
+        + 0.5 * log_cascade / top(log_cascade),
+        "relevance": relevance,
+        "authority": rank / top(rank),
+    }
+    score = np.zeros(a.n)
+    for name in list(parts):
+        parts[f"{name}_contribution"] = WEIGHTS[name] * parts[name]
+        score += parts[f"{name}_contribution"]
+    score *= authenticity
+    index = np.flatnonzero(chosen)
+    order = index[np.lexsort((index, -score[index]))]
+    if limit is not None:
+        order = order[:limit]
+    return Ranked(order, score, rank, engaged, got, per_post, relevance, authenticity, flags, parts)
 
 
 def rank_influencers(
@@ -138,80 +280,125 @@ def rank_influencers(
     workspace_id: int,
     post_ids: Iterable[int] | None = None,
     *,
+    topic_id: int | None = None,
     limit: int = 20,
     half_life: timedelta = DEFAULT_HALF_LIFE,
     as_of: datetime | None = None,
 ) -> list[Influencer]:
-    """The ranked, explained list for a workspace or a set of its posts (a topic)."""
-    now = as_of or utcnow()
-    whole = load_input(session, workspace_id)
-    if post_ids is None:
-        subset = whole
-        relevant_ids = None
-    else:
-        relevant_ids = set(post_ids)
-        subset = _restrict(whole, relevant_ids)
-    set_graph = build_graph(subset, half_life=half_life, as_of=now)
-    full_graph = (
-        set_graph if post_ids is None else build_graph(whole, half_life=half_life, as_of=now)
-    )
+    """The ranked, explained list for a workspace, a set of its posts, or a topic.
 
+    The graphs come from the persisted edges when those are up to date (`stored_graph`), else
+    from the posts; ``post_ids`` is ignored when ``topic_id`` is given."""
+    now = as_of or utcnow()
+    if topic_id is not None:
+        post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
+    whole = load_input(session, workspace_id)
+    relevant_ids = None if post_ids is None else set(post_ids)
+    subset = whole if relevant_ids is None else _restrict(whole, relevant_ids)
+    full_graph = stored_graph(session, workspace_id, half_life=half_life, as_of=now) or build_graph(
+        whole, half_life=half_life, as_of=now
+    )
+    if relevant_ids is None:
+        set_graph = full_graph
+    else:
+        found = (
+            stored_graph(session, workspace_id, topic_id, half_life=half_life, as_of=now)
+            if topic_id is not None
+            else None
+        )
+        set_graph = found or build_graph(subset, half_life=half_life, as_of=now)
+
+    n = len(full_graph.nodes)
+    src, dst, weight, _ = graph_arrays(full_graph)
+    set_src, set_dst, _, set_counts = graph_arrays(set_graph)
+    to_full = np.array([full_graph.index[node.key] for node in set_graph.nodes], dtype=np.int64)
+    if len(to_full):
+        set_src, set_dst = to_full[set_src], to_full[set_dst]
+    author_of = [node.author_id for node in full_graph.nodes]
+    node_of = {a: i for i, a in enumerate(author_of) if a is not None}
+    rows = [whole.authors.get(a) if a is not None else None for a in author_of]
     in_set = Counter(p.author_id for p in subset.posts)
-    received: dict[int, Counter[str]] = {}
-    engaged: dict[int, set[int]] = {}
-    for (u, v), edge in set_graph.edges.items():
-        target = set_graph.nodes[v].author_id
-        if target is None:
-            continue
-        received.setdefault(target, Counter()).update(edge.counts)
-        engaged.setdefault(target, set()).add(u)
     descendants = post_descendants(subset.posts)
     caused: Counter[int] = Counter()
     for p in subset.posts:
         caused[p.author_id] += descendants[p.id]
-
-    candidates = (set(in_set) | set(received)) & set(whole.authors)
     marks = queries.author_marks(session, workspace_id)
-    candidates = {a for a in candidates if "blocked" not in marks.get(a, [])}
-    activity = queries.author_activity(session, workspace_id, candidates)
-    pagerank = topic_pagerank(full_graph, {a: float(n) for a, n in in_set.items()})
-    rank_of = {
-        node.author_id: pagerank[i]
-        for i, node in enumerate(full_graph.nodes)
-        if node.author_id is not None
-    }
 
+    def per_author(values: Mapping[int, float], dtype: Any = np.int64) -> Any:
+        return np.array([values.get(a, 0) if a is not None else 0 for a in author_of], dtype=dtype)
+
+    arrays = RankingArrays(
+        n=n,
+        src=src,
+        dst=dst,
+        weight=weight,
+        set_src=set_src,
+        set_dst=set_dst,
+        set_counts=set_counts,
+        known=np.array([r is not None for r in rows], dtype=np.bool_),
+        followers=np.array(
+            [np.nan if r is None or r.followers is None else r.followers for r in rows]
+        ),
+        posts_in_set=per_author(in_set),
+        cascade=per_author(caused),
+        whole=relevant_ids is None,
+        excluded=np.array(
+            [a is not None and "blocked" in marks.get(a, []) for a in author_of], dtype=np.bool_
+        ),
+        account_age_days=np.array(
+            [
+                np.nan
+                if r is None or r.account_created_at is None
+                else (now - r.account_created_at).total_seconds() / 86400
+                for r in rows
+            ]
+        ),
+    )
+    chosen = [author_of[i] for i in np.flatnonzero(candidates(arrays))]
+    activity = queries.author_activity(session, workspace_id, [a for a in chosen if a is not None])
+    arrays.posts_total = np.zeros(n, dtype=np.int64)
+    arrays.reshares = np.zeros(n, dtype=np.int64)
+    arrays.active_days = np.zeros(n)
+    arrays.fingerprinted = np.zeros(n, dtype=np.int64)
+    arrays.distinct_fingerprints = np.zeros(n, dtype=np.int64)
+    for author_id, act in activity.items():
+        i = node_of[author_id]
+        arrays.posts_total[i] = act.posts
+        arrays.reshares[i] = act.reshares
+        arrays.active_days[i] = (act.last_at - act.first_at).total_seconds() / 86400
+        arrays.fingerprinted[i] = act.fingerprinted
+        arrays.distinct_fingerprints[i] = act.distinct_fingerprints
+    ranked = rank_arrays(arrays)
+    order = sorted(ranked.order.tolist(), key=lambda i: (-ranked.score[i], author_of[i]))
+    column = {k: i for i, k in enumerate(KINDS)}
     people: list[Influencer] = []
-    for author_id in candidates:
-        row = whole.authors[author_id]
-        got = received.get(author_id, Counter())
-        posts_in_set = in_set.get(author_id, 0)
-        act = activity.get(author_id)
-        total = act.posts if act else 0
+    for i in order[:limit]:
+        author_id = author_of[i]
+        row = rows[i]
+        assert author_id is not None and row is not None  # candidates are stored authors
         person = Influencer(
             author_id=author_id,
             network=row.network,
             native_id=row.native_id,
             handle=row.handle,
             display_name=row.display_name,
+            score=float(ranked.score[i]),
             followers=row.followers,
-            engaged_authors=len(engaged.get(author_id, ())),
-            posts_in_set=posts_in_set,
-            posts_total=total,
-            received={k: int(got.get(k, 0)) for k in ("reshare", "quote", "reply", "mention")},
-            resonance_per_post=(got["reshare"] + got["quote"] + got["reply"])
-            / max(posts_in_set, 1),
-            cascade_size=caused.get(author_id, 0),
-            relevance=1.0 if relevant_ids is None else posts_in_set / total if total else 0.0,
-            pagerank=rank_of.get(author_id, 0.0),
-            flags=_flags(act, row.account_created_at, now),
+            engaged_authors=int(ranked.engaged[i]),
+            posts_in_set=int(arrays.posts_in_set[i]),
+            posts_total=int(arrays.posts_total[i]),
+            received={k: int(ranked.received[i, column[k]]) for k in RECEIVED},
+            resonance_per_post=float(ranked.resonance_per_post[i]),
+            cascade_size=int(arrays.cascade[i]),
+            relevance=float(ranked.relevance[i]),
+            pagerank=float(ranked.pagerank[i]),
+            flags=[f for j, f in enumerate(FLAGS) if ranked.flags[i, j]],
             marks=marks.get(author_id, []),
+            parts={name: float(values[i]) for name, values in ranked.parts.items()},
+            authenticity=float(ranked.authenticity[i]),
         )
-        person.authenticity = max(MIN_AUTHENTICITY, 1.0 - FLAG_PENALTY * len(person.flags))
         people.append(person)
-    _score(people)
-    people.sort(key=lambda p: (-p.score, p.author_id))
-    return people[:limit]
+    return people
 
 
 def _restrict(whole: GraphInput, post_ids: set[int]) -> GraphInput:
@@ -222,53 +409,3 @@ def _restrict(whole: GraphInput, post_ids: set[int]) -> GraphInput:
         {k: v for k, v in whole.unknown_mentions.items() if k in post_ids},
         whole.authors,
     )
-
-
-def _flags(
-    act: queries.AuthorActivity | None, created: datetime | None, now: datetime
-) -> list[str]:
-    flags: list[str] = []
-    if act is not None and act.posts:
-        days = max((act.last_at - act.first_at).total_seconds() / 86400, 1.0)
-        if act.posts / days > MAX_POSTS_PER_DAY:
-            flags.append("high_posting_rate")
-        if act.fingerprinted >= 3:
-            duplicates = 1 - act.distinct_fingerprints / act.fingerprinted
-            if duplicates >= DUPLICATE_SHARE:
-                flags.append("duplicate_text")
-        if act.posts >= RESHARE_ONLY_MIN_POSTS and act.reshares == act.posts:
-            flags.append("reshare_only")
-    if created is not None and now - created < NEW_ACCOUNT:
-        flags.append("new_account")
-    return flags
-
-
-def _score(people: list[Influencer]) -> None:
-    """Normalise each component against the best candidate and combine."""
-
-    def top(values: Iterable[float]) -> float:
-        return max(values, default=0.0) or 1.0
-
-    followers_top = top(math.log1p(p.followers or 0) for p in people)
-    engaged_top = top(math.log1p(p.engaged_authors) for p in people)
-    resonance_top = top(math.log1p(p.resonance_per_post) for p in people)
-    cascade_top = top(math.log1p(p.cascade_size) for p in people)
-    rank_top = top(p.pagerank for p in people)
-    for p in people:
-        reach_parts = [math.log1p(p.engaged_authors) / engaged_top]
-        if p.followers is not None:
-            reach_parts.append(math.log1p(p.followers) / followers_top)
-        parts = {
-            "reach": sum(reach_parts) / len(reach_parts),
-            "resonance": 0.5 * math.log1p(p.resonance_per_post) / resonance_top
-            + 0.5 * math.log1p(p.cascade_size) / cascade_top,
-            "relevance": p.relevance,
-            "authority": p.pagerank / rank_top,
-        }
-        total = 0.0
-        for name, value in list(parts.items()):
-            contribution = WEIGHTS[name] * value
-            parts[f"{name}_contribution"] = contribution
-            total += contribution
-        p.parts = parts
-        p.score = total * p.authenticity

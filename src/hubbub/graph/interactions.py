@@ -5,6 +5,10 @@ authority flows along edges. Each interaction weighs by its kind and decays with
 reshare a half-life old counts half. A reply or reshare whose target post is not stored has
 no known author and adds no edge; a mention of an account never seen adds a node without
 an author row. Self-interactions (threads, self-reshares) are left out.
+
+The graph is read from the persisted edges (``interaction_edges``, kept up to date by the
+``graph`` pipeline job, see ``actions.update_interaction_edges``) when they cover every stored
+post; otherwise, and for arbitrary post sets, it is built from the posts.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import csv
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +34,10 @@ KINDS = ("reply", "mention", "reshare", "quote")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"reply": 1.0, "mention": 0.5, "reshare": 1.0, "quote": 1.5}
 """A quote is a reshare with the quoter's own words added; a mention may be incidental."""
 DEFAULT_HALF_LIFE = timedelta(days=14)
+DECAY_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+"""Reference time of the persisted weights: an interaction at t is stored as
+w × 2^((t − epoch) / half-life), exact to read at any time (float64 holds ±39 years of 14-day
+half-lives around it)."""
 
 NodeKey = tuple[str, str]
 """(network, native author id)."""
@@ -200,16 +208,79 @@ def build_graph(
     return graph
 
 
+def stored_graph(
+    session: Session,
+    workspace_id: int,
+    topic_id: int = 0,
+    *,
+    half_life: timedelta = DEFAULT_HALF_LIFE,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    as_of: datetime | None = None,
+) -> InteractionGraph | None:
+    """The graph from the persisted edges of the workspace (topic 0) or a topic; None when they
+    are not up to date or were built for another half-life or other kind weights."""
+    if dict(weights) != dict(DEFAULT_WEIGHTS):
+        return None
+    state = queries.graph_freshness(session, workspace_id, topic_id)
+    if state is None or state.half_life_seconds != half_life.total_seconds():
+        return None
+    now = as_of or utcnow()
+    factor = math.pow(2.0, (DECAY_EPOCH - now).total_seconds() / half_life.total_seconds())
+    rows = queries.stored_edges(session, workspace_id, topic_id)
+    posting = queries.posting_authors(session, workspace_id, state.last_post_id, topic_id)
+    known = queries.authors_by_native_id(
+        session, workspace_id, {(r.target_network, r.target_native_id) for r in rows}
+    )
+    authors = queries.authors(
+        session, posting | {r.source_author_id for r in rows} | set(known.values())
+    )
+    keyed: dict[NodeKey, AuthorRow | None] = {(a.network, a.native_id): a for a in authors.values()}
+    for r in rows:
+        keyed.setdefault((r.target_network, r.target_native_id), None)
+    graph = InteractionGraph([], {}, {}, now, half_life)
+    for key in sorted(keyed):
+        author = keyed[key]
+        graph.index[key] = len(graph.nodes)
+        graph.nodes.append(
+            Node(key)
+            if author is None
+            else Node(key, author.id, author.handle, author.display_name, author.followers)
+        )
+    for r in rows:
+        source = authors[r.source_author_id]
+        pair = (graph.index[(source.network, source.native_id)],
+                graph.index[(r.target_network, r.target_native_id)])  # fmt: skip
+        edge = graph.edges.setdefault(pair, Edge())
+        edge.weight += r.weight_ref * factor
+        edge.counts[r.kind] += r.count
+        edge.first_at = r.first_at if edge.first_at is None else min(edge.first_at, r.first_at)
+        edge.last_at = r.last_at if edge.last_at is None else max(edge.last_at, r.last_at)
+    return graph
+
+
 def interaction_graph(
     session: Session,
     workspace_id: int,
     post_ids: Iterable[int] | None = None,
     *,
+    topic_id: int | None = None,
     half_life: timedelta = DEFAULT_HALF_LIFE,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
     as_of: datetime | None = None,
 ) -> InteractionGraph:
-    """The workspace's interaction graph, or the one of the given posts (e.g. a topic's)."""
+    """The workspace's interaction graph, a topic's, or the one of the given posts.
+
+    The whole workspace and a topic come from the persisted edges when those are up to date
+    (`stored_graph`); otherwise, and for any other set of posts, the graph is built from the
+    posts. ``post_ids`` is ignored when ``topic_id`` is given."""
+    if post_ids is None or topic_id is not None:
+        found = stored_graph(
+            session, workspace_id, topic_id or 0, half_life=half_life, weights=weights, as_of=as_of
+        )
+        if found is not None:
+            return found
+    if topic_id is not None:
+        post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
     data = load_input(session, workspace_id, post_ids)
     return build_graph(data, half_life=half_life, weights=weights, as_of=as_of)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Integer, case, func, select, tuple_
+from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session
 
-from hubbub.graph.models import AuthorMark
-from hubbub.posts.models import Author, Post
+from hubbub.graph.models import AuthorMark, GraphState, InteractionEdge, InteractionRef
+from hubbub.listening.models import TopicMatch
+from hubbub.posts.models import Author, Post, Tombstone
 from hubbub.store.dialect import chunks
 
 
@@ -80,20 +82,29 @@ def workspace_posts(
     return [PostRow(*tuple(row)) for row in rows]
 
 
+def posts_after(session: Session, workspace_id: int, after: int, upto: int) -> list[PostRow]:
+    """Live posts with ``after`` < id ≤ ``upto`` (one range scan on the primary key)."""
+    query = select(*_POST_COLUMNS).where(
+        Post.id > after, Post.id <= upto, Post.workspace_id == workspace_id, Post.deleted.is_(False)
+    )
+    return [PostRow(*tuple(row)) for row in session.execute(query)]
+
+
 def post_authors(
     session: Session, workspace_id: int, refs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """Author id of each (network, native post id) that is stored and not deleted."""
-    wanted = sorted(set(refs))
+    wanted = set(refs)
     found: dict[tuple[str, str], int] = {}
-    for part in chunks(wanted, 300):
+    # Seek on native_id, the identity index's leading column (row-value IN lists make SQLite
+    # scan the workspace's posts instead).
+    for part in chunks(sorted({native for _, native in wanted})):
         query = select(Post.network, Post.native_id, Post.author_id).where(
-            Post.workspace_id == workspace_id,
-            Post.deleted.is_(False),
-            tuple_(Post.network, Post.native_id).in_(part),
+            Post.native_id.in_(part), Post.workspace_id == workspace_id, Post.deleted.is_(False)
         )
         for network, native_id, author_id in session.execute(query):
-            found[(network, native_id)] = author_id
+            if (network, native_id) in wanted:
+                found[(network, native_id)] = author_id
     return found
 
 
@@ -101,15 +112,15 @@ def authors_by_native_id(
     session: Session, workspace_id: int, refs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """Author id of each (network, native author id) known in the workspace."""
-    wanted = sorted(set(refs))
+    wanted = set(refs)
     found: dict[tuple[str, str], int] = {}
-    for part in chunks(wanted, 300):
+    for part in chunks(sorted({native for _, native in wanted})):
         query = select(Author.network, Author.native_id, Author.id).where(
-            Author.workspace_id == workspace_id,
-            tuple_(Author.network, Author.native_id).in_(part),
+            Author.native_id.in_(part), Author.workspace_id == workspace_id
         )
         for network, native_id, author_id in session.execute(query):
-            found[(network, native_id)] = author_id
+            if (network, native_id) in wanted:
+                found[(network, native_id)] = author_id
     return found
 
 
@@ -206,3 +217,239 @@ def author_activity(
                 posts, int(reshares or 0), first, last, printed, distinct
             )
     return found
+
+
+def author_urls(session: Session, workspace_id: int, author_ids: Iterable[int]) -> dict[int, str]:
+    """Profile URL of each of the workspace's authors that has one (for links in pages)."""
+    found: dict[int, str] = {}
+    for part in chunks(sorted(set(author_ids))):
+        query = select(Author.id, Author.url).where(
+            Author.workspace_id == workspace_id, Author.id.in_(part), Author.url.is_not(None)
+        )
+        for author_id, url in session.execute(query):
+            if url:
+                found[author_id] = url
+    return found
+
+
+def topic_post_ids(session: Session, workspace_id: int, topic_id: int) -> list[int]:
+    """Ids of the posts a topic of the workspace matched (the set the graph pages work on)."""
+    query = select(TopicMatch.post_id).where(
+        TopicMatch.workspace_id == workspace_id, TopicMatch.topic_id == topic_id
+    )
+    return list(session.scalars(query))
+
+
+# --- The persisted interaction graph ------------------------------------------------------------
+
+
+def live_post_authors(
+    session: Session, workspace_id: int, refs: Iterable[tuple[str, str]], upto: int
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(post id, author id) of each (network, native post id) stored, live and id ≤ ``upto``."""
+    wanted = set(refs)
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    # Seek on native_id, the identity index's leading column (row-value IN lists make SQLite
+    # scan the workspace's posts instead).
+    for part in chunks(sorted({native for _, native in wanted})):
+        query = select(Post.network, Post.native_id, Post.id, Post.author_id).where(
+            Post.native_id.in_(part),
+            Post.workspace_id == workspace_id,
+            Post.deleted.is_(False),
+            Post.id <= upto,
+        )
+        for network, native_id, post_id, author_id in session.execute(query):
+            if (network, native_id) in wanted:
+                found[(network, native_id)] = (post_id, author_id)
+    return found
+
+
+def author_keys(session: Session, author_ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """(network, native id) of each author id."""
+    found: dict[int, tuple[str, str]] = {}
+    for part in chunks(sorted(set(author_ids))):
+        query = select(Author.id, Author.network, Author.native_id).where(Author.id.in_(part))
+        for author_id, network, native_id in session.execute(query):
+            found[author_id] = (network, native_id)
+    return found
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    id: int
+    post_id: int
+
+
+def pending_refs(
+    session: Session, workspace_id: int, targets: Iterable[tuple[str, str]]
+) -> list[PendingRef]:
+    """References of processed posts still waiting for one of these (network, native id)."""
+    wanted = set(targets)
+    found: list[PendingRef] = []
+    for part in chunks(sorted({native for _, native in wanted})):
+        query = select(
+            InteractionRef.id,
+            InteractionRef.post_id,
+            InteractionRef.network,
+            InteractionRef.target_native_id,
+        ).where(
+            InteractionRef.target_native_id.in_(part),
+            InteractionRef.workspace_id == workspace_id,
+            InteractionRef.pending.is_(True),
+        )
+        found.extend(
+            PendingRef(ref_id, post_id)
+            for ref_id, post_id, network, native in session.execute(query)
+            if (network, native) in wanted
+        )
+    return found
+
+
+def post_topics(session: Session, post_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Topic ids each post matched, sorted."""
+    found: dict[int, list[int]] = {}
+    for part in chunks(sorted(set(post_ids))):
+        query = (
+            select(TopicMatch.post_id, TopicMatch.topic_id)
+            .where(TopicMatch.post_id.in_(part))
+            .order_by(TopicMatch.post_id, TopicMatch.topic_id)
+        )
+        for post_id, topic_id in session.execute(query):
+            found.setdefault(post_id, []).append(topic_id)
+    return found
+
+
+def authors_touched_by(
+    session: Session, workspace_id: int, deleted: Iterable[tuple[str, str]], upto: int
+) -> set[int]:
+    """Authors whose out-edges a deleted post could have fed: its own author, and the authors
+    of processed posts whose reference to it was resolved."""
+    wanted = set(deleted)
+    found: set[int] = set()
+    for part in chunks(sorted({native for _, native in wanted})):
+        own = select(Post.network, Post.native_id, Post.author_id).where(
+            Post.native_id.in_(part), Post.workspace_id == workspace_id, Post.id <= upto
+        )
+        referencing = (
+            select(InteractionRef.network, InteractionRef.target_native_id, Post.author_id)
+            .join(Post, InteractionRef.post_id == Post.id)
+            .where(
+                InteractionRef.target_native_id.in_(part),
+                InteractionRef.workspace_id == workspace_id,
+                InteractionRef.pending.is_(False),
+            )
+        )
+        for query in (own, referencing):
+            found.update(a for net, nat, a in session.execute(query) if (net, nat) in wanted)
+    return found
+
+
+def author_posts(
+    session: Session, workspace_id: int, author_ids: Iterable[int], upto: int
+) -> list[PostRow]:
+    """Live posts (id ≤ ``upto``) of these authors."""
+    rows: list[Any] = []
+    for part in chunks(sorted(set(author_ids))):
+        query = select(*_POST_COLUMNS).where(
+            Post.workspace_id == workspace_id,
+            Post.deleted.is_(False),
+            Post.id <= upto,
+            Post.author_id.in_(part),
+        )
+        rows.extend(session.execute(query))
+    return [PostRow(*tuple(row)) for row in rows]
+
+
+def topic_posts(session: Session, topic_id: int, upto: int) -> list[PostRow]:
+    """Live posts (id ≤ ``upto``) a topic matched."""
+    query = (
+        select(*_POST_COLUMNS)
+        .join(TopicMatch, TopicMatch.post_id == Post.id)
+        .where(TopicMatch.topic_id == topic_id, Post.deleted.is_(False), Post.id <= upto)
+    )
+    return [PostRow(*tuple(row)) for row in session.execute(query)]
+
+
+def topic_match_counts(session: Session, workspace_id: int, upto: int) -> dict[int, int]:
+    """Matches per topic of the workspace among posts with id ≤ ``upto`` (deleted included)."""
+    query = (
+        select(TopicMatch.topic_id, func.count())
+        .where(TopicMatch.workspace_id == workspace_id, TopicMatch.post_id <= upto)
+        .group_by(TopicMatch.topic_id)
+    )
+    return {int(topic_id): int(count) for topic_id, count in session.execute(query)}
+
+
+def graph_freshness(session: Session, workspace_id: int, topic_id: int = 0) -> GraphState | None:
+    """The persisted graph's state when it covers every stored post, delete and topic match
+    of the workspace; None when it lags (callers then build from the posts)."""
+    state = session.get(GraphState, (workspace_id, 0))
+    if state is None:
+        return None
+    newest_post = session.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id))
+    newest_delete = session.scalar(
+        select(func.max(Tombstone.id)).where(Tombstone.workspace_id == workspace_id)
+    )
+    if (newest_post or 0) > state.last_post_id or (newest_delete or 0) > state.last_tombstone_id:
+        return None
+    if topic_id == 0:
+        return state
+    topic = session.get(GraphState, (workspace_id, topic_id))
+    if topic is None or topic.last_post_id != state.last_post_id:
+        return None
+    matches = session.scalar(
+        select(func.count()).where(
+            TopicMatch.topic_id == topic_id, TopicMatch.post_id <= state.last_post_id
+        )
+    )
+    return topic if matches == topic.matches else None
+
+
+@dataclass(frozen=True)
+class StoredEdge:
+    source_author_id: int
+    target_network: str
+    target_native_id: str
+    kind: str
+    count: int
+    weight_ref: float
+    first_at: datetime
+    last_at: datetime
+
+
+def stored_edges(session: Session, workspace_id: int, topic_id: int = 0) -> list[StoredEdge]:
+    """Persisted edge rows of the workspace graph (topic 0) or of one topic, in key order."""
+    query = (
+        select(
+            InteractionEdge.source_author_id,
+            InteractionEdge.target_network,
+            InteractionEdge.target_native_id,
+            InteractionEdge.kind,
+            InteractionEdge.count,
+            InteractionEdge.weight_ref,
+            InteractionEdge.first_at,
+            InteractionEdge.last_at,
+        )
+        .where(InteractionEdge.workspace_id == workspace_id, InteractionEdge.topic_id == topic_id)
+        .order_by(
+            InteractionEdge.source_author_id,
+            InteractionEdge.target_network,
+            InteractionEdge.target_native_id,
+            InteractionEdge.kind,
+        )
+    )
+    return [StoredEdge(*row) for row in session.execute(query)]
+
+
+def posting_authors(session: Session, workspace_id: int, upto: int, topic_id: int = 0) -> set[int]:
+    """Authors with a live post (id ≤ ``upto``) in the workspace, or among a topic's posts."""
+    query = (
+        select(Post.author_id)
+        .distinct()
+        .where(Post.workspace_id == workspace_id, Post.deleted.is_(False), Post.id <= upto)
+    )
+    if topic_id:
+        query = query.join(TopicMatch, TopicMatch.post_id == Post.id).where(
+            TopicMatch.topic_id == topic_id
+        )
+    return set(session.scalars(query))
