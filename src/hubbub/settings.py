@@ -141,6 +141,45 @@ class Settings(BaseSettings):
     login_throttle_seconds: int = Field(
         default=900, ge=1, description="Window over which failed sign-ins are counted."
     )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the web app in links sent by e-mail (e.g. https://hubbub.example.com); "
+            "empty means the scheme and host of the request."
+        ),
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for e-mail (password reset links); empty turns e-mail off.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(
+        default=None, description="SMTP user name; empty means no authentication."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str | None = Field(
+        default=None, description="Sender address of Hubbub's e-mail; needed with SMTP_HOST."
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    password_reset_minutes: int = Field(
+        default=60, ge=5, le=1440, description="How long an e-mailed password reset link works."
+    )
+    webhook_max_attempts: int = Field(
+        default=10, ge=1, le=50, description="Attempts at one webhook delivery before it is dead."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Wait before the second webhook attempt; doubled each time, with jitter.",
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=21_600.0, gt=0, description="Longest wait between two webhook attempts."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a webhook receiver may take to answer."
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -5,7 +5,10 @@ Per workspace, each tick:
 * search — posts stored since the last tick go into the full-text index;
 * inbox — new posts that need an answer open (or join) conversations;
 * alerts — new topic matches go, oldest first, through the workspace's alert detectors; each
-  alert is stored and the playbooks it triggers run.
+  alert is stored and the playbooks it triggers run;
+* webhooks — due deliveries of the outbox are sent (retries wait their backoff);
+* graph — new posts (and deletes, topic backfills) update the persisted interaction graph; its
+  cursor is stored with the edges, in the same transaction.
 
 Each job remembers the highest post id it has handled, in memory. At start-up the inbox looks
 back `inbox_lookback` (its action is idempotent) and the alerts start from the newest match:
@@ -26,17 +29,20 @@ from hubbub.alerts.actions import handle_alert
 from hubbub.alerts.engine import AlertEngine
 from hubbub.alerts.signals import Mention
 from hubbub.core.clock import utcnow
+from hubbub.graph.actions import update_interaction_edges
 from hubbub.inbox.actions import open_conversations_for
 from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
 from hubbub.listening.search_index import refresh_search_index
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
+from hubbub.webhooks.delivery import deliver_due
 from hubbub.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
 
 BATCH = 1_000  # posts or matches handled per job per transaction
+GRAPH_BATCHES_PER_TICK = 10
 
 
 @dataclass
@@ -46,6 +52,8 @@ class TickResult:
     mentions: int = 0
     alerts: int = 0
     playbook_runs: int = 0
+    webhooks_delivered: int = 0
+    graph_posts: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,6 +86,8 @@ class Pipeline:
                 ("search", self._search),
                 ("inbox", self._inbox),
                 ("alerts", self._alerts),
+                ("webhooks", self._webhooks),
+                ("graph", self._graph),
             ):
                 try:
                     job(workspace_id, cursors, result)
@@ -114,6 +124,12 @@ class Pipeline:
             found = _Cursors(inbox=before or 0, alerts=newest or 0)
             self._workspaces[workspace_id] = found
         return found
+
+    def _webhooks(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        """Send the due webhook deliveries, the events of the jobs above included."""
+        result.webhooks_delivered += deliver_due(
+            self.engine, self.settings, workspace_id=workspace_id
+        ).delivered
 
     def _search(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         with transaction(self.engine) as session:
@@ -178,3 +194,12 @@ class Pipeline:
                     result.playbook_runs += len(runs)
         if rows:
             cursors.alerts = max(row.post_id for row in rows)
+
+    def _graph(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        # Several batches a tick (one transaction each) so a backlog catches up in minutes.
+        for _ in range(GRAPH_BATCHES_PER_TICK):
+            with transaction(self.engine) as session:
+                step = update_interaction_edges(session, workspace_id, batch=BATCH)
+            result.graph_posts += step.posts
+            if step.scanned < BATCH:
+                return

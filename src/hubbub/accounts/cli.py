@@ -143,7 +143,8 @@ def user_remove(email: EmailOpt, workspace: WorkspaceOpt) -> None:
     console.print(f"{escape(email)} removed from {escape(workspace)}")
 
 
-@user_app.command("password")
+@user_app.command("set-password")
+@user_app.command("password", hidden=True)
 def user_password(email: EmailOpt, password_stdin: StdinOpt = False) -> None:
     """Set a new password; the user's browsers are signed out."""
     store = _open()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.alerts import notify, queries
@@ -23,6 +23,7 @@ from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import Rejected
 from hubbub.settings import Settings
 from hubbub.store.dialect import insert_ignoring_conflicts
+from hubbub.webhooks.actions import enqueue
 
 RUNS = cast(Table, PlaybookRun.__table__)
 ALERTS = cast(Table, AlertRecord.__table__)
@@ -105,15 +106,17 @@ def record_alert(session: Session, workspace_id: int, alert: Mapping[str, Any]) 
         time=parse_timestamp(str(alert["time"])),
         payload=dict(alert),
     )
-    result = cast(CursorResult[Any], session.execute(statement))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT DO NOTHING.
+    return session.execute(statement.returning(ALERTS.c.id)).first() is not None
 
 
 def handle_alert(
     session: Session, workspace_id: int, alert: Mapping[str, Any], settings: Settings
 ) -> list[PlaybookRun]:
-    """Store the alert and run every enabled playbook its trigger matches (once each)."""
-    record_alert(session, workspace_id, alert)
+    """Store the alert and run every enabled playbook its trigger matches (once each); a new
+    alert also goes out to the workspace's webhooks."""
+    if record_alert(session, workspace_id, alert):
+        enqueue(session, workspace_id, "alert.fired", {"alert": dict(alert)})
     done: list[PlaybookRun] = []
     for found in queries.playbooks(session, workspace_id):
         if not found.enabled:

@@ -10,12 +10,13 @@ from hubbub.cli import bench, deadletters, posts, sources, system, up
 from hubbub.demo.cli import demo
 from hubbub.enrich.intent.cli import intent_app
 from hubbub.enrich.sentiment.cli import eval_sentiment, sentiment_app
-from hubbub.graph.cli import bench_seeding, eval_virality, graph_app
+from hubbub.graph.cli import bench_graph, bench_seeding, eval_virality, graph_app
 from hubbub.inbox.cli import inbox_app
 from hubbub.listening.cli import topic_app
 from hubbub.listening.search_cli import search
 from hubbub.runtime import runtime
 from hubbub.web.cli import serve
+from hubbub.webhooks.cli import webhooks_app
 from hubbub.workspaces.access import use_store
 
 use_store(runtime)  # feature commands open the store through hubbub.workspaces.access
@@ -36,6 +37,7 @@ app.command()(serve)
 app.command()(demo)
 app.add_typer(graph_app, name="graph")
 bench.bench_app.command("seeding")(bench_seeding)
+bench.bench_app.command("graph")(bench_graph)
 app.add_typer(sentiment_app, name="sentiment")
 eval_app = typer.Typer(help="Measured accuracy (figures go to docs/).", no_args_is_help=True)
 eval_app.command("sentiment")(eval_sentiment)
@@ -49,6 +51,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(inbox_app, name="inbox")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:

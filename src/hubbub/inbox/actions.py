@@ -44,6 +44,7 @@ from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
 from hubbub.store.dialect import chunks
+from hubbub.webhooks.actions import enqueue
 from hubbub.workspaces.models import Workspace
 
 #: Intents that make a post need an answer even when it does not name the brand's accounts.
@@ -111,6 +112,27 @@ def _audit(
         workspace_id=conversation.workspace_id,
         detail=detail,
     )
+
+
+def _webhook(
+    session: Session, event: str, conversation: Conversation, extra: dict[str, Any]
+) -> None:
+    """Queue the webhook event in this transaction (nothing leaves if it rolls back)."""
+    data = {
+        "conversation": {
+            "id": conversation.id,
+            "network": conversation.network,
+            "thread_key": conversation.thread_key,
+            "status": conversation.status,
+            "reason": conversation.reason,
+            "priority": conversation.priority,
+            "assignee_user_id": conversation.assignee_user_id,
+            "queue_id": conversation.queue_id,
+            "created_at": conversation.created_at.isoformat(),
+        },
+        **extra,
+    }
+    enqueue(session, conversation.workspace_id, event, data)
 
 
 # ---- setup: accounts, hours, queues, saved replies -----------------------------------------
@@ -378,6 +400,12 @@ def open_conversations_for(
             session.add(found)
             session.flush()
             _audit(session, "conversation.open", found, actor, {"reason": reason, "post": post.id})
+            _webhook(
+                session,
+                "conversation.created",
+                found,
+                {"post": {"id": post.id, "native_id": post.native_id, "url": post.url}},
+            )
         else:
             if ours and post.created_at <= _root_time(session, found, root_times):
                 continue  # our post the thread started from is context, not an answer
@@ -509,6 +537,8 @@ def set_status(
     found.updated_at = utcnow()
     session.flush()
     _audit(session, "conversation.status", found, actor, {"from": before, "to": status})
+    if status == "resolved":
+        _webhook(session, "conversation.resolved", found, {"from": before})
     return found
 
 
@@ -526,6 +556,7 @@ def assign(
     found.updated_at = utcnow()
     session.flush()
     _audit(session, "conversation.assign", found, actor, {"from": before, "to": user_id})
+    _webhook(session, "conversation.assigned", found, {"from": before, "to": user_id})
     return found
 
 
@@ -569,6 +600,9 @@ def assign_to_queue(
         found,
         actor,
         {"from": before, "to": picked, "queue": queue.name},
+    )
+    _webhook(
+        session, "conversation.assigned", found, {"from": before, "to": picked, "queue": queue.name}
     )
     return found
 
@@ -712,6 +746,12 @@ def queue_reply(
     session.add(reply)
     session.flush()
     _audit(session, "conversation.reply", found, actor, {"reply": reply.id})
+    _webhook(
+        session,
+        "conversation.replied",
+        found,
+        {"reply": {"id": reply.id, "body": reply.body, "created_by": reply.created_by}},
+    )
     return reply
 
 

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: events written with the action that caused them, delivered signed."""
