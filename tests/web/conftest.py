@@ -190,9 +190,13 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; never a downloaded browser."""
+    """Debian's Chromium driven by Playwright; never a downloaded browser.
+
+    Per module: Playwright's sync API keeps an event loop running on this thread while it is
+    open, and code under test elsewhere calls ``asyncio.run``, which refuses to nest.
+    """
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is not installed")
     try:

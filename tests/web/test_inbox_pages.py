@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from hubbub.accounts.models import AuditEntry
 from hubbub.accounts.permissions import Role
+from hubbub.inbox.actions import create_queue, save_reply_template
 from hubbub.inbox.models import Conversation, Note, OutboundReply
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -124,3 +125,70 @@ def test_another_workspaces_conversation_is_404(
         f"/w/acme/inbox/{theirs}/notes", data={"body": "leak", "csrf_token": token}
     )
     assert response.status_code == 404
+
+
+def test_assign_by_hand_by_queue_and_back_to_nobody(
+    client: TestClient, engine: Engine, workspace_id: int, owner_id: int, convo: int
+) -> None:
+    agent = member(engine, workspace_id, Role.AGENT, "agent@acme.example")
+    with transaction(engine) as session:
+        create_queue(session, workspace_id, "support", [agent])
+    base = f"/w/acme/inbox/{convo}"
+    page = client.get(base).text
+    assert 'name="assignee"' in page and "agent@acme.example" in page and 'value="support"' in page
+    token = csrf_token(page)
+
+    def assignee() -> int | None:
+        with transaction(engine) as session:
+            found = session.get(Conversation, convo)
+            assert found is not None
+            return found.assignee_user_id
+
+    by_hand = client.post(
+        f"{base}/assign",
+        data={"assignee": str(owner_id), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert by_hand.status_code == 303 and assignee() == owner_id
+    queued = client.post(
+        f"{base}/assign", data={"queue": "support", "csrf_token": token}, follow_redirects=False
+    )
+    assert queued.status_code == 303 and assignee() == agent
+    nobody = client.post(
+        f"{base}/assign", data={"assignee": "", "csrf_token": token}, follow_redirects=False
+    )
+    assert nobody.status_code == 303 and assignee() is None
+    with transaction(engine) as session:
+        globex = ensure_workspace(session, "globex").id
+    outsider = member(engine, globex, Role.OWNER, "owner@globex.example")
+    refused = client.post(f"{base}/assign", data={"assignee": str(outsider), "csrf_token": token})
+    assert refused.status_code == 400 and assignee() is None
+    bogus = client.post(f"{base}/assign", data={"assignee": "x1", "csrf_token": token})
+    assert bogus.status_code == 400
+
+
+def test_a_saved_reply_fills_the_reply_box_escaped(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int, convo: int
+) -> None:
+    with transaction(engine) as session:
+        save_reply_template(
+            session, workspace_id, "sorry", "Hi {author_name}, sorry! - {agent_name}"
+        )
+    page = client.get(f"/w/acme/inbox/{convo}").text
+    assert '<option value="sorry">' in page
+    filled = client.get(f"/w/acme/inbox/{convo}?saved=sorry")
+    assert filled.status_code == 200
+    box = re.search(r'<textarea name="body"[^>]*>([^<]*)</textarea>', filled.text)
+    assert box is not None and box.group(1).startswith("Hi ") and "sorry! - " in box.group(1)
+    missing = client.get(f"/w/acme/inbox/{convo}?saved=nope")
+    assert missing.status_code == 400 and "no saved reply" in missing.text
+
+
+def test_the_author_history_lists_their_other_conversations(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int, convo: int
+) -> None:
+    other = open_conversation(engine, settings, workspace_id, 2, "still waiting, any news?")
+    assert other != convo  # a new thread by the same person
+    page = client.get(f"/w/acme/inbox/{convo}").text
+    assert f'href="/w/acme/inbox/{other}"' in page
+    assert f'href="/w/acme/inbox/{convo}"' in client.get(f"/w/acme/inbox/{other}").text

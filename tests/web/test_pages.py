@@ -395,3 +395,15 @@ def test_stylesheet_is_served(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/css")
     assert Path(STATIC_DIR / "style.css").read_bytes() == response.content
+
+
+def test_ids_past_64_bits_are_refused_not_a_server_error(client: TestClient) -> None:
+    huge = str(10**30)
+    for path in (
+        f"/w/acme/deadletters/{huge}",
+        f"/w/acme/inbox/{huge}",
+        f"/w/acme/audit?before={huge}",
+        f"/w/acme/deadletters?before={huge}",
+    ):
+        response = client.get(path)
+        assert response.status_code == 422, (path, response.status_code)

@@ -114,8 +114,12 @@ class World:
     letter_id: int
     token_id: int
     conversation_id: int
+    post_id: int  # a post of acme (cascade page)
+    author_id: int  # its author (marking)
+    enriched_post_id: int  # a post of acme matched by a topic (corrections)
     tokens: dict[str, str]  # role → plaintext token of acme
     users: dict[str, int]  # label → user id
+    spare_user_id: int  # a viewer of acme whose role changes and who is removed
 
 
 @pytest.fixture
@@ -128,6 +132,7 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
     with transaction(engine) as session:
         globex = ensure_workspace(session, "globex", OTHER_NAME).id
     users["outsider"] = member(engine, globex, Role.OWNER, "owner@globex.example")
+    spare_user_id = member(engine, workspace_id, Role.VIEWER, "spare@acme.example")
     ingest(engine, settings, globex, [RawEvent(payload=b"{globex", format="jsonl")])
     tokens: dict[str, str] = {}
     with transaction(engine) as session:
@@ -147,12 +152,30 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
     with transaction(engine) as session:
         add_topic(session, workspace_id, "skates", "skates", "brand")
     conversation_id = open_conversation(engine, settings, workspace_id, 90, "help me, skates")
+    from hubbub.posts.models import Post
+
+    with transaction(engine) as session:
+        post = session.execute(
+            select(Post.id, Post.author_id).where(Post.workspace_id == workspace_id).limit(1)
+        ).first()
+    assert post is not None
+    from hubbub.listening.models import PostEnrichment
+
+    with transaction(engine) as session:
+        enriched_post_id = session.scalar(
+            select(PostEnrichment.post_id).where(PostEnrichment.workspace_id == workspace_id)
+        )
+    assert enriched_post_id is not None
     return World(
         letter_id=letter_id,
         token_id=target.id,
         conversation_id=conversation_id,
+        post_id=post.id,
+        author_id=post.author_id,
+        enriched_post_id=enriched_post_id,
         tokens=tokens,
         users=users,
+        spare_user_id=spare_user_id,
     )
 
 
@@ -175,6 +198,11 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         # removing: the topic that POST /topics made (the dashboard's topic must stay)
         .replace("{name}", "matrix" if route.path.endswith("/remove") else "skates")
         .replace("{conversation_id}", str(world.conversation_id))
+        .replace("{user_id}", str(world.spare_user_id))
+        .replace(
+            "{post_id}",
+            str(world.enriched_post_id if "correction" in route.path else world.post_id),
+        )
     )
     headers: dict[str, str] = {}
     client.cookies.clear()
@@ -192,9 +220,24 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         ("POST", "/w/{slug}/tokens"): {"data": {"name": "matrix", "role": "viewer"}},
         ("POST", "/api/v1/w/{slug}/tokens"): {"json": {"name": "matrix", "role": "viewer"}},
         ("POST", "/w/{slug}/topics"): {"data": {"name": "matrix", "rule": "matrix"}},
+        ("POST", "/w/{slug}/topics/{name}/edit"): {
+            "data": {"rule": "skates", "kind": "brand", "active": "on"}
+        },
         ("POST", "/w/{slug}/inbox/{conversation_id}/status"): {"data": {"status": "open"}},
         ("POST", "/w/{slug}/inbox/{conversation_id}/notes"): {"data": {"body": "matrix note"}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/assign"): {"data": {"assignee": ""}},
         ("POST", "/w/{slug}/inbox/{conversation_id}/replies"): {"data": {"body": "matrix"}},
+        ("POST", "/w/{slug}/posts/{post_id}/correction"): {"data": {"label": "neutral"}},
+        ("POST", "/api/v1/w/{slug}/posts/{post_id}/corrections"): {"json": {"label": "neutral"}},
+        ("POST", "/forgot"): {"data": {"email": "nobody@example.com"}},
+        ("POST", "/w/{slug}/members"): {"data": {"email": "matrix@acme.example"}},
+        ("POST", "/account/password"): {"data": {"current": "x", "password": "p" * 12}},
+        ("POST", "/w/{slug}/members/{user_id}/role"): {"data": {"role": "viewer"}},
+        ("POST", "/reset/{token}"): {"data": {"password": "p" * 12, "confirm": "p" * 12}},
+        ("POST", "/api/v1/w/{slug}/webhooks"): {"json": {"url": "https://example.com/hook"}},
+        ("POST", "/w/{slug}/influencers/mark"): {
+            "data": {"author_id": str(world.author_id), "mark": "advocate"}
+        },
     }
     extra = bodies.get((route.method, route.path), {})
     if (

@@ -216,3 +216,46 @@ def test_roles_and_other_workspaces(
     assert client.get("/w/globex/topics/secret").status_code == 404
     assert client.get("/w/acme/topics/secret").status_code == 404
     assert client.get("/w/acme/topics/secret.csv").status_code == 404
+
+
+def test_edit_in_place_previews_the_unsaved_rule_then_saves_it(
+    client: TestClient, engine: Engine, listening: dict[str, int]
+) -> None:
+    page = client.get("/w/acme/topics/skates/edit")
+    assert page.status_code == 200
+    assert '<span id="hit-count">4</span>' in page.text  # the stored rule: skates
+    token = csrf_token(page.text)
+    form = {"rule": "skates NOT globex", "kind": "brand", "active": "on", "csrf_token": token}
+    preview = client.post("/w/acme/topics/skates/edit", data={**form, "intent": "preview"})
+    assert preview.status_code == 200 and '<span id="hit-count">3</span>' in preview.text
+    assert "&lt;script&gt;alert(1)" in preview.text and "<script>alert(1)" not in preview.text
+    with transaction(engine) as session:
+        assert session.get(Topic, listening["skates"]).rule == "skates"  # type: ignore[union-attr]
+    broken = client.post("/w/acme/topics/skates/edit", data={**form, "rule": "skates OR"})
+    assert broken.status_code == 400 and 'id="rule-error"' in broken.text
+    saved = client.post(
+        "/w/acme/topics/skates/edit", data={**form, "kind": "product"}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    with transaction(engine) as session:
+        topic = session.get(Topic, listening["skates"])
+        assert topic is not None
+        assert (topic.rule, topic.kind, topic.active) == ("skates NOT globex", "product", True)
+        actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert actions[-1] == "topic.edit"
+    paused = client.post(
+        "/w/acme/topics/skates/edit", data={k: v for k, v in form.items() if k != "active"}
+    )
+    assert paused.status_code == 200  # followed to the list
+    with transaction(engine) as session:
+        assert session.get(Topic, listening["skates"]).active is False  # type: ignore[union-attr]
+
+
+def test_editing_needs_a_manager_and_a_topic_of_this_workspace(
+    app: FastAPI, engine: Engine, settings: Settings, workspace_id: int, listening: dict[str, int]
+) -> None:
+    analyst = _as(app, engine, settings, workspace_id, Role.ANALYST)
+    assert analyst.get("/w/acme/topics/skates/edit").status_code == 403
+    manager = _as(app, engine, settings, workspace_id, Role.MANAGER)
+    assert manager.get("/w/acme/topics/nope/edit").status_code == 404
+    assert manager.get("/w/acme/topics/skates/edit").status_code == 200

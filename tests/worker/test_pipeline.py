@@ -72,11 +72,17 @@ def test_a_failing_job_is_reported_and_the_others_still_run(
     pipeline = Pipeline(engine, settings)
     pipeline.tick()
 
-    with engine.begin() as conn:  # a real fault: the search index's state is gone
-        conn.execute(text("DROP TABLE search_state"))
-    Ingestor(engine, settings).ingest(
-        Target(workspace_id), [_event(4, "Can someone help me with my order? It never came")]
-    )
-    result = pipeline.tick()
+    # A real fault: the search index's state is gone. Renamed, not dropped, and put back after:
+    # on PostgreSQL the next tests of this process reuse the same database.
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE search_state RENAME TO search_state_gone"))
+    try:
+        Ingestor(engine, settings).ingest(
+            Target(workspace_id), [_event(4, "Can someone help me with my order? It never came")]
+        )
+        result = pipeline.tick()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE search_state_gone RENAME TO search_state"))
     assert list(result.errors) == [f"{workspace_id}/search"]
     assert result.conversations >= 1

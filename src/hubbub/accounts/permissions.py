@@ -58,6 +58,18 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("posts.read", Scope.WORKSPACE, Role.VIEWER, "Read posts."),
         Permission("sources.read", Scope.WORKSPACE, Role.VIEWER, "See sources and their health."),
         Permission("topics.read", Scope.WORKSPACE, Role.ANALYST, "See topics and dashboards."),
+        Permission(
+            "accuracy.read",
+            Scope.WORKSPACE,
+            Role.VIEWER,
+            "See how accurate sentiment and intents are, and the corrections made.",
+        ),
+        Permission(
+            "enrichment.correct",
+            Scope.WORKSPACE,
+            Role.ANALYST,
+            "Correct a post's sentiment label and intents.",
+        ),
         Permission("topics.manage", Scope.WORKSPACE, Role.MANAGER, "Add and remove topics."),
         Permission("inbox.read", Scope.WORKSPACE, Role.VIEWER, "Read inbox conversations."),
         Permission(
@@ -68,6 +80,12 @@ PERMISSIONS: dict[str, Permission] = {
         ),
         Permission("deadletters.read", Scope.WORKSPACE, Role.ANALYST, "Read refused raw payloads."),
         Permission("members.read", Scope.WORKSPACE, Role.ADMIN, "See the workspace's members."),
+        Permission(
+            "members.manage",
+            Scope.WORKSPACE,
+            Role.ADMIN,
+            "Add members (new addresses get an account), change roles up to one's own, remove.",
+        ),
         Permission("tokens.read", Scope.WORKSPACE, Role.ADMIN, "List API tokens."),
         Permission(
             "tokens.manage",
@@ -76,6 +94,24 @@ PERMISSIONS: dict[str, Permission] = {
             "Create (role at most one's own) and revoke API tokens.",
         ),
         Permission("audit.read", Scope.WORKSPACE, Role.ADMIN, "Read the audit log."),
+        Permission(
+            "webhooks.manage",
+            Scope.WORKSPACE,
+            Role.ADMIN,
+            "List, add and remove outgoing webhooks; see their deliveries.",
+        ),
+        Permission(
+            "influence.read",
+            Scope.WORKSPACE,
+            Role.VIEWER,
+            "See influencers, communities, cascades; plan campaign seeds.",
+        ),
+        Permission(
+            "influence.mark",
+            Scope.WORKSPACE,
+            Role.MANAGER,
+            "Mark authors (advocate, employee, partner, competitor, blocked).",
+        ),
     )
 }
 

@@ -69,6 +69,24 @@ def queue_by_name(session: Session, workspace_id: int, name: str) -> Queue | Non
     )
 
 
+def queues(session: Session, workspace_id: int) -> list[Queue]:
+    return list(
+        session.scalars(
+            select(Queue).where(Queue.workspace_id == workspace_id).order_by(Queue.name)
+        )
+    )
+
+
+def saved_replies(session: Session, workspace_id: int) -> list[SavedReply]:
+    return list(
+        session.scalars(
+            select(SavedReply)
+            .where(SavedReply.workspace_id == workspace_id)
+            .order_by(SavedReply.name)
+        )
+    )
+
+
 def saved_reply(session: Session, workspace_id: int, name: str) -> SavedReply | None:
     return session.scalar(
         select(SavedReply).where(SavedReply.workspace_id == workspace_id, SavedReply.name == name)

@@ -4,27 +4,48 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import (
     AccountError,
     LoginThrottled,
+    add_member,
+    change_role,
     create_token,
+    create_user,
     login,
     logout,
+    remove_member,
     revoke_token,
+    set_password,
     setup_owner,
     start_session,
 )
-from hubbub.accounts.models import WebSession
+from hubbub.accounts.models import User, WebSession
 from hubbub.accounts.permissions import ROLES_DESCENDING, rank
-from hubbub.accounts.queries import audit_entries, list_members, list_tokens, user_count
+from hubbub.accounts.queries import (
+    audit_entries,
+    list_members,
+    list_tokens,
+    user_by_email,
+    user_count,
+)
+from hubbub.accounts.reset import (
+    INVALID_LINK,
+    ResetThrottled,
+    request_reset,
+    reset_password,
+    send_reset_mail,
+    smtp_configured,
+    token_valid,
+)
+from hubbub.accounts.security import new_secret, verify_password
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import CSRF_COOKIE, SESSION_COOKIE, Access, Permit, cookie_header
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import BeforeId, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import local_path
 
@@ -33,6 +54,7 @@ router = APIRouter(include_in_schema=False)
 Public = Annotated[Access, Depends(Permit("public"))]
 SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
 ReadMembers = Annotated[Access, Depends(Permit("members.read"))]
+ManageMembers = Annotated[Access, Depends(Permit("members.manage"))]
 ReadTokens = Annotated[Access, Depends(Permit("tokens.read"))]
 ManageTokens = Annotated[Access, Depends(Permit("tokens.manage"))]
 ReadAudit = Annotated[Access, Depends(Permit("audit.read"))]
@@ -65,13 +87,17 @@ def _client_address(request: Request) -> str:
 
 @router.get("/login")
 def login_page(
-    request: Request, session: SessionDep, access: Public, next: str | None = None
+    request: Request,
+    session: SessionDep,
+    access: Public,
+    next: str | None = None,
+    reset: str | None = None,
 ) -> Response:
     if user_count(session) == 0:
         return RedirectResponse("/setup", status_code=303)
     if not access.principal.anonymous:
         return RedirectResponse(local_path(next), status_code=303)
-    context = {"next": local_path(next), "email": "", "error": None}
+    context = {"next": local_path(next), "email": "", "error": None, "reset": reset == "1"}
     return render(request, session, access, "login", context)
 
 
@@ -145,6 +171,117 @@ def setup_submit(
     return render(request, session, access, "setup", context, 400)
 
 
+def _forgot(
+    request: Request, session: Session, access: Access, extra: dict[str, Any], status: int = 200
+) -> Response:
+    context = {"available": smtp_configured(_settings(request)), "sent": False, "error": None}
+    return render(request, session, access, "forgot", {**context, **extra}, status)
+
+
+@router.get("/forgot")
+def forgot_page(request: Request, session: SessionDep, access: Public) -> Response:
+    """Ask for a reset link by e-mail; without SMTP, how an admin sets a password instead."""
+    return _forgot(request, session, access, {})
+
+
+@router.post("/forgot")
+def forgot_submit(
+    request: Request,
+    session: SessionDep,
+    access: Public,
+    background: BackgroundTasks,
+    email: Annotated[str, Form(max_length=320)] = "",
+) -> Response:
+    """The same answer whether the address exists or not; the mail leaves after the response,
+    so the time taken does not tell either."""
+    settings = _settings(request)
+    if not smtp_configured(settings):
+        return _forgot(request, session, access, {}, 400)
+    try:
+        with transaction(request.app.state.engine) as tx:
+            link = request_reset(tx, settings, email, address=_client_address(request))
+    except ResetThrottled as exc:
+        response = _forgot(request, session, access, {"error": str(exc)}, 429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if link is not None:
+        base = settings.public_url or str(request.base_url)
+        url = f"{base.rstrip('/')}/reset/{link.token}"
+        background.add_task(send_reset_mail, settings, link.email, url)
+    return _forgot(request, session, access, {"sent": True})
+
+
+@router.get("/reset/{token}")
+def reset_page(request: Request, session: SessionDep, access: Public, token: str) -> Response:
+    if not token_valid(session, token):
+        return render(request, session, access, "reset", {"error": INVALID_LINK, "ok": False}, 400)
+    return render(request, session, access, "reset", {"error": None, "ok": True, "token": token})
+
+
+@router.post("/reset/{token}")
+def reset_submit(
+    request: Request,
+    session: SessionDep,
+    access: Public,
+    token: str,
+    password: Annotated[str, Form(max_length=1024)] = "",
+    confirm: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """Set the new password; the link and every session of the user end with it."""
+    ok = True
+    if password != confirm:
+        error = "The two passwords differ."
+    else:
+        try:
+            with transaction(request.app.state.engine) as tx:
+                reset_password(tx, token, password, address=_client_address(request))
+            return RedirectResponse("/login?reset=1", status_code=303)
+        except AccountError as exc:
+            error = str(exc)
+            ok = error != INVALID_LINK
+    context = {"error": error, "ok": ok, "token": token}
+    return render(request, session, access, "reset", context, 400)
+
+
+@router.get("/account/password")
+def password_page(request: Request, session: SessionDep, access: SignedIn) -> Response:
+    """Change one's own password (people, not API tokens)."""
+    if access.principal.user is None:
+        raise HTTPException(400, "API tokens have no password")
+    return render(request, session, access, "password", {"error": None})
+
+
+@router.post("/account/password")
+def password_submit(
+    request: Request,
+    session: SessionDep,
+    access: SignedIn,
+    current: Annotated[str, Form(max_length=1024)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    confirm: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    """A new password after the current one; every session of the user ends, this one too."""
+    user = access.principal.user
+    if user is None:
+        raise HTTPException(400, "API tokens have no password")
+    error = None
+    if not verify_password(user.password_hash, current):
+        error = "The current password is not right."
+    elif password != confirm:
+        error = "The two new passwords differ."
+    else:
+        try:
+            with transaction(request.app.state.engine) as tx:
+                found = tx.get(User, user.id)
+                assert found is not None
+                set_password(tx, found, password, actor=access.principal.actor)
+        except AccountError as exc:
+            error = str(exc)
+    if error is not None:
+        return render(request, session, access, "password", {"error": error}, 400)
+    return RedirectResponse("/login?reset=1", status_code=303)
+
+
 @router.post("/logout")
 def logout_submit(request: Request, access: SignedIn) -> Response:
     """End this browser's session (API tokens have no session: revoke them instead)."""
@@ -162,11 +299,100 @@ def logout_submit(request: Request, access: SignedIn) -> Response:
     return response
 
 
+def _grantable(access: Access) -> list[Any]:
+    """Roles this member may hand out: none above their own."""
+    own = rank(access.role) if access.role else -1
+    return [role for role in ROLES_DESCENDING if rank(role) <= own]
+
+
+def _members(
+    request: Request,
+    session: Session,
+    access: Access,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "members": list_members(session, access.ws.id),
+        "roles": _grantable(access),
+        "added": None,
+        "error": None,
+    }
+    context.update(extra or {})
+    return render(request, session, access, "members", context, status)
+
+
 @router.get("/w/{slug}/members")
 def members_page(request: Request, session: SessionDep, access: ReadMembers) -> Response:
-    return render(
-        request, session, access, "members", {"members": list_members(session, access.ws.id)}
-    )
+    return _members(request, session, access)
+
+
+@router.post("/w/{slug}/members")
+def members_add(
+    request: Request,
+    session: SessionDep,
+    access: ManageMembers,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=16)] = "viewer",
+    name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Add a user by e-mail; a new address gets an account with a one-time password, shown on
+    this response only, for the admin to pass on (they change it after signing in)."""
+    actor = access.principal.actor
+    temporary: str | None = None
+    try:
+        with transaction(request.app.state.engine) as tx:
+            user = user_by_email(tx, email)
+            if user is None:
+                temporary = new_secret()[:20]
+                user = create_user(tx, email, temporary, display_name=name or None, actor=actor)
+            add_member(tx, access.ws.id, user, role, actor=actor)
+            added = (user.email, role, temporary)
+    except AccountError as exc:
+        return _members(request, session, access, {"error": str(exc)}, 400)
+    return _members(request, session, access, {"added": added}, 201)
+
+
+def _member_change(
+    request: Request, session: Session, access: Access, user_id: int, role: str | None
+) -> Response:
+    actor = access.principal.actor
+    try:
+        with transaction(request.app.state.engine) as tx:
+            user = tx.get(User, user_id)
+            if role is not None:
+                if user is None:
+                    raise HTTPException(404)
+                change_role(tx, access.ws.id, user, role, actor=actor)
+            elif user is not None:
+                remove_member(tx, access.ws.id, user, actor=actor)
+    except AccountError as exc:
+        if "is not a member" not in str(exc):
+            return _members(request, session, access, {"error": str(exc)}, 400)
+        if role is not None:  # another workspace's user looks like no user at all
+            raise HTTPException(404) from None
+        # Removing someone who is not a member (any more) leaves things as asked.
+    return RedirectResponse(f"/w/{access.ws.slug}/members", status_code=303)
+
+
+@router.post("/w/{slug}/members/{user_id}/role")
+def members_role(
+    request: Request,
+    session: SessionDep,
+    access: ManageMembers,
+    user_id: RowId,
+    role: Annotated[str, Form(max_length=16)] = "",
+) -> Response:
+    """Change a member's role: never above one's own, and a workspace keeps an owner."""
+    return _member_change(request, session, access, user_id, role)
+
+
+@router.post("/w/{slug}/members/{user_id}/remove")
+def members_remove(
+    request: Request, session: SessionDep, access: ManageMembers, user_id: RowId
+) -> Response:
+    """Take a member's access to this workspace away (their account stays)."""
+    return _member_change(request, session, access, user_id, None)
 
 
 def _tokens(
@@ -176,10 +402,9 @@ def _tokens(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    own = rank(access.role) if access.role else -1
     context: dict[str, Any] = {
         "tokens": list_tokens(session, access.ws.id),
-        "roles": [role for role in ROLES_DESCENDING if rank(role) <= own],
+        "roles": _grantable(access),
         "created": None,
         "error": None,
     }
@@ -212,7 +437,7 @@ def tokens_create(
 
 
 @router.post("/w/{slug}/tokens/{token_id}/revoke")
-def tokens_revoke(request: Request, token_id: int, access: ManageTokens) -> Response:
+def tokens_revoke(request: Request, token_id: RowId, access: ManageTokens) -> Response:
     try:
         with transaction(request.app.state.engine) as tx:
             revoke_token(tx, access.ws.id, token_id, actor=access.principal.actor)
@@ -223,7 +448,7 @@ def tokens_revoke(request: Request, token_id: int, access: ManageTokens) -> Resp
 
 @router.get("/w/{slug}/audit")
 def audit_page(
-    request: Request, session: SessionDep, access: ReadAudit, before: int | None = None
+    request: Request, session: SessionDep, access: ReadAudit, before: BeforeId = None
 ) -> Response:
     entries = audit_entries(session, access.ws.id, AUDIT_PAGE + 1, before)
     more = len(entries) > AUDIT_PAGE

@@ -20,7 +20,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hubbub.settings import Settings
 from hubbub.store.engine import engine_for
-from hubbub.web import account, inbox, pages, rest, topics
+from hubbub.web import account, accuracy, inbox, influence, pages, rest, topics, webhooks
 from hubbub.web.auth import Access, Permit, SignInRequired
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
@@ -75,10 +75,14 @@ def create_app(
         return app.openapi()
 
     app.include_router(rest.router)
+    app.include_router(accuracy.api)
     app.include_router(pages.router)
     app.include_router(topics.router)
+    app.include_router(accuracy.router)
     app.include_router(inbox.router)
     app.include_router(account.router)
+    app.include_router(influence.router)
+    app.include_router(webhooks.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(settings.allowed_hosts)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)

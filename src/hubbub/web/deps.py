@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -17,3 +17,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+#: A row id in a path: beyond 64 bits no row exists, and the database refuses to compare.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: A row id to page before, in a query string; bounded for the same reason.
+BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]

@@ -9,24 +9,38 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.permissions import Role, rank
+from hubbub.accounts.queries import list_members
 from hubbub.core.clock import utcnow
-from hubbub.inbox.actions import MAX_REPLY_CHARS, InboxError, add_note, queue_reply, set_status
+from hubbub.inbox.actions import (
+    MAX_REPLY_CHARS,
+    InboxError,
+    add_note,
+    assign,
+    assign_to_queue,
+    queue_reply,
+    render_saved_reply,
+    set_status,
+)
 from hubbub.inbox.models import STATUSES, Conversation
 from hubbub.inbox.queries import (
+    author_history,
     conversation,
     due_at,
     list_conversations,
     notes_of,
     posts_of,
+    queues,
     replies_of,
+    saved_replies,
 )
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.queries import emails_of, root_posts
 
@@ -106,6 +120,13 @@ def _conversation_page(
     status_code: int = 200,
 ) -> Response:
     found = _conversation(session, access, conversation_id)
+    posts = posts_of(session, found.id)
+    customer = next((author for _post, author, ours in posts if not ours), None)
+    history = (
+        [c for c in author_history(session, access.ws.id, customer.id) if c.id != found.id]
+        if customer is not None
+        else []
+    )
     notes = notes_of(session, found.id)
     replies = replies_of(session, found.id)
     users = {n.author_user_id for n in notes if n.author_user_id}
@@ -114,7 +135,16 @@ def _conversation_page(
         users.add(found.assignee_user_id)
     context: dict[str, Any] = {
         "conversation": found,
-        "posts": posts_of(session, found.id),
+        "posts": posts,
+        "customer": customer,
+        "history": history,
+        "agents": [
+            (user, role)
+            for user, role in list_members(session, access.ws.id)
+            if rank(role) >= rank(Role.AGENT) and user.active
+        ],
+        "queues": queues(session, access.ws.id),
+        "saved_replies": saved_replies(session, access.ws.id),
         "notes": notes,
         "replies": replies,
         "emails": emails_of(session, users),
@@ -131,9 +161,27 @@ def _conversation_page(
 
 @router.get("/w/{slug}/inbox/{conversation_id}")
 def conversation_page(
-    request: Request, session: SessionDep, access: ReadInbox, conversation_id: int
+    request: Request,
+    session: SessionDep,
+    access: ReadInbox,
+    conversation_id: RowId,
+    saved: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
-    return _conversation_page(request, session, access, conversation_id)
+    """The thread, its replies and notes; ``saved`` fills the reply box from a saved reply."""
+    draft = ""
+    if saved:
+        try:
+            draft = render_saved_reply(
+                session,
+                _conversation(session, access, conversation_id),
+                saved,
+                actor=access.principal.actor,
+            )
+        except InboxError as exc:
+            return _conversation_page(
+                request, session, access, conversation_id, error=exc.detail, status_code=400
+            )
+    return _conversation_page(request, session, access, conversation_id, draft=draft)
 
 
 def _back(access: Access, conversation_id: int) -> Response:
@@ -145,7 +193,7 @@ def conversation_status(
     request: Request,
     session: SessionDep,
     access: WorkInbox,
-    conversation_id: int,
+    conversation_id: RowId,
     status: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     try:
@@ -163,12 +211,41 @@ def conversation_status(
     return _back(access, conversation_id)
 
 
+@router.post("/w/{slug}/inbox/{conversation_id}/assign")
+def conversation_assign(
+    request: Request,
+    session: SessionDep,
+    access: WorkInbox,
+    conversation_id: RowId,
+    assignee: Annotated[str, Form(max_length=24)] = "",
+    queue: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """To a teammate by hand, to whoever's turn it is in a queue, or back to nobody."""
+    actor = access.principal.actor
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _conversation(tx, access, conversation_id)
+            if queue:
+                assign_to_queue(tx, found, queue, actor=actor)
+            elif assignee.isdigit() and 0 < int(assignee) < 2**63:
+                assign(tx, found, int(assignee), actor=actor)
+            elif not assignee:
+                assign(tx, found, None, actor=actor)
+            else:
+                raise InboxError(f"{assignee!r} is not a teammate")
+    except InboxError as exc:
+        return _conversation_page(
+            request, session, access, conversation_id, error=exc.detail, status_code=400
+        )
+    return _back(access, conversation_id)
+
+
 @router.post("/w/{slug}/inbox/{conversation_id}/notes")
 def conversation_note(
     request: Request,
     session: SessionDep,
     access: WorkInbox,
-    conversation_id: int,
+    conversation_id: RowId,
     body: Annotated[str, Form(max_length=MAX_REPLY_CHARS * 2)] = "",
 ) -> Response:
     try:
@@ -194,7 +271,7 @@ def conversation_reply(
     request: Request,
     session: SessionDep,
     access: WorkInbox,
-    conversation_id: int,
+    conversation_id: RowId,
     body: Annotated[str, Form(max_length=MAX_REPLY_CHARS * 2)] = "",
     idempotency_key: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:

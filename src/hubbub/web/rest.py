@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,12 +17,15 @@ from hubbub.accounts.queries import list_tokens
 from hubbub.posts.models import Author, Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import RowId, SessionDep
 from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, PostQuery
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+# Query times: RFC 3339 in the schema; a bare date or a time without offset (UTC) is accepted too.
+_TIME: dict[str, Any] = {"json_schema_extra": {"format": "date-time"}}
 
 Public = Annotated[Access, Depends(Permit("public"))]
 SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
@@ -134,8 +137,8 @@ def api_posts(
     network: Annotated[str | None, Query(max_length=32)] = None,
     author: Annotated[str | None, Query(max_length=512, description="Handle or native id.")] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
-    since: Annotated[str | None, Query(description="Created at or after (ISO 8601, UTC).")] = None,
-    until: Annotated[str | None, Query(description="Created before (ISO 8601, UTC).")] = None,
+    since: Annotated[str | None, Query(description="Created at or after.", **_TIME)] = None,
+    until: Annotated[str | None, Query(description="Created before.", **_TIME)] = None,
     deleted: bool = False,
     unique: Annotated[bool, Query(description="Leave out linked near-duplicates.")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
@@ -258,7 +261,7 @@ def api_create_token(
 
 
 @router.delete("/w/{slug}/tokens/{token_id}", status_code=204)
-def api_revoke_token(request: Request, token_id: int, access: ManageTokens) -> Response:
+def api_revoke_token(request: Request, token_id: RowId, access: ManageTokens) -> Response:
     """Revoke a token of this workspace; requests with it fail from now on."""
     try:
         with transaction(request.app.state.engine) as session:

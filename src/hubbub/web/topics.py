@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from hubbub.accounts.actions import record_audit
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
-from hubbub.listening.actions import add_topic, get_topic, remove_topic
+from hubbub.listening.actions import add_topic, get_topic, remove_topic, update_topic
 from hubbub.listening.models import TOPIC_KINDS, Topic
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import MAX_RULE_CHARS, QueryError, parse
@@ -127,6 +127,81 @@ def topics_remove(request: Request, access: ManageTopics, name: str) -> Response
                 workspace_id=access.ws.id,
                 detail={"name": name},
             )
+    return RedirectResponse(f"/w/{access.ws.slug}/topics", status_code=303)
+
+
+def _edit_page(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    topic: Topic,
+    form: dict[str, Any],
+    *,
+    error: Rejected | None = None,
+    preview: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """The edit form, and below it the recent stored posts its (unsaved) rule matches."""
+    hits: list[Any] = []
+    if preview and error is None:
+        try:
+            with transaction(request.app.state.engine) as tx:
+                hits = search_posts(tx, access.ws.id, parse(form["rule"]), limit=PREVIEW_POSTS).hits
+        except QueryError as exc:
+            error, status_code = exc, 400
+    context = {
+        "topic": topic,
+        "form": form,
+        "kinds": TOPIC_KINDS,
+        "error": error,
+        "query_error": error if isinstance(error, QueryError) else None,
+        "preview": preview and error is None,
+        "hits": hits,
+        "limit": PREVIEW_POSTS,
+    }
+    return render(request, session, access, "topic_edit", context, status_code)
+
+
+@router.get("/w/{slug}/topics/{name}/edit")
+def topic_edit(request: Request, session: SessionDep, access: ManageTopics, name: str) -> Response:
+    topic = _topic(session, access, name)
+    form = {"rule": topic.rule, "kind": topic.kind, "active": topic.active}
+    return _edit_page(request, session, access, topic, form, preview=True)
+
+
+@router.post("/w/{slug}/topics/{name}/edit")
+def topic_edit_submit(
+    request: Request,
+    session: SessionDep,
+    access: ManageTopics,
+    name: str,
+    rule: Annotated[str, Form(max_length=MAX_RULE_CHARS)] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    active: Annotated[str, Form(max_length=8)] = "",
+    intent: Annotated[str, Form(max_length=8)] = "save",
+) -> Response:
+    """``intent=preview`` shows what the edited rule would match; ``save`` stores it."""
+    topic = _topic(session, access, name)
+    form = {"rule": rule, "kind": kind, "active": active == "on"}
+    if intent == "preview":
+        return _edit_page(request, session, access, topic, form, preview=True)
+    try:
+        with transaction(request.app.state.engine) as tx:
+            before = get_topic(tx, access.ws.id, name)
+            was = {"rule": before.rule, "kind": before.kind, "active": before.active}
+            changed = update_topic(
+                tx, access.ws.id, name, rule=rule, kind=kind, active=active == "on"
+            )
+            record_audit(
+                tx,
+                "topic.edit",
+                actor=access.principal.actor,
+                target=f"topic:{changed.id}",
+                workspace_id=access.ws.id,
+                detail={"from": was, "to": form},
+            )
+    except Rejected as exc:
+        return _edit_page(request, session, access, topic, form, error=exc, status_code=400)
     return RedirectResponse(f"/w/{access.ws.slug}/topics", status_code=303)
 
 
