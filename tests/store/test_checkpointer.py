@@ -74,3 +74,9 @@ def test_a_growing_wal_waits_for_its_size_or_for_the_writer_to_pause(tmp_path: P
     eager.stop()
     writer.close()
     engine.dispose()
+
+
+def test_a_reading_process_starts_no_checkpointer(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.db'}", writer=False)
+    assert checkpointer_of(engine) is None
+    engine.dispose()

@@ -184,7 +184,7 @@ _worker: Preparer | None = None
 def _start_worker(url: str, settings: Settings, setup: Callable[[], None]) -> None:
     global _worker  # noqa: PLW0603 - one per worker process, by design
     setup()
-    _worker = Preparer(make_engine(url), settings)
+    _worker = Preparer(make_engine(url, writer=False), settings)
 
 
 def _worker_ready() -> None:

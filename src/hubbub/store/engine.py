@@ -119,10 +119,12 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, writer: bool = True) -> Engine:
     """An engine tuned for the backend; SQLite gets WAL so readers never block the writer.
 
     JSON columns are encoded with orjson: they are on the ingest hot path (five per post).
+    ``writer=False`` (a process that only reads, like the ingest prepare worker) starts no
+    checkpointer of its own: the writing process's one keeps the WAL in check.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -135,7 +137,7 @@ def make_engine(url: str) -> Engine:
             json_deserializer=orjson.loads,
         )
         event.listen(engine, "connect", sqlite_pragmas)
-        if path and path != ":memory:" and "mode=memory" not in url:
+        if writer and path and path != ":memory:" and "mode=memory" not in url:
             checkpointer = Checkpointer(engine, path)
             _checkpointers[engine] = checkpointer
             event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
