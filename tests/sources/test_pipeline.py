@@ -195,6 +195,10 @@ def test_a_later_batch_in_the_transaction_sees_what_an_earlier_one_wrote(
     assert again.store.authors_updated == 1
 
 
+def _pg(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
 def _refuse_native_id(engine: Engine, native_id: str) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
@@ -227,8 +231,14 @@ def test_a_failing_batch_takes_its_whole_transaction_back(
     first = ingestor.preparer.prepare(target, [_handle_line(1, "new.example")])
     second = ingestor.preparer.prepare(target, [_handle_line(2, "new.example")])
     _refuse_native_id(engine, "bluesky:amira:2")
-    with pytest.raises(Exception, match="refused by test"):
-        ingestor.write_many(target, [first, second])
+    try:
+        with pytest.raises(Exception, match="refused by test"):
+            ingestor.write_many(target, [first, second])
+    finally:  # on PostgreSQL the next tests of this process reuse the database
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse" + (" ON posts" if _pg(engine) else "")))
+            if _pg(engine):
+                conn.execute(text("DROP FUNCTION refuse()"))
     with Session(engine) as session:
         assert session.scalar(select(Post.id).where(Post.workspace_id == workspace_id)) is None
         assert session.scalar(select(Author.id).where(Author.workspace_id == workspace_id)) is None
