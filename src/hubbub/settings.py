@@ -68,13 +68,14 @@ class Settings(BaseSettings):
         default=500, ge=1, le=10_000, description="Events written per ingest transaction."
     )
     ingest_commit_batches: int = Field(
-        default=4,
+        default=1,
         ge=1,
         le=64,
         description=(
             "Batches a long import may write in one transaction when its prepare worker is "
-            "ahead of the writer (fewer commits rewrite fewer index pages); a live stream "
-            "whose next batch is not ready yet still commits each batch at once."
+            "ahead of the writer (fewer commits rewrite fewer index pages: worth it where the "
+            "writer, not the prepare worker, is the bottleneck); a live stream whose next "
+            "batch is not ready yet still commits each batch at once."
         ),
     )
     ingest_prepare_workers: int = Field(

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, Table, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
+from hubbub.core.collector import fewer_collections, settle_long_lived
 from hubbub.core.errors import Rejected
 from hubbub.core.items import Item, PostItem, RawEvent
 from hubbub.posts.actions import AuthorCache, StoreResult, store_prepared
@@ -185,6 +186,7 @@ def _start_worker(url: str, settings: Settings, setup: Callable[[], None]) -> No
     global _worker  # noqa: PLW0603 - one per worker process, by design
     setup()
     _worker = Preparer(make_engine(url, writer=False), settings)
+    settle_long_lived()  # this process only prepares batches from now on
 
 
 def _worker_ready() -> None:
@@ -237,6 +239,17 @@ class Ingestor:
         pool: ProcessPoolExecutor | None = None
         ready: Future[None] | None = None
         pending: deque[Future[PreparedBatch]] = deque()
+        with fewer_collections():
+            yield from self._stream(target, batches, pool, ready, pending)
+
+    def _stream(
+        self,
+        target: Target,
+        batches: Iterable[Sequence[RawEvent]],
+        pool: ProcessPoolExecutor | None,
+        ready: Future[None] | None,
+        pending: deque[Future[PreparedBatch]],
+    ) -> Iterator[IngestResult]:
         try:
             for number, batch in enumerate(batches):
                 if pool is None and number >= self.START_AT_BATCH:
