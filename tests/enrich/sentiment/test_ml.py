@@ -124,3 +124,25 @@ def test_aspects_with_the_ml_tier_underneath() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "sentiment.md").read_text()
     assert hits / pairs >= 0.8
     assert f"{hits}/{pairs} (" in doc, "docs/sentiment.md is stale (ml aspect figure)"
+
+
+@needs_extra
+def test_embeddings_do_not_depend_on_worker_threads_or_concurrent_callers() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hubbub.enrich.sentiment.ml import embedder
+
+    encoder = embedder()
+    assert encoder.workers >= 1
+    texts = [
+        f"post {i}: {'great' if i % 2 else 'awful'} service" + " !" * (i % 7) for i in range(300)
+    ]
+    together = encoder.embed(texts)
+    one_by_one = np.concatenate([encoder.embed([t]) for t in texts[:20]])
+    np.testing.assert_allclose(together[:20], one_by_one, atol=0.02)  # bf16 padding noise only
+    with ThreadPoolExecutor(3) as pool:  # callers from several threads share one tokenizer
+        results = list(pool.map(encoder.embed, [texts, texts[::-1], texts]))
+    np.testing.assert_array_equal(results[0], together)
+    np.testing.assert_array_equal(results[2], together)
+    np.testing.assert_allclose(results[1][::-1], together, atol=0.02)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)

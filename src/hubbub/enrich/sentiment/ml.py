@@ -12,7 +12,9 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -55,9 +57,14 @@ class Embedder:
 
     bfloat16 is used where the CPU has native bf16 instructions (about twice as fast as
     float32 here, cosine to the float32 vectors 0.9999); elsewhere float32.
+
+    Batches run on `workers` Python threads with one torch thread each (torch releases the
+    GIL inside its kernels). On a busy shared 2-core machine this went about 1.4 times as
+    fast as one batch at a time on two torch threads, whose OpenMP barriers stall whenever
+    another process holds a core. The vectors are the same bit for bit.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, workers: int | None = None) -> None:
         require_ml()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -70,13 +77,15 @@ class Embedder:
         # Loading prints a progress bar per weight file: noise on a Unix filter's stderr.
         transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
         transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call,unused-ignore]
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(1)
         bundle = load_model(device="cpu")
         self._torch = torch
         self._tokenizer = bundle.tokenizer
+        self._tokenizer_lock = threading.Lock()  # a fast tokenizer's padding state is shared
         self._dtype = torch.bfloat16 if torch.cpu._is_avx512_bf16_supported() else torch.float32
         self._model = bundle[0].auto_model.eval().to(self._dtype)
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="hubbub-embed")
         self.name = f"{EMBED_PACKAGE} {importlib.metadata.version(EMBED_PACKAGE.replace('_', '-'))}"
 
     @property
@@ -84,26 +93,37 @@ class Embedder:
         """Which float type the encoder runs in (recorded with measured figures)."""
         return "bfloat16" if self._dtype == self._torch.bfloat16 else "float32"
 
+    def _encode(self, batch: Any) -> F32:
+        torch = self._torch
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            vectors: F32 = torch.nn.functional.normalize(pooled, dim=1).numpy()
+        return vectors
+
+    def _tokenise(self, texts: list[str]) -> Any:
+        return self._tokenizer(
+            [t or " " for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=MAX_TOKENS,
+            return_tensors="pt",
+        )
+
     def embed(self, texts: Sequence[str]) -> F32:
         """One 384-d unit vector per text, in input order."""
-        torch = self._torch
         out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        with torch.inference_mode():
-            for start in range(0, len(texts), EMBED_BATCH):
-                rows = order[start : start + EMBED_BATCH]
-                encoded = self._tokenizer(
-                    [texts[i] or " " for i in rows],
-                    padding=True,
-                    truncation=True,
-                    max_length=MAX_TOKENS,
-                    return_tensors="pt",
-                )
-                hidden = self._model(**encoded).last_hidden_state.float()
-                mask = encoded["attention_mask"].unsqueeze(-1).float()
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled, dim=1)
-                out[rows] = pooled.numpy()
+        size = max(1, min(EMBED_BATCH, -(-len(texts) // self.workers)))  # keep all workers busy
+        groups = [order[i : i + size] for i in range(0, len(texts), size)]
+        with self._tokenizer_lock:  # tokenise batch k+1 while the workers encode batch k
+            pending = [
+                (rows, self._pool.submit(self._encode, self._tokenise([texts[i] for i in rows])))
+                for rows in groups
+            ]
+        for rows, done in pending:
+            out[rows] = done.result()
         return out
 
 
