@@ -305,6 +305,20 @@ def _grantable(access: Access) -> list[Any]:
     return [role for role in ROLES_DESCENDING if rank(role) <= own]
 
 
+def _with_roles(
+    request: Request,
+    session: Session,
+    access: Access,
+    page: str,
+    context: dict[str, Any],
+    extra: dict[str, Any] | None,
+    status: int,
+) -> Response:
+    """A page with a form that hands out roles (members, tokens), and maybe an error."""
+    context = {**context, "roles": _grantable(access), "error": None, **(extra or {})}
+    return render(request, session, access, page, context, status)
+
+
 def _members(
     request: Request,
     session: Session,
@@ -312,14 +326,8 @@ def _members(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    context: dict[str, Any] = {
-        "members": list_members(session, access.ws.id),
-        "roles": _grantable(access),
-        "added": None,
-        "error": None,
-    }
-    context.update(extra or {})
-    return render(request, session, access, "members", context, status)
+    rows = {"members": list_members(session, access.ws.id), "added": None}
+    return _with_roles(request, session, access, "members", rows, extra, status)
 
 
 @router.get("/w/{slug}/members")
@@ -402,14 +410,8 @@ def _tokens(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    context: dict[str, Any] = {
-        "tokens": list_tokens(session, access.ws.id),
-        "roles": _grantable(access),
-        "created": None,
-        "error": None,
-    }
-    context.update(extra or {})
-    return render(request, session, access, "tokens", context, status)
+    rows = {"tokens": list_tokens(session, access.ws.id), "created": None}
+    return _with_roles(request, session, access, "tokens", rows, extra, status)
 
 
 @router.get("/w/{slug}/tokens")
