@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,3 +36,19 @@ def test_ascii_fast_path_matches_the_unicode_rule(text: str) -> None:
     urlish_or_mention = "/" in text or "www." in text or "@" in text
     if not urlish_or_mention:
         assert normalise_text(text) == slow
+
+
+@given(st.text(max_size=200))
+def test_dropping_accents_by_table_matches_dropping_them_one_by_one(text: str) -> None:
+    # Stored fingerprints must not move: the table drops exactly what combining() names.
+    folded = text.casefold()
+    if folded.isascii() or "/" in text or "www." in text or "@" in text:
+        return  # other paths, tested above
+    decomposed = unicodedata.normalize("NFKD", folded)
+    if len(decomposed) != len(folded):
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    assert normalise_text(text) == " ".join(re.sub(r"[\W_]+", " ", folded).split())
+
+
+def test_japanese_and_vietnamese_keep_their_letters() -> None:
+    assert normalise_text("ガギグ Tiếng Việt") == "カキク tieng viet"
