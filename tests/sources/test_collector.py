@@ -30,3 +30,13 @@ def test_cycles_are_still_collected_inside() -> None:
         for _ in range(5_000):  # enough allocations for several passes at 1,000
             _Node()
         assert probe() is None
+
+
+def test_overlapping_streams_ending_in_either_order_leave_the_setting_as_it_was() -> None:
+    before = gc.get_threshold()
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

@@ -18,14 +18,22 @@ INGEST_GEN0_THRESHOLD = 50_000
 
 @contextmanager
 def fewer_collections(gen0: int = INGEST_GEN0_THRESHOLD) -> Iterator[None]:
-    """Raise the youngest generation's threshold for the duration; cycles are still found."""
+    """Raise the youngest generation's threshold for the duration; cycles are still found.
+
+    Only the raiser puts it back, and only if nobody changed it meanwhile: two streams that
+    overlap in one process, ending in either order, leave the process's own setting behind.
+    """
     before = gc.get_threshold()
-    if gen0 > before[0]:
-        gc.set_threshold(gen0, *before[1:])
+    raised = (gen0, *before[1:])
+    if gen0 <= before[0]:
+        yield
+        return
+    gc.set_threshold(*raised)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        if gc.get_threshold() == raised:
+            gc.set_threshold(*before)
 
 
 def settle_long_lived() -> None:

@@ -227,7 +227,7 @@ def conversation_assign(
             found = _conversation(tx, access, conversation_id)
             if queue:
                 assign_to_queue(tx, found, queue, actor=actor)
-            elif assignee.isdigit() and 0 < int(assignee) < 2**63:
+            elif assignee.isdecimal() and 0 < int(assignee) < 2**63:
                 assign(tx, found, int(assignee), actor=actor)
             elif not assignee:
                 assign(tx, found, None, actor=actor)
