@@ -1,0 +1,405 @@
+"""The metrics page: funnel per topic against the previous period, the inbox's response
+figures, quarterly goals with forecasts, and the business case; plus its CSV export.
+
+Reading needs ``metrics.read``; adding or removing goals and editing the business case need
+``goals.manage``. Every change goes through :mod:`hubbub.measure.actions`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hubbub.core.clock import utcnow
+from hubbub.core.errors import Rejected
+from hubbub.inbox.metrics import ResponseFigures, ResponseMetrics, response_metrics
+from hubbub.listening.metrics import FunnelMetrics, funnel
+from hubbub.listening.models import Topic
+from hubbub.listening.queries import list_topics
+from hubbub.measure import actions, queries
+from hubbub.measure.business import ACTUALS, Inputs
+from hubbub.measure.forecast import Progress, previous_quarter, quarter_bounds, quarter_of
+from hubbub.measure.kpis import KPIS
+from hubbub.store.engine import transaction
+from hubbub.web.auth import Access, Permit
+from hubbub.web.charts import bar_chart
+from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.pages import render
+from hubbub.web.queries import hourly_volume
+from hubbub.web.topics import csv_cell
+
+router = APIRouter(include_in_schema=False)
+
+ReadMetrics = Annotated[Access, Depends(Permit("metrics.read"))]
+ManageGoals = Annotated[Access, Depends(Permit("goals.manage"))]
+
+PERIODS = {
+    "7": "Last 7 days",
+    "30": "Last 30 days",
+    "90": "Last 90 days",
+    "quarter": "Last quarter",
+}
+MAX_CUSTOM_DAYS = 400
+#: The columns of the all-topics table (one row per topic).
+HEADLINE = ("mentions", "unique_authors", "potential_reach", "engagement", "share_of_voice")
+FUNNEL_FIELDS = tuple(f.name for f in fields(FunnelMetrics) if f.name not in ("start", "end"))
+RESPONSE_FIELDS = ("conversations", "answered", "within_sla", "breached", "pending")
+CSV_HEADER = ("section", "group", "metric", "start", "end", "current", "previous", "change")
+RESPONSE_FIGURES = (*RESPONSE_FIELDS, "within_sla_share", "p50_minutes", "p90_minutes")
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    label: str
+    start: datetime
+    end: datetime
+    previous_start: datetime
+
+
+def resolve_period(now: datetime, key: str, start: str, end: str) -> Period:
+    """The chosen period and the one of equal length before it (a quarter: the one before).
+
+    Rolling periods end with the current hour, as the rollups count whole hours; a custom
+    period runs from the start date's midnight to the end of the end date (UTC).
+    """
+    if key == "quarter":
+        label = previous_quarter(quarter_of(now))
+        first, last = quarter_bounds(label)
+        return Period(key, label, first, last, quarter_bounds(previous_quarter(label))[0])
+    if key == "custom":
+        try:
+            first_day, last_day = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            raise Rejected("bad_period", "a custom period needs start and end dates") from None
+        if not timedelta(0) <= last_day - first_day < timedelta(days=MAX_CUSTOM_DAYS):
+            raise Rejected(
+                "bad_period", f"the end date is on or after the start, within {MAX_CUSTOM_DAYS} d"
+            )
+        first = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+        last = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        return Period(key, f"{first_day} to {last_day}", first, last, first - (last - first))
+    days = int(key) if key in PERIODS else 30
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    last = hour + timedelta(hours=1)
+    span = timedelta(days=days)
+    return Period(str(days), PERIODS[str(days)], last - span, last, last - 2 * span)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    """(now − before) ÷ before; None when before is zero or either is undefined."""
+    if now is None or before is None or before == 0:
+        return None
+    return (now - before) / before
+
+
+@dataclass(frozen=True)
+class Row:
+    """A metric in both periods, ready for the page and the CSV."""
+
+    section: str
+    group: str
+    metric: str
+    current: float | None
+    previous: float | None
+    percent: bool = False
+
+    @property
+    def change(self) -> float | None:
+        return change(self.current, self.previous)
+
+
+def _number(value: float | int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def funnel_rows(session: Session, topics: list[Topic], period: Period) -> list[Row]:
+    rows: list[Row] = []
+    for topic in topics:
+        now = funnel(session, topic, period.start, period.end)
+        before = funnel(session, topic, period.previous_start, period.start)
+        wanted = FUNNEL_FIELDS if len(topics) == 1 else HEADLINE
+        rows.extend(
+            Row(
+                "funnel",
+                topic.name,
+                name,
+                _number(getattr(now, name)),
+                _number(getattr(before, name)),
+                percent="share" in name,
+            )
+            for name in wanted
+        )
+    return rows
+
+
+def _figures_rows(section: str, now: ResponseFigures, before: ResponseFigures | None) -> list[Row]:
+    return [
+        Row(
+            section,
+            now.label,
+            name,
+            _number(getattr(now, name)),
+            _number(getattr(before, name)) if before is not None else None,
+            percent=name.endswith("share"),
+        )
+        for name in RESPONSE_FIGURES
+    ]
+
+
+def response_rows(now: ResponseMetrics, before: ResponseMetrics) -> list[Row]:
+    """Overall, per agent and per queue; a group absent before has no previous figures."""
+    rows = _figures_rows("response", now.overall, before.overall)
+    for section, current, previous in (
+        ("response by agent", now.by_agent, before.by_agent),
+        ("response by queue", now.by_queue, before.by_queue),
+    ):
+        earlier = {figures.label: figures for figures in previous}
+        for figures in current:
+            rows.extend(_figures_rows(section, figures, earlier.get(figures.label)))
+    return rows
+
+
+def goal_rows(progress: list[Progress]) -> list[Row]:
+    return [
+        Row("goal", f"{p.quarter} {p.topic or 'inbox'}", p.kpi.name, p.actual, None, p.kpi.percent)
+        for p in progress
+    ]
+
+
+def _chosen(session: Session, workspace_id: int, topic: str) -> tuple[list[Topic], str]:
+    """The topics of the view: the named one, or all (an unknown name means all)."""
+    everything = list_topics(session, workspace_id)
+    named = [t for t in everything if t.name == topic]
+    return (named, topic) if named else (everything, "")
+
+
+def _daily(session: Session, topic: Topic, start: datetime, end: datetime) -> list[tuple[str, int]]:
+    days: dict[str, int] = {}
+    day = start
+    while day < end:
+        days[day.date().isoformat()] = 0
+        day += timedelta(days=1)
+    for hour, posts in hourly_volume(session, topic.id, start, end):
+        key = hour.astimezone(UTC).date().isoformat()
+        days[key] = days.get(key, 0) + posts
+    return list(days.items())
+
+
+def _view(
+    session: Session, access: Access, period: Period, topic: str, now: datetime
+) -> dict[str, Any]:
+    workspace_id = access.ws.id
+    topics, chosen = _chosen(session, workspace_id, topic)
+    current = response_metrics(session, workspace_id, period.start, period.end, now)
+    before = response_metrics(session, workspace_id, period.previous_start, period.start, now)
+    quarter = quarter_of(now)
+    progress = queries.goal_progress(session, workspace_id, quarter, now)
+    q_start, _ = quarter_bounds(quarter)
+    return {
+        "period": period,
+        "topics": list_topics(session, workspace_id),
+        "chosen": chosen,
+        "funnel": funnel_rows(session, topics, period),
+        "single": len(topics) == 1,
+        "mentions_chart": (
+            bar_chart(
+                _daily(session, topics[0], period.start, period.end),
+                f"Mentions per day of {topics[0].name}",
+            )
+            if len(topics) == 1
+            else None
+        ),
+        "response": response_rows(current, before),
+        "response_clock": current.clock,
+        "response_chart": (
+            bar_chart(list(current.overall.histogram), "First responses by working time")
+            if current.overall.answered
+            else None
+        ),
+        "quarter": quarter,
+        "progress": progress,
+        "case": queries.business_case(session, workspace_id, q_start, now),
+        "actuals": ACTUALS,
+        "kpis": KPIS,
+    }
+
+
+def _page(
+    request: Request,
+    session: Session,
+    access: Access,
+    *,
+    period: str = "30",
+    topic: str = "",
+    start: str = "",
+    end: str = "",
+    error: Rejected | None = None,
+    goal_form: dict[str, str] | None = None,
+    case_form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    now = utcnow()
+    try:
+        chosen = resolve_period(now, period, start, end)
+    except Rejected as exc:
+        error, status_code = exc, 400
+        chosen = resolve_period(now, "30", "", "")
+    context = _view(session, access, chosen, topic, now)
+    case = context["case"]
+    stored = case.projection.inputs if case is not None else None
+    context.update(
+        {
+            "periods": PERIODS,
+            "form": {"period": period, "topic": topic, "start": start, "end": end},
+            "error": error,
+            "goal_form": goal_form
+            or {"kpi": "mentions", "target": "", "quarter": context["quarter"], "topic": ""},
+            "case_form": case_form
+            or {
+                "costs": f"{stored.costs:g}" if stored else "",
+                "expected_reach": f"{stored.expected_reach:g}" if stored else "",
+                "click_rate": f"{stored.click_rate:g}" if stored else "",
+                "conversion_rate": f"{stored.conversion_rate:g}" if stored else "",
+                "average_order_value": f"{stored.average_order_value:g}" if stored else "",
+                "currency": stored.currency if stored else "EUR",
+            },
+        }
+    )
+    return render(request, session, access, "metrics", context, status_code)
+
+
+@router.get("/w/{slug}/metrics")
+def metrics(
+    request: Request,
+    session: SessionDep,
+    access: ReadMetrics,
+    period: str = "30",
+    topic: str = "",
+    start: str = "",
+    end: str = "",
+) -> Response:
+    return _page(request, session, access, period=period, topic=topic, start=start, end=end)
+
+
+@router.get("/w/{slug}/metrics.csv")
+def metrics_csv(
+    session: SessionDep,
+    access: ReadMetrics,
+    period: str = "30",
+    topic: str = "",
+    start: str = "",
+    end: str = "",
+) -> Response:
+    """The page's tables as rows: section, group, metric, current, previous, change."""
+    now = utcnow()
+    try:
+        chosen = resolve_period(now, period, start, end)
+    except Rejected as exc:
+        return Response(exc.detail, status_code=400, media_type="text/plain; charset=utf-8")
+    view = _view(session, access, chosen, topic, now)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for row in [*view["funnel"], *view["response"], *goal_rows(view["progress"])]:
+        writer.writerow(
+            [
+                row.section,
+                csv_cell(row.group),
+                row.metric,
+                chosen.start.isoformat(),
+                chosen.end.isoformat(),
+                "" if row.current is None else f"{row.current:g}",
+                "" if row.previous is None else f"{row.previous:g}",
+                "" if row.change is None else f"{row.change:.4f}",
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="metrics.csv"'},
+    )
+
+
+@router.post("/w/{slug}/metrics/goals")
+def goals_add(
+    request: Request,
+    session: SessionDep,
+    access: ManageGoals,
+    kpi: Annotated[str, Form(max_length=64)] = "",
+    target: Annotated[str, Form(max_length=32)] = "",
+    quarter: Annotated[str, Form(max_length=16)] = "",
+    topic: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Add a goal; a refused one re-renders the page with the input and the reason."""
+    form = {"kpi": kpi, "target": target, "quarter": quarter, "topic": topic}
+    try:
+        try:
+            value = float(target)
+        except ValueError:
+            raise Rejected("bad_target", "the target is a number") from None
+        with transaction(request.app.state.engine) as tx:
+            actions.add_goal(
+                tx,
+                access.ws.id,
+                kpi,
+                quarter or quarter_of(utcnow()),
+                value,
+                topic or None,
+                actor=access.principal.actor,
+            )
+    except Rejected as exc:
+        return _page(request, session, access, error=exc, goal_form=form, status_code=400)
+    return RedirectResponse(f"/w/{access.ws.slug}/metrics#goals", status_code=303)
+
+
+@router.post("/w/{slug}/metrics/goals/{goal_id}/remove")
+def goals_remove(request: Request, access: ManageGoals, goal_id: RowId) -> Response:
+    """Remove a goal of this workspace; one already gone is not an error (a second click)."""
+    with transaction(request.app.state.engine) as tx:
+        actions.remove_goal(tx, access.ws.id, goal_id, actor=access.principal.actor)
+    return RedirectResponse(f"/w/{access.ws.slug}/metrics#goals", status_code=303)
+
+
+@router.post("/w/{slug}/metrics/business-case")
+def business_case_save(
+    request: Request,
+    session: SessionDep,
+    access: ManageGoals,
+    costs: Annotated[str, Form(max_length=32)] = "",
+    expected_reach: Annotated[str, Form(max_length=32)] = "",
+    click_rate: Annotated[str, Form(max_length=32)] = "",
+    conversion_rate: Annotated[str, Form(max_length=32)] = "",
+    average_order_value: Annotated[str, Form(max_length=32)] = "",
+    currency: Annotated[str, Form(max_length=8)] = "EUR",
+) -> Response:
+    """Store the business case's inputs; refused input re-renders the form with the reason."""
+    form = {
+        "costs": costs,
+        "expected_reach": expected_reach,
+        "click_rate": click_rate,
+        "conversion_rate": conversion_rate,
+        "average_order_value": average_order_value,
+        "currency": currency,
+    }
+    try:
+        numbers: dict[str, float] = {}
+        for name in list(form)[:5]:
+            try:
+                numbers[name] = float(form[name])
+            except ValueError:
+                raise Rejected("bad_value", f"{name.replace('_', ' ')} is a number") from None
+        with transaction(request.app.state.engine) as tx:
+            actions.save_business_case(
+                tx, access.ws.id, Inputs(**numbers, currency=currency), actor=access.principal.actor
+            )
+    except Rejected as exc:
+        return _page(request, session, access, error=exc, case_form=form, status_code=400)
+    return RedirectResponse(f"/w/{access.ws.slug}/metrics#business-case", status_code=303)

@@ -1,0 +1,70 @@
+"""Real-browser checks of the metrics page: hostile topic names show as text and never run,
+a manager adds a goal through the form, and the page fits a 390-px phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from hubbub.core.clock import utcnow
+from hubbub.listening.actions import add_topic
+from hubbub.measure.actions import add_goal, save_business_case
+from hubbub.measure.business import Inputs
+from hubbub.measure.forecast import quarter_of
+from hubbub.measure.models import Goal
+from hubbub.store.engine import transaction
+from tests.web.conftest import LiveServer
+from tests.web.test_browser import DESKTOP, PHONE, XSS_TEXTS, _open, _screenshot_fits
+
+
+@pytest.fixture
+def hostile_topics(engine: Engine, workspace_id: int) -> None:
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "skates", "skates", "brand")
+        for n, text in enumerate(XSS_TEXTS):
+            add_topic(session, workspace_id, text[:200], f"word{n}", "competitor")
+
+
+@pytest.mark.usefixtures("hostile_topics")
+def test_metrics_page_never_runs_topic_names_and_adds_goals(
+    browser: Any, live_server: LiveServer, engine: Engine, owner_cookie: str
+) -> None:
+    page, dialogs = _open(
+        browser, live_server, "/w/acme/metrics?period=7", DESKTOP, False, owner_cookie
+    )
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    for tag in ("script", "iframe", "img", "style", "i", "b"):
+        assert page.locator(f"main {tag}").count() == 0, tag
+    assert XSS_TEXTS[0] in page.locator("#funnel").inner_text()
+    page.select_option("select[name=kpi]", "sla_breaches")
+    page.fill("input[name=target]", "4")
+    page.click("text=Add goal")
+    page.wait_for_url("**/metrics#goals")
+    assert "SLA breaches" in page.locator("#goals").inner_text()
+    assert dialogs == []
+    with transaction(engine) as session:
+        goal = session.scalar(select(Goal))
+        assert goal is not None and (goal.kpi, goal.target) == ("sla_breaches", 4.0)
+    page.context.close()
+
+
+@pytest.mark.usefixtures("hostile_topics")
+def test_metrics_page_fits_a_phone(
+    browser: Any,
+    live_server: LiveServer,
+    tmp_path: Path,
+    owner_cookie: str,
+    engine: Engine,
+    workspace_id: int,
+) -> None:
+    with transaction(engine) as session:
+        quarter = quarter_of(utcnow())
+        add_goal(session, workspace_id, "within_sla_share", quarter, 0.9)
+        add_goal(session, workspace_id, "mentions", quarter, 1_000_000, "skates")
+        save_business_case(session, workspace_id, Inputs(12_345_678, 9_876_543, 0.02, 0.03, 80))
+    page, _ = _open(browser, live_server, "/w/acme/metrics", PHONE, cookie=owner_cookie)
+    _screenshot_fits(page, tmp_path / "metrics-phone.png")
+    page.context.close()
