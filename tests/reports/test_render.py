@@ -1,0 +1,137 @@
+"""A report of a loaded week in every format: PDF pages checked with pdftoppm, XLSX read back
+with openpyxl, HTML escaping, CSV formula neutralising, and the period's bounds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from hubbub.reports.render import (
+    Report,
+    ReportError,
+    build_report,
+    csv_text,
+    render,
+    render_html,
+    render_pdf,
+    render_xlsx,
+)
+from hubbub.reports.sections import DEFAULT_SECTIONS
+from tests.reports.conftest import SCRIPT_TEXT, WEEK_END, WEEK_START, Loaded, require_pdftoppm
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _report(engine: Engine, workspace_id: int, **kwargs: object) -> Report:
+    with Session(engine) as session:
+        return build_report(
+            session,
+            workspace_id,
+            WEEK_START,
+            WEEK_END,
+            tz=UTC_ZONE,
+            now=WEEK_END,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def test_sections_count_the_week_only(engine: Engine, loaded: Loaded) -> None:
+    report = _report(engine, loaded.workspace_id)
+    assert [s.key for s in report.sections] == list(DEFAULT_SECTIONS)
+    by_key = {s.key: s for s in report.sections}
+    # the Monday-after post and the next week's alert stay out
+    assert by_key["overview"].data["totals"] == {"skates": 4, "voltaro": 1}
+    volume = {t.name: t for t in by_key["overview"].tables}["volume"]
+    assert volume.rows[3] == ["2026-07-02", 1, 0] and volume.rows[5] == ["2026-07-04", 2, 1]
+    sov = by_key["share_of_voice"].tables[0].rows
+    assert sov == [["skates", "brand", 4, 0.8], ["voltaro", "competitor", 1, 0.2]]
+    assert [row[1] for row in by_key["alerts"].tables[0].rows] == ["volume_spike"]
+    assert by_key["inbox"].data == {"statuses": {"new": 1}, "breaches": 1}
+    top = by_key["top_posts"].tables[0].rows
+    assert top[0][4] == 42 and top[0][5] == SCRIPT_TEXT
+    funnel = {row[0]: row for row in by_key["funnel"].tables[0].rows}
+    assert funnel["skates"][1:4] == [4, 0, 3]
+
+
+def test_chosen_sections_and_topics(engine: Engine, loaded: Loaded) -> None:
+    report = _report(
+        engine, loaded.workspace_id, sections=["alerts", "overview"], topics=["voltaro"]
+    )
+    assert [s.key for s in report.sections] == ["overview", "alerts"]
+    assert report.sections[0].data["totals"] == {"voltaro": 1}
+    with pytest.raises(ReportError, match="nope"):
+        _report(engine, loaded.workspace_id, sections=["nope"])
+    with pytest.raises(ReportError, match="no topic 'nope'"):
+        _report(engine, loaded.workspace_id, topics=["nope"])
+
+
+def test_pdf_has_pages_that_are_not_blank(engine: Engine, loaded: Loaded, tmp_path: Path) -> None:
+    pdftoppm = require_pdftoppm()
+    pdf = render_pdf(_report(engine, loaded.workspace_id))
+    assert pdf.startswith(b"%PDF-")
+    (tmp_path / "report.pdf").write_bytes(pdf)
+    subprocess.run(
+        [pdftoppm, "-r", "40", "-png", str(tmp_path / "report.pdf"), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 2  # eight sections do not fit one A4 page
+    with Image.open(pages[0]) as first:
+        grey = first.convert("L")
+        extrema = grey.getextrema()
+        histogram = grey.histogram()
+    assert extrema[0] < 100  # some dark ink: text, axes
+    non_white = sum(histogram[:250]) / sum(histogram)
+    assert 0.01 < non_white < 0.9
+
+
+def test_an_empty_workspace_still_renders(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    report = _report(engine, workspace_id)
+    assert "Nothing in this period." in render_html(report)
+    assert render_pdf(report).startswith(b"%PDF-")
+
+
+def test_xlsx_has_a_sheet_per_table_with_headers_and_values(engine: Engine, loaded: Loaded) -> None:
+    report = _report(engine, loaded.workspace_id)
+    book = load_workbook(io.BytesIO(render_xlsx(report)))
+    tables = report.tables()
+    assert book.sheetnames == [t.name for t in tables]
+    for table in tables:
+        rows = [list(row) for row in book[table.name].iter_rows(values_only=True)]
+        assert rows[0] == table.headers
+        assert rows[1:] == table.rows, table.name
+    cell = book["top_posts"]["F2"]
+    assert cell.value == SCRIPT_TEXT and cell.data_type == "s"  # text, never a formula
+
+
+def test_html_escapes_post_text_and_loads_nothing(engine: Engine, loaded: Loaded) -> None:
+    html = render_html(_report(engine, loaded.workspace_id))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    lowered = html.lower()
+    assert "<link" not in lowered and " src=" not in lowered and "@import" not in lowered
+    assert "<svg" in html  # the charts are inline
+
+
+def test_csv_keeps_formulas_as_text(engine: Engine, loaded: Loaded) -> None:
+    report = _report(engine, loaded.workspace_id)
+    table = next(t for t in report.tables() if t.name == "top_posts")
+    rows = list(csv.reader(io.StringIO(csv_text(table))))
+    assert rows[0] == table.headers
+    assert rows[1][5] == "'" + SCRIPT_TEXT
+    archive = zipfile.ZipFile(io.BytesIO(render(report, "csv")))
+    assert sorted(archive.namelist()) == sorted(f"{t.name}.csv" for t in report.tables())
