@@ -8,7 +8,7 @@ that setting.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -29,6 +29,12 @@ def is_loopback(host: str) -> bool:
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core is typical).")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
 ) -> None:
     """Serve the web app and JSON API (sign-in required; first run: /setup)."""
     rt = runtime()
@@ -38,7 +44,16 @@ def serve(
             "loopback hosts: set it to the host name clients use, or they get 400.",
             highlight=False,
         )
-    app = create_app(rt.settings, rt.engine)
-    uvicorn.run(
-        app, host=host, port=port, proxy_headers=False, server_header=False, log_level="info"
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        "access_log": access_log,
+    }
+    if workers > 1:
+        # Each worker process builds its own app (and engine) from the HUBBUB_* settings.
+        uvicorn.run("hubbub.web.app:app_from_environment", factory=True, workers=workers, **options)
+        return
+    uvicorn.run(create_app(rt.settings, rt.engine), **options)

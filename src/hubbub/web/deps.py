@@ -22,3 +22,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: A row id to page before, in a query string; bounded for the same reason.
 BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+
+#: No NUL characters in text the API stores: PostgreSQL text cannot hold them, so they are
+#: refused up front (422) instead of failing in the database (500).
+NO_NUL = r"^[^\x00]*$"

@@ -17,7 +17,7 @@ from hubbub.accounts.queries import list_tokens
 from hubbub.posts.models import Author, Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RowId, SessionDep
 from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, PostQuery
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
@@ -229,7 +229,7 @@ class TokenOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     role: Role
 
 
