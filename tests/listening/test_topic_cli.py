@@ -99,3 +99,33 @@ def test_a_store_without_the_workspace_asks_for_init(
     assert result.exit_code == 1
     # The store itself is migrated on open; the workspace must still be created.
     assert "hubbub init --workspace default" in result.stderr
+
+
+def test_backfill_terms_recounts_matches_stored_before_term_rollups(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    from sqlalchemy import delete, func, select
+    from sqlalchemy.orm import Session
+
+    from hubbub.listening.models import TermRollup
+    from hubbub.store.engine import transaction
+
+    def term_rows() -> list[tuple[str, int]]:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(TermRollup.term, func.sum(TermRollup.posts)).group_by(TermRollup.term)
+            )
+            return sorted((term, int(n)) for term, n in rows)
+
+    hubbub("add", "Skates", "skates")
+    ingest(engine, settings, workspace_id, [post(n, "rocket skates rule") for n in (1, 2)])
+    live = term_rows()
+    assert ("rocket", 2) in live and ("#acme", 2) in live
+    with transaction(engine) as session:  # as matches recorded before migration 0015
+        session.execute(delete(TermRollup))
+    hubbub("backfill")
+    assert term_rows() == []  # no new match: plain backfill adds nothing
+    hubbub("backfill", "--terms")
+    assert term_rows() == live
+    hubbub("backfill", "--terms")  # a recount, not an addition
+    assert term_rows() == live

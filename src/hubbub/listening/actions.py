@@ -11,24 +11,26 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, and_, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import AuthorRef, PostItem
+from hubbub.enrich.terms import drop_stopwords, terms_of
 from hubbub.listening.document import Document
-from hubbub.listening.enrichment import Candidate, Enriched, Enrichment
+from hubbub.listening.enrichment import Candidate, Enriched, Enrichment, post_text
 from hubbub.listening.matcher import Matcher
 from hubbub.listening.models import (
     TOPIC_KINDS,
     HourlyRollup,
     HourlyRollupAuthor,
     PostEnrichment,
+    TermRollup,
     Topic,
     TopicMatch,
 )
@@ -40,13 +42,19 @@ MATCHES = cast(Table, TopicMatch.__table__)
 ENRICHMENTS = cast(Table, PostEnrichment.__table__)
 ROLLUPS = cast(Table, HourlyRollup.__table__)
 ROLLUP_AUTHORS = cast(Table, HourlyRollupAuthor.__table__)
+TERMS = cast(Table, TermRollup.__table__)
 CELL = ("topic_id", "hour", "network", "sentiment_label", "lang")
 COUNTERS = ("posts", "unique_authors", "potential_reach", "engagement")
+TERM_CELL = ("topic_id", "day", "network", "sentiment_label", "lang", "term")
+MAX_TERM_CHARS = 64  # longer "words" (pasted tokens, base64) are not terms anyone reads
+TERMS_PER_CELL = 50  # most frequent terms kept per day and cell once the day is compacted
 MAX_NAME = 200
 STAMP_STEP = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Progress = Callable[[int, int], None]  # (posts done, posts in total)
 Cell = tuple[int, datetime, str, str, str]
+TermCell = tuple[int, datetime, str, str, str, str]
 
 
 # ---- topics ---------------------------------------------------------------------------------
@@ -178,6 +186,7 @@ class Matched:
     engagement: int
     enriched: Enriched | None = None
     candidate: Candidate | None = None
+    terms: tuple[str, ...] = ()
 
 
 @dataclass
@@ -187,11 +196,13 @@ class RecordResult:
     matches: int = 0
     enriched: int = 0
     cells: int = 0
+    terms: int = 0
 
     def add(self, other: RecordResult) -> None:
         self.matches += other.matches
         self.enriched += other.enriched
         self.cells += other.cells
+        self.terms += other.terms
 
 
 @dataclass(slots=True)
@@ -289,24 +300,53 @@ def engagement(item: PostItem) -> int:
     return (item.likes or 0) + (item.reshares or 0) + (item.replies or 0) + (item.quotes or 0)
 
 
-def _add_to_counters(session: Session, rows: list[dict[str, Any]]) -> None:
+def post_terms(item: PostItem) -> tuple[str, ...]:
+    """The terms a post counts for in the term rollups (its language's stopwords are dropped
+    when the post is recorded, once its language is known)."""
+    found = terms_of(post_text(item), item.hashtags)
+    return tuple(sorted(t for t in found if len(t) <= MAX_TERM_CHARS))
+
+
+def _add_to_counters(
+    session: Session,
+    rows: list[dict[str, Any]],
+    table: Table = ROLLUPS,
+    keys: Sequence[str] = CELL,
+    counters: Sequence[str] = COUNTERS,
+) -> None:
     """``INSERT … ON CONFLICT (cell) DO UPDATE SET counter = counter + new`` for the backend."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        pg = postgresql.insert(ROLLUPS)
+        pg = postgresql.insert(table)
         stmt: Any = pg.on_conflict_do_update(
-            index_elements=list(CELL),
-            set_={c: ROLLUPS.c[c] + pg.excluded[c] for c in COUNTERS},
+            index_elements=list(keys),
+            set_={c: table.c[c] + pg.excluded[c] for c in counters},
         )
     elif name == "sqlite":
-        lite = sqlite.insert(ROLLUPS)
+        lite = sqlite.insert(table)
         stmt = lite.on_conflict_do_update(
-            index_elements=list(CELL),
-            set_={c: ROLLUPS.c[c] + lite.excluded[c] for c in COUNTERS},
+            index_elements=list(keys),
+            set_={c: table.c[c] + lite.excluded[c] for c in counters},
         )
     else:
         raise RuntimeError(f"unsupported database dialect {name}")
-    session.execute(stmt, rows)
+    for chunk in chunks(rows):
+        session.execute(stmt, chunk)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _add_terms(session: Session, workspace_id: int, counts: dict[TermCell, int]) -> int:
+    """Add post counts to the term rollups; the number of (cell, term) rows touched."""
+    rows = [
+        dict(zip(TERM_CELL, key, strict=True)) | {"workspace_id": workspace_id, "posts": n}
+        for key, n in sorted(counts.items())
+    ]
+    if rows:
+        _add_to_counters(session, rows, TERMS, TERM_CELL, ("posts",))
+    return len(rows)
 
 
 def record_matches(
@@ -357,16 +397,20 @@ def record_matches(
     by_id = {s.post_id: s for s in stored.values()}
     counters: dict[Cell, list[int]] = {}
     authors: set[tuple[Cell, int]] = set()
+    term_counts: dict[TermCell, int] = defaultdict(int)
     for topic_id, post_id in new:
         post = by_id[post_id]
         label, lang = labels[post_id]
         hour = post.created_at.replace(minute=0, second=0, microsecond=0)
-        cell: Cell = (topic_id, hour, match_rows[(topic_id, post_id)]["network"], label, lang)
+        network = match_rows[(topic_id, post_id)]["network"]
+        cell: Cell = (topic_id, hour, network, label, lang)
         counts = counters.setdefault(cell, [0, 0, 0, 0])
         counts[0] += 1
         counts[2] += post.followers
         counts[3] += by_post[post_id].engagement
         authors.add((cell, post.author_id))
+        for term in drop_stopwords(by_post[post_id].terms, lang):
+            term_counts[(topic_id, _day(post.created_at), network, label, lang, term)] += 1
     author_rows = [
         dict(zip(CELL, cell, strict=True)) | {"author_id": author_id}
         for cell, author_id in sorted(authors)
@@ -388,7 +432,126 @@ def record_matches(
     ]
     _add_to_counters(session, rows)
     result.cells = len(rows)
+    result.terms = _add_terms(session, workspace_id, term_counts)
     return result
+
+
+# ---- term rollups: compaction and rebuild ---------------------------------------------------
+
+
+def compact_term_rollups(
+    session: Session,
+    workspace_id: int,
+    since: datetime,
+    before: datetime,
+    keep: int = TERMS_PER_CELL,
+) -> int:
+    """Bound closed days of term rollups: per (day, cell) keep the ``keep`` most frequent terms
+    (ties by term). Returns the rows deleted.
+
+    A cell with at most ``keep`` terms stays exact, so a quiet topic loses nothing; a busy cell
+    loses its long tail. Only days in [since, before) are touched; ``before`` must not be after
+    today's midnight UTC, or terms of the open day would be lost while it still grows.
+    Idempotent.
+    """
+    period = and_(
+        TermRollup.workspace_id == workspace_id,
+        TermRollup.day >= _day(since),
+        TermRollup.day < before,
+    )
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=[TERMS.c[c] for c in TERM_CELL[:-1]],
+            order_by=[TermRollup.posts.desc(), TermRollup.term],
+        )
+        .label("rank")
+    )
+    ranked = select(*(TERMS.c[c] for c in TERM_CELL), rank).where(period).subquery()
+    extra = session.execute(
+        select(*(ranked.c[c] for c in TERM_CELL)).where(ranked.c.rank > keep)
+    ).all()
+    # One primary-key delete per row, executed many: SQLite scans the whole table for a
+    # row-value IN (VALUES …), so deleting by tuple lists cost a full scan per chunk.
+    by_key = delete(TERMS).where(*(TERMS.c[c] == bindparam(f"k_{c}") for c in TERM_CELL))
+    rows = [{f"k_{c}": v for c, v in zip(TERM_CELL, row, strict=True)} for row in extra]
+    for chunk in chunks(rows, 10_000):
+        session.execute(by_key, chunk, execution_options={"synchronize_session": False})
+    return len(extra)
+
+
+def rebuild_term_rollups(
+    session: Session,
+    workspace_id: int,
+    *,
+    since: datetime | None = None,
+    page: int = 1000,
+    progress: Progress | None = None,
+) -> int:
+    """Recount the term rollups of stored matches (posts created at or after ``since``) from
+    the posts' stored text: for matches recorded before term rollups existed, or after a
+    change of the stopwords. Deleted posts are left out, as backfill leaves them out. Commits
+    per page like backfill; returns the (cell, term) rows written."""
+    where = [TopicMatch.workspace_id == workspace_id, Post.deleted.is_(False)]
+    gone = [TermRollup.workspace_id == workspace_id]
+    if since is not None:
+        where.append(TopicMatch.created_at >= _day(since))
+        gone.append(TermRollup.day >= _day(since))
+    session.execute(delete(TermRollup).where(*gone))
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(TopicMatch)
+            .join(Post, Post.id == TopicMatch.post_id)
+            .where(*where)
+        )
+        or 0
+    )
+    if progress:
+        progress(0, total)
+    done = written = 0
+    last = (0, 0)
+    while True:
+        rows = session.execute(
+            select(
+                TopicMatch.post_id,
+                TopicMatch.topic_id,
+                TopicMatch.created_at,
+                TopicMatch.network,
+                Post.text,
+                Post.title,
+                Post.hashtags,
+                PostEnrichment.sentiment_label,
+                PostEnrichment.lang,
+            )
+            .join(Post, Post.id == TopicMatch.post_id)
+            .join(PostEnrichment, PostEnrichment.post_id == TopicMatch.post_id)
+            .where(*where, tuple_(TopicMatch.post_id, TopicMatch.topic_id) > last)
+            .order_by(TopicMatch.post_id, TopicMatch.topic_id)
+            .limit(page)
+        ).all()
+        if not rows:
+            break
+        last = (rows[-1].post_id, rows[-1].topic_id)
+        counts: dict[TermCell, int] = defaultdict(int)
+        for row in rows:
+            item = PostItem(
+                native_id="",
+                author=AuthorRef(native_id=""),
+                created_at=row.created_at,
+                text=row.text or "",
+                title=row.title,
+                hashtags=tuple(row.hashtags or ()),
+            )
+            cell = (row.topic_id, _day(row.created_at), row.network, row.sentiment_label)
+            for term in drop_stopwords(post_terms(item), row.lang):
+                counts[(*cell, row.lang, term)] += 1
+        written += _add_terms(session, workspace_id, counts)
+        session.commit()
+        done += len(rows)
+        if progress:
+            progress(done, total)
+    return written
 
 
 # ---- backfill -------------------------------------------------------------------------------
@@ -439,6 +602,7 @@ class BackfillResult:
     posts: int = 0
     matched_posts: int = 0
     record: RecordResult = field(default_factory=RecordResult)
+    compacted: int = 0  # term rollup rows of closed days dropped by compaction
 
 
 def backfill(
@@ -515,6 +679,7 @@ def backfill(
                         tuple(sorted(topic_ids)),
                         engagement(item),
                         candidate=Candidate(item, doc),
+                        terms=post_terms(item),
                     )
                 )
         result.posts += len(rows)
@@ -523,4 +688,22 @@ def backfill(
         session.commit()
         if progress:
             progress(result.posts, total)
+    result.compacted = compact_closed_days(session, workspace_id, since)
+    session.commit()
     return result
+
+
+def compact_closed_days(session: Session, workspace_id: int, since: datetime | None) -> int:
+    """Compact the term rollups of every day before today (UTC) from ``since`` on."""
+    start = since if since is not None else EPOCH
+    return compact_term_rollups(session, workspace_id, start, _day(utcnow()))
+
+
+LIVE_COMPACT_DAYS = 2  # closed days the pipeline compacts once a day (late posts land there)
+
+
+def compact_recent_days(session: Session, workspace_id: int) -> int:
+    """The pipeline's daily compaction: the last ``LIVE_COMPACT_DAYS`` closed days."""
+    return compact_closed_days(
+        session, workspace_id, _day(utcnow()) - timedelta(days=LIVE_COMPACT_DAYS)
+    )

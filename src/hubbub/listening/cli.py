@@ -227,6 +227,13 @@ def backfill(
     since: Annotated[
         str | None, typer.Option(help="Only posts created at or after this ISO date/time (UTC).")
     ] = None,
+    terms: Annotated[
+        bool,
+        typer.Option(
+            "--terms",
+            help="Also recount the term rollups of matches already stored (after upgrading).",
+        ),
+    ] = False,
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
     """Match stored posts against the active topics (idempotent: running it again adds nothing)."""
@@ -249,6 +256,16 @@ def backfill(
             since=start,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+        if terms:
+            task = progress.add_task("recounting terms of stored matches", total=None)
+            actions.rebuild_term_rollups(
+                session,
+                workspace_id,
+                since=start,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+            result.compacted += actions.compact_closed_days(session, workspace_id, start)
+            session.commit()
     typer.echo(
         f"posts {result.posts}: matched {result.matched_posts}; new matches "
         f"{result.record.matches}, newly enriched {result.record.enriched}"

@@ -118,3 +118,31 @@ class HourlyRollupAuthor(Base):
     author_id: Mapped[int] = mapped_column(
         ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class TermRollup(Base):
+    """Posts containing a term, per day × topic × network × sentiment class × language.
+
+    Daily, not hourly: a term of one hour is mostly seen once, so hourly rows would be ~24 times
+    as many and nearly all ones, while top terms are only asked over whole days (24 h to 90 d).
+    The cell columns are those of ``HourlyRollup`` so every dashboard filter applies. A closed
+    day is compacted (``listening.actions.compact_term_rollups``): per cell only its
+    ``TERMS_PER_CELL`` most frequent terms stay, which bounds a day's rows by its cells.
+    """
+
+    __tablename__ = "term_rollups"
+    __table_args__ = (
+        Index("ix_term_rollups_workspace_day", "workspace_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sentiment_label: Mapped[str] = mapped_column(String(16), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(16), primary_key=True)
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    posts: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import Item, PostItem
-from hubbub.listening.actions import Matched, engagement, record_matches
+from hubbub.listening.actions import Matched, engagement, post_terms, record_matches
 from hubbub.listening.corrections.apply import Calibrations
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Candidate, Enrichment
@@ -181,7 +181,11 @@ class ListeningStage:
                     if found:
                         candidates[(net, post.native_id)] = Candidate(post, doc)
                         matched[(net, post.native_id)] = Matched(
-                            net, post.native_id, tuple(sorted(found)), engagement(post)
+                            net,
+                            post.native_id,
+                            tuple(sorted(found)),
+                            engagement(post),
+                            terms=post_terms(post),
                         )
             # Enriched here, while preparing (a worker process on long imports), not in the
             # writer's transaction; a re-delivered post is enriched again and then ignored.

@@ -13,7 +13,17 @@ from sqlalchemy.orm import Session, defer
 
 from hubbub.accounts.models import User
 from hubbub.core.clock import parse_timestamp
-from hubbub.listening.models import HourlyRollup, TopicMatch
+from hubbub.listening.dashboard import (
+    ALL,
+    SENTIMENT_CLASSES,
+    Slice,
+    hourly_volume,
+    matching_posts,
+    rollup_split,
+    top_authors,
+    top_terms,
+    topic_volumes,
+)
 from hubbub.posts.models import Author, Post
 from hubbub.posts.queries import PostFilter, count_posts, list_posts
 from hubbub.sources.actions import REPLAYED
@@ -153,109 +163,19 @@ def database_ok(session: Session) -> bool:
     return session.execute(text("SELECT 1")).scalar() == 1
 
 
-# ---- topic dashboard: read from the hourly rollups and the stored matches -------------------
+# ---- topic dashboard: the questions live in the listening layer (the benchmark times them) ---
 
-
-def hourly_volume(
-    session: Session, topic_id: int, start: datetime, end: datetime
-) -> list[tuple[datetime, int]]:
-    """Posts per rollup hour in [start, end), oldest first (days are summed by the caller)."""
-    rows = session.execute(
-        select(HourlyRollup.hour, func.sum(HourlyRollup.posts))
-        .where(
-            HourlyRollup.topic_id == topic_id,
-            HourlyRollup.hour >= start,
-            HourlyRollup.hour < end,
-        )
-        .group_by(HourlyRollup.hour)
-        .order_by(HourlyRollup.hour)
-    )
-    return [(hour, int(total or 0)) for hour, total in rows]
-
-
-_SLICES = {
-    "sentiment": HourlyRollup.sentiment_label,
-    "network": HourlyRollup.network,
-    "lang": HourlyRollup.lang,
-}
-
-
-def rollup_split(
-    session: Session, topic_id: int, start: datetime, end: datetime, by: str
-) -> list[tuple[str, int]]:
-    """Posts per sentiment class, network or language over [start, end), largest first."""
-    column = _SLICES[by]
-    total = func.sum(HourlyRollup.posts)
-    rows = session.execute(
-        select(column, total)
-        .where(
-            HourlyRollup.topic_id == topic_id,
-            HourlyRollup.hour >= start,
-            HourlyRollup.hour < end,
-        )
-        .group_by(column)
-        .order_by(total.desc(), column)
-    )
-    return [(str(label), int(count or 0)) for label, count in rows]
-
-
-def topic_volumes(
-    session: Session, topic_ids: list[int], start: datetime, end: datetime
-) -> dict[int, int]:
-    """Rollup posts per topic over [start, end) (share of voice)."""
-    if not topic_ids:
-        return {}
-    rows = session.execute(
-        select(HourlyRollup.topic_id, func.sum(HourlyRollup.posts))
-        .where(
-            HourlyRollup.topic_id.in_(topic_ids),
-            HourlyRollup.hour >= start,
-            HourlyRollup.hour < end,
-        )
-        .group_by(HourlyRollup.topic_id)
-    )
-    found = {topic_id: int(total or 0) for topic_id, total in rows}
-    return {topic_id: found.get(topic_id, 0) for topic_id in topic_ids}
-
-
-def top_authors(
-    session: Session, topic_id: int, start: datetime, end: datetime, limit: int = 10
-) -> list[tuple[Author, int]]:
-    """Authors with the most matching posts created in [start, end)."""
-    posts = func.count(TopicMatch.post_id)
-    rows = session.execute(
-        select(Author, posts)
-        .join(Post, Post.author_id == Author.id)
-        .join(TopicMatch, TopicMatch.post_id == Post.id)
-        .where(
-            TopicMatch.topic_id == topic_id,
-            TopicMatch.created_at >= start,
-            TopicMatch.created_at < end,
-            Post.deleted.is_(False),
-        )
-        .group_by(Author.id)
-        .order_by(posts.desc(), Author.id)
-        .limit(limit)
-    ).all()
-    return [(author, int(count)) for author, count in rows]
-
-
-def matching_posts(
-    session: Session, topic_id: int, limit: int, since: datetime | None = None
-) -> list[tuple[Post, Author]]:
-    """The topic's matched posts, newest first (deleted ones left out)."""
-    query = (
-        select(Post, Author)
-        .join(TopicMatch, TopicMatch.post_id == Post.id)
-        .join(Author, Author.id == Post.author_id)
-        .where(TopicMatch.topic_id == topic_id, Post.deleted.is_(False))
-    )
-    if since is not None:
-        query = query.where(TopicMatch.created_at >= since)
-    rows = session.execute(
-        query.order_by(TopicMatch.created_at.desc(), Post.id.desc()).limit(limit)
-    ).all()
-    return [(post, author) for post, author in rows]
+__all__ = [
+    "ALL",
+    "SENTIMENT_CLASSES",
+    "Slice",
+    "hourly_volume",
+    "matching_posts",
+    "rollup_split",
+    "top_authors",
+    "top_terms",
+    "topic_volumes",
+]
 
 
 # ---- inbox ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Topic pages: the list with an add form and a rule preview, and each topic's dashboard.
 
-Figures come from the hourly rollups (so a dashboard costs the same whatever the history);
-top authors, latest posts and the CSV export read the stored matches.
+Figures come from the hourly and daily term rollups (so a dashboard costs the same whatever
+the history); top authors, latest posts, the drill-down list and the CSV export read the stored
+matches. Period and filters are query parameters applied to every panel.
 """
 
 from __future__ import annotations
@@ -9,30 +10,43 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hubbub.accounts.actions import record_audit
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
-from hubbub.listening.actions import add_topic, get_topic, remove_topic, update_topic
+from hubbub.listening.actions import (
+    MAX_TERM_CHARS,
+    add_topic,
+    get_topic,
+    remove_topic,
+    update_topic,
+)
+from hubbub.listening.dashboard import period
 from hubbub.listening.models import TOPIC_KINDS, Topic
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import MAX_RULE_CHARS, QueryError, parse
 from hubbub.listening.search import search_posts
+from hubbub.posts.models import Author
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
 from hubbub.web.deps import SessionDep
 from hubbub.web.pages import render
 from hubbub.web.queries import (
+    SENTIMENT_CLASSES,
+    Slice,
     hourly_volume,
     matching_posts,
     rollup_split,
     top_authors,
+    top_terms,
     topic_volumes,
 )
 
@@ -42,8 +56,11 @@ ReadTopics = Annotated[Access, Depends(Permit("topics.read"))]
 ManageTopics = Annotated[Access, Depends(Permit("topics.manage"))]
 
 PREVIEW_POSTS = 20
-DASHBOARD_DAYS = 30
+PERIODS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}  # query value -> days
+DEFAULT_PERIOD = "30d"
 LATEST_POSTS = 20
+TOP_TERMS = 20
+DRILL_POSTS = 100
 CSV_MAX_ROWS = 50_000
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -237,21 +254,70 @@ def _topic(session: SessionDep, access: Access, name: str) -> Topic:
         raise HTTPException(404, f"no topic named {name!r} in this workspace") from None
 
 
-def period(now: datetime, days: int = DASHBOARD_DAYS) -> tuple[datetime, datetime]:
-    """[midnight UTC ``days - 1`` days ago, the end of the current hour)."""
-    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start - timedelta(days=days - 1), end
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard's query parameters: a period and a slice, shared by every panel, the CSV
+    export and the drill-down list, so each view is a link that can be shared."""
+
+    period: str = DEFAULT_PERIOD
+    network: str = ""
+    lang: str = ""
+    sentiment: str = ""
+
+    @classmethod
+    def parse(
+        cls,
+        period: str | None = None,
+        network: str | None = None,
+        lang: str | None = None,
+        sentiment: str | None = None,
+    ) -> Filters:
+        """Unknown periods and sentiment classes fall back to "all" rather than failing."""
+        return cls(
+            period=period if period in PERIODS else DEFAULT_PERIOD,
+            network=(network or "").strip()[:32],
+            lang=(lang or "").strip()[:16],
+            sentiment=sentiment if sentiment in SENTIMENT_CLASSES else "",
+        )
+
+    @property
+    def slice(self) -> Slice:
+        return Slice(self.network or None, self.lang or None, self.sentiment or None)
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """24 h is the last 24 whole hours; longer periods start at a UTC midnight."""
+        days = PERIODS[self.period]
+        if days == 1:
+            _, end = period(now, 1)
+            return end - timedelta(hours=24), end
+        return period(now, days)
+
+    def query(self, **changes: str) -> str:
+        """The query string of these filters with ``changes``; defaults are left out."""
+        values = asdict(self) | changes
+        return urlencode(
+            {k: v for k, v in values.items() if v and not (k == "period" and v == DEFAULT_PERIOD)}
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.network or self.lang or self.sentiment)
+
+
+FiltersDep = Annotated[Filters, Depends(Filters.parse)]
 
 
 @router.get("/w/{slug}/topics/{name}.csv")
-def topic_csv(session: SessionDep, access: ReadTopics, name: str) -> Response:
-    """The topic's matching posts, newest first; formula-looking cells are defused."""
+def topic_csv(session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep) -> Response:
+    """The topic's matching posts of the dashboard's period and filters, newest first;
+    formula-looking cells are defused."""
     topic = _topic(session, access, name)
+    start, end = filters.window(utcnow())
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["created_at", "network", "author", "text", "url", "likes", "reshares"])
-    for post, author in matching_posts(session, topic.id, CSV_MAX_ROWS):
+    rows = matching_posts(session, topic.id, CSV_MAX_ROWS, start, end, filters.slice)
+    for post, author in rows:
         writer.writerow(
             [
                 csv_cell(post.created_at.isoformat()),
@@ -276,27 +342,82 @@ def csv_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_LEADS) else value
 
 
+@router.get("/w/{slug}/topics/{name}/posts")
+def topic_posts(
+    request: Request,
+    session: SessionDep,
+    access: ReadTopics,
+    name: str,
+    filters: FiltersDep,
+    author: Annotated[int | None, Query(ge=1)] = None,
+    term: Annotated[str, Query(max_length=MAX_TERM_CHARS)] = "",
+) -> Response:
+    """Drill-down from a dashboard panel: the matching posts of its period and filters, of one
+    author or containing one term."""
+    topic = _topic(session, access, name)
+    start, end = filters.window(utcnow())
+    term = term.strip().lower()
+    rows = matching_posts(
+        session,
+        topic.id,
+        DRILL_POSTS,
+        start,
+        end,
+        filters.slice,
+        author_id=author,
+        term=term or None,
+    )
+    handle = None
+    if author is not None:
+        found = session.get(Author, author)
+        # ids are global: show nothing of an author of another workspace
+        if found is not None and found.workspace_id == access.ws.id:
+            handle = found.handle or found.native_id
+    return render(
+        request,
+        session,
+        access,
+        "topic_posts",
+        {
+            "topic": topic,
+            "filters": filters,
+            "start": start,
+            "end": end,
+            "rows": rows,
+            "term": term,
+            "author": handle,
+            "limit": DRILL_POSTS,
+        },
+    )
+
+
 @router.get("/w/{slug}/topics/{name}")
 def topic_dashboard(
-    request: Request, session: SessionDep, access: ReadTopics, name: str
+    request: Request, session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep
 ) -> Response:
     topic = _topic(session, access, name)
-    start, end = period(utcnow())
-    per_day: dict[str, int] = {
-        (start + timedelta(days=i)).date().isoformat(): 0 for i in range(DASHBOARD_DAYS)
-    }
-    for hour, posts in hourly_volume(session, topic.id, start, end):
-        per_day[hour.astimezone(UTC).date().isoformat()] += posts
-    volume = sum(per_day.values())
+    where = filters.slice
+    start, end = filters.window(utcnow())
+    hours = PERIODS[filters.period] == 1
+    buckets: dict[str, int] = {}
+    step = timedelta(hours=1) if hours else timedelta(days=1)
+    moment = start
+    while moment < end:
+        buckets[_bucket(moment, hours)] = 0
+        moment += step
+    for hour, posts in hourly_volume(session, topic.id, start, end, where):
+        buckets[_bucket(hour.astimezone(UTC), hours)] += posts
+    volume = sum(buckets.values())
     competitors = [
         t for t in list_topics(session, access.ws.id) if t.kind == "competitor" and t.id != topic.id
     ]
-    volumes = topic_volumes(session, [topic.id, *(t.id for t in competitors)], start, end)
+    volumes = topic_volumes(session, [topic.id, *(t.id for t in competitors)], start, end, where)
     voice_total = sum(volumes.values())
     voice = [
         (t.name, volumes[t.id], 100.0 * volumes[t.id] / voice_total if voice_total else 0.0)
         for t in [topic, *competitors]
     ]
+    unit = "hour" if hours else "day"
     return render(
         request,
         session,
@@ -304,18 +425,28 @@ def topic_dashboard(
         "topic",
         {
             "topic": topic,
+            "filters": filters,
+            "periods": PERIODS,
+            "sentiment_classes": SENTIMENT_CLASSES,
             "start": start,
             "end": end,
-            "days": DASHBOARD_DAYS,
             "volume": volume,
-            "per_day": list(per_day.items()),
-            "chart": bar_chart(list(per_day.items()), f"Posts per day about {topic.name}"),
-            "sentiment": rollup_split(session, topic.id, start, end, "sentiment"),
-            "networks": rollup_split(session, topic.id, start, end, "network"),
-            "languages": rollup_split(session, topic.id, start, end, "lang"),
-            "authors": top_authors(session, topic.id, start, end),
-            "latest": matching_posts(session, topic.id, LATEST_POSTS),
+            "unit": unit,
+            "per_bucket": list(buckets.items()),
+            "chart": bar_chart(list(buckets.items()), f"Posts per {unit} about {topic.name}"),
+            "sentiment": rollup_split(session, topic.id, start, end, "sentiment", where),
+            "networks": rollup_split(session, topic.id, start, end, "network", where),
+            "languages": rollup_split(session, topic.id, start, end, "lang", where),
+            "authors": top_authors(session, topic.id, start, end, where),
+            "terms": top_terms(session, topic.id, start, end, where, TOP_TERMS),
+            "terms_since": start.date(),
+            # A live feed: the newest posts of the filters, whatever the period.
+            "latest": matching_posts(session, topic.id, LATEST_POSTS, where=where),
             "voice": voice,
             "has_competitors": bool(competitors),
         },
     )
+
+
+def _bucket(moment: datetime, hours: bool) -> str:
+    return moment.strftime("%Y-%m-%d %H:00") if hours else moment.date().isoformat()
