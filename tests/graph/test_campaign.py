@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
 from hubbub.core.items import AuthorRef, Item, PostItem
-from hubbub.graph.actions import mark_author
+from hubbub.graph.actions import catch_up, mark_author
 from hubbub.graph.campaign import Probabilities, plan_campaign
+from hubbub.graph.interactions import stored_graph
 from hubbub.graph.queries import find_author
 from hubbub.graph.seeding.api import Model
 from hubbub.store.engine import transaction
@@ -85,3 +86,20 @@ def test_no_interactions_refused(engine: Engine, workspace_id: int) -> None:
     with pytest.raises(Rejected) as refused:
         _plan(engine, workspace_id)
     assert refused.value.code == "empty_graph"
+
+
+def test_the_persisted_graph_gives_the_same_plans(engine: Engine, workspace_id: int) -> None:
+    """With the persisted graph up to date the plan reads the stored edges and a grouped
+    count of posts; its figures are those of the graph built from the posts."""
+    store(engine, workspace_id, audience())
+    from_posts = {p: _plan(engine, workspace_id, probabilities=p) for p in Probabilities}
+    assert catch_up(engine, workspace_id)
+    with Session(engine) as session:
+        assert stored_graph(session, workspace_id) is not None  # so the plan reads the edges
+    for probabilities, old in from_posts.items():
+        new = _plan(engine, workspace_id, probabilities=probabilities)
+        for key in ("nodes", "edges", "k", "excluded"):
+            assert new[key] == old[key], key
+        for method in ("imm", "top_by_followers", "top_by_pagerank"):
+            assert new[method]["seeds"] == old[method]["seeds"], method
+        assert new["imm"]["expected_reach"] == pytest.approx(old["imm"]["expected_reach"], abs=0.1)

@@ -18,8 +18,18 @@ from typer.testing import CliRunner
 from hubbub.cli import app
 from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorRef, DeleteItem, Item, PostItem
-from hubbub.graph.actions import rebuild_interaction_edges, update_interaction_edges
-from hubbub.graph.influencers import rank_influencers
+from hubbub.graph.actions import (
+    mark_author,
+    rebuild_interaction_edges,
+    update_interaction_edges,
+)
+from hubbub.graph.cascades import (
+    largest_cascades,
+    largest_post_cascades,
+    post_cascade,
+    stored_cascade,
+)
+from hubbub.graph.influencers import rank_from_posts, rank_influencers, rank_stored
 from hubbub.graph.interactions import (
     InteractionGraph,
     build_graph,
@@ -28,6 +38,7 @@ from hubbub.graph.interactions import (
     stored_graph,
 )
 from hubbub.graph.models import GraphState, InteractionEdge
+from hubbub.graph.queries import authors, find_author, topic_post_ids, workspace_posts
 from hubbub.listening.actions import add_topic, backfill, remove_topic
 from hubbub.listening.models import TopicMatch
 from hubbub.listening.queries import list_topics
@@ -302,3 +313,119 @@ def test_removed_topic_loses_its_rows(engine: Engine, workspace_id: int) -> None
     assert {r[0] for r in _rows(engine, workspace_id)} == {0}
     with Session(engine) as session:
         assert session.get(GraphState, (workspace_id, topic_id)) is None
+
+
+def _explained(people: list[Any]) -> list[dict[str, Any]]:
+    """Everything an influencer row says except the floats (compared approximately)."""
+    return [
+        {
+            "author_id": p.author_id,
+            "engaged": p.engaged_authors,
+            "in_set": p.posts_in_set,
+            "total": p.posts_total,
+            "received": p.received,
+            "cascade": p.cascade_size,
+            "relevance": p.relevance,
+            "flags": p.flags,
+            "marks": p.marks,
+            "authenticity": p.authenticity,
+        }
+        for p in people
+    ]
+
+
+def test_ranking_from_stored_edges_equals_the_ranking_from_posts(
+    engine: Engine, workspace_id: int
+) -> None:
+    """`rank_stored` (SQL aggregates, persisted edges) against the reference that reads every
+    post in Python, on a stream with late targets, deletes, duplicates, a blocked author and two
+    topics: same order, same explanations, same scores."""
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "acme", "acme")
+        add_topic(session, workspace_id, "rocket", "rocket")
+    items = _stream(seed=5, count=300)
+    copies = [
+        PostItem(native_id=f"at://copy/{i}", author=_author(3), text="acme copy paste promo: buy now at the shop",
+                 created_at=BASE_TIME + timedelta(minutes=i))
+        for i in range(40)
+    ]  # fmt: skip
+    _store(engine, workspace_id, items + copies)
+    _match(engine, workspace_id)
+    _update(engine, workspace_id, batch=70)
+    with transaction(engine) as session:
+        blocked = find_author(session, workspace_id, "user5.example")
+        assert blocked is not None
+        mark_author(session, workspace_id, blocked.id, "blocked")
+        advocate = find_author(session, workspace_id, "user2.example")
+        assert advocate is not None
+        mark_author(session, workspace_id, advocate.id, "advocate")
+    topics = [t.id for t in _topics(engine, workspace_id)]
+    with Session(engine) as session:
+        for topic_id in (None, *topics):
+            fast = rank_stored(session, workspace_id, topic_id, limit=1_000, as_of=AS_OF)
+            assert fast is not None
+            slow = rank_from_posts(session, workspace_id, topic_id=topic_id, limit=1_000,
+                                   as_of=AS_OF)  # fmt: skip
+            assert len(fast) >= 10
+            assert _explained(fast) == _explained(slow), topic_id
+            for a, b in zip(fast, slow, strict=True):
+                assert a.score == pytest.approx(b.score, rel=1e-9, abs=1e-12)
+                assert a.pagerank == pytest.approx(b.pagerank, rel=1e-9, abs=1e-15)
+                assert a.parts == pytest.approx(b.parts, rel=1e-9, abs=1e-12)
+        flagged = {p.author_id: p.flags for p in rank_stored(session, workspace_id, limit=99) or []}
+    assert "duplicate_text" in flagged[_author_id(engine, workspace_id, "user3.example")]
+    assert blocked.id not in flagged
+
+
+def test_ranking_waits_for_a_lagging_graph(engine: Engine, workspace_id: int) -> None:
+    """A post not yet in the persisted graph: the stored ranking refuses (None) and
+    `rank_influencers` reads the posts instead, so it never shows a stale ranking."""
+    _store(engine, workspace_id, _stream(seed=3, count=40))
+    _update(engine, workspace_id, batch=100)
+    _store(engine, workspace_id, [PostItem(native_id="at://late/1", author=_author(30),
+                                           text="new voice", created_at=BASE_TIME)])  # fmt: skip
+    with Session(engine) as session:
+        assert rank_stored(session, workspace_id, as_of=AS_OF) is None
+        ranked = rank_influencers(session, workspace_id, limit=1_000, as_of=AS_OF)
+    assert _author_id(engine, workspace_id, "user30.example") in {p.author_id for p in ranked}
+
+
+def _author_id(engine: Engine, workspace_id: int, handle: str) -> int:
+    with Session(engine) as session:
+        found = find_author(session, workspace_id, handle)
+    assert found is not None
+    return found.id
+
+
+def test_largest_cascades_from_references_equal_those_from_posts(
+    engine: Engine, workspace_id: int
+) -> None:
+    """`largest_cascades` (resolved references, then only the largest trees' posts) against
+    `largest_post_cascades` over every post, for the workspace and a topic."""
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "acme", "acme")
+    _store(engine, workspace_id, _stream(seed=9, count=400))
+    _match(engine, workspace_id)
+    topic_id = _topics(engine, workspace_id)[0].id
+    with Session(engine) as session:
+        for topic in (None, topic_id):
+            ids = None if topic is None else topic_post_ids(session, workspace_id, topic)
+            posts = workspace_posts(session, workspace_id, ids)
+            names = {a.id: a.handle or a.native_id
+                     for a in authors(session, {p.author_id for p in posts}).values()}  # fmt: skip
+            for limit in (1, 5, 50):
+                slow = largest_post_cascades(posts, names, limit)
+                fast = largest_cascades(session, workspace_id, topic, limit)
+                assert fast == slow, (topic, limit)
+            assert len(slow) >= 10 and slow[0].size > 2
+            whole = workspace_posts(session, workspace_id)
+            for post in whole[::7]:
+                tree = stored_cascade(session, workspace_id, post.id, topic)
+                inside = ids is None or post.id in ids
+                reference = post_cascade(posts if inside else whole, post.id, names)
+                assert tree.users == reference.users or not inside, post.id
+                assert (tree.parents, tree.times, tree.kinds) == (
+                    reference.parents,
+                    reference.times,
+                    reference.kinds,
+                ), post.id

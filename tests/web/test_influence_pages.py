@@ -12,13 +12,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from hubbub.accounts.models import AuditEntry
 from hubbub.accounts.permissions import Role
 from hubbub.core.clock import utcnow
-from hubbub.graph.actions import mark_author
+from hubbub.graph.actions import mark_author, update_interaction_edges
 from hubbub.graph.models import AuthorMark
-from hubbub.graph.queries import find_author
+from hubbub.graph.queries import find_author, graph_freshness
 from hubbub.listening.actions import add_topic
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
@@ -425,3 +426,65 @@ def test_a_topic_without_matches_renders_empty_pages(
     assert cascades.status_code == 200 and 'id="cascade-' not in cascades.text
     seeding = client.get("/w/acme/seeding", params={"topic": "quiet", "k": "3"})
     assert seeding.status_code == 200 and 'id="seed-error"' in seeding.text
+
+
+def test_pages_are_cached_until_new_posts_arrive(
+    app: FastAPI,
+    client: TestClient,
+    engine: Engine,
+    settings: Settings,
+    workspace_id: int,
+    buzz: dict[str, int],
+) -> None:
+    """A repeat view is served from the cache; a new post (whether the graph job or the page
+    brings the persisted graph up to date) and a new mark each show on the next view."""
+    first = _rows(client.get("/w/acme/influencers", params={"topic": "skates"}).text)
+    cache = app.state.influence_cache
+    hits = cache.hits
+    assert _rows(client.get("/w/acme/influencers", params={"topic": "skates"}).text) == first
+    assert cache.hits == hits + 1
+    with Session(engine) as session:  # the page brought the persisted graph up to date
+        assert graph_freshness(session, workspace_id, 0) is not None
+
+    start = utcnow() - timedelta(hours=1)
+    newcomer = _author("zed", 40)
+    events = [
+        record_event(200, author=newcomer, native_id="bluesky:zed",
+                     text="Zed's skates review", created_at=start.isoformat())
+    ]  # fmt: skip
+    for i in range(12):
+        events.append(
+            record_event(
+                201 + i,
+                author=_author(f"zfan{i}", 5),
+                native_id=f"bluesky:zfan{i}",
+                kind="reshare",
+                reshare_of="bluesky:zed",
+                text="skates",
+                created_at=(start + timedelta(minutes=i + 1)).isoformat(),
+            )
+        )
+    ingest(engine, settings, workspace_id, events)
+    with transaction(engine) as session:  # what the worker's graph job does
+        while update_interaction_edges(session, workspace_id).scanned:
+            pass
+    after = _rows(client.get("/w/acme/influencers", params={"topic": "skates"}).text)
+    assert after[0] == "zed.example" and "zed.example" not in first
+    cascades = client.get("/w/acme/cascades", params={"topic": "skates"}).text
+    assert "zed.example" in cascades.split("<tbody>")[1].split("</tr>")[0]
+
+    more = [
+        record_event(300 + i, author=_author(f"yfan{i}", 5), native_id=f"bluesky:yfan{i}",
+                     kind="reshare", reshare_of="bluesky:amira", text="skates",
+                     created_at=(start + timedelta(minutes=30 + i)).isoformat())
+        for i in range(20)
+    ]  # fmt: skip
+    ingest(engine, settings, workspace_id, more)  # no graph job: the page catches up itself
+    again = client.get("/w/acme/influencers", params={"topic": "skates"})
+    assert _rows(again.text)[0] == "amira.example"
+    zed = _author_id(engine, workspace_id, "zed.example")
+    with transaction(engine) as session:
+        mark_author(session, workspace_id, zed, "blocked")
+    assert "zed.example" not in _rows(
+        client.get("/w/acme/influencers", params={"topic": "skates"}).text
+    )

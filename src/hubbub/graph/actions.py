@@ -4,14 +4,16 @@ up to date as posts arrive."""
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -22,6 +24,7 @@ from hubbub.graph.models import MARK_KINDS, AuthorMark, GraphState, InteractionE
 from hubbub.graph.queries import PostRow
 from hubbub.posts.models import Author, Post, Tombstone
 from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+from hubbub.store.engine import transaction
 
 EDGES = cast(Table, InteractionEdge.__table__)
 DEFAULT_BATCH = 5_000
@@ -236,7 +239,9 @@ def _upsert(session: Session) -> Any:
 
 
 def _state(session: Session, workspace_id: int, topic_id: int) -> GraphState | None:
-    return session.get(GraphState, (workspace_id, topic_id))
+    """The cursor row, locked on PostgreSQL so that two updaters (the worker, a page catching
+    up) take turns instead of applying the same posts twice."""
+    return session.get(GraphState, (workspace_id, topic_id), with_for_update=True)
 
 
 @dataclass
@@ -425,3 +430,35 @@ def rebuild_interaction_edges(
         total.last_post_id = step.last_post_id
         if step.scanned < batch:
             return total
+
+
+def catch_up(
+    engine: Engine,
+    workspace_id: int,
+    *,
+    batch: int = DEFAULT_BATCH,
+    budget_seconds: float = 30.0,
+    max_posts: int | None = None,
+) -> bool:
+    """Bring the persisted graph up to date now, as the worker's graph job does, one committed
+    batch at a time, for at most ``budget_seconds``; True when it is up to date. Readers call it
+    when the worker lags, so they can use the persisted graph. With ``max_posts``, a longer
+    backlog (a graph never built, a worker that does not run) is left to the worker or
+    `hubbub graph refresh`. A conflicting update (the worker on the same rows, a locked SQLite
+    file) ends it early. On False the caller reads the posts instead."""
+    started = time.monotonic()
+    if max_posts is not None:
+        with Session(engine) as session:
+            if queries.graph_backlog(session, workspace_id) > max_posts:
+                return False
+    while True:
+        try:
+            with transaction(engine) as session:
+                step = update_interaction_edges(session, workspace_id, batch=batch)
+        except (OperationalError, IntegrityError):
+            return False
+        if step.scanned < batch:
+            with Session(engine) as session:
+                return queries.graph_freshness(session, workspace_id) is not None
+        if time.monotonic() - started > budget_seconds:
+            return False

@@ -10,6 +10,7 @@ A's attention shares (decayed interaction weights, normalised to sum to one).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from enum import StrEnum
@@ -20,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
 from hubbub.graph import queries
-from hubbub.graph.interactions import DEFAULT_HALF_LIFE, InteractionGraph, build_graph, load_input
+from hubbub.graph.interactions import (
+    DEFAULT_HALF_LIFE,
+    InteractionGraph,
+    build_graph,
+    load_input,
+    stored_graph,
+)
 from hubbub.graph.seeding.api import (
     Graph,
     Model,
@@ -78,6 +85,7 @@ def plan_campaign(
     workspace_id: int,
     post_ids: Iterable[int] | None = None,
     *,
+    topic_id: int | None = None,
     k: int = 20,
     model: Model = Model.IC,
     epsilon: float = 0.1,
@@ -90,14 +98,26 @@ def plan_campaign(
 ) -> dict[str, Any]:
     """Seed authors chosen by IMM, their Monte Carlo reach, and the follower and PageRank
     lists' reach for comparison. Authors marked blocked or competitor are never seeded; nor
-    are accounts only ever mentioned (no stored author to contact)."""
-    data = load_input(session, workspace_id, post_ids)
-    interactions = build_graph(data, half_life=half_life)
+    are accounts only ever mentioned (no stored author to contact).
+
+    The whole workspace and a topic (``topic_id``, which replaces ``post_ids``) use the
+    persisted edges and a grouped count of posts when the graph is up to date; any other set
+    of posts, or a lagging graph, is read from the posts."""
+    interactions = (
+        stored_graph(session, workspace_id, topic_id or 0, half_life=half_life)
+        if post_ids is None or topic_id is not None
+        else None
+    )
+    if interactions is not None:
+        posts_per_author = queries.posts_per_author(session, workspace_id, topic_id or 0)
+    else:
+        if topic_id is not None:
+            post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
+        data = load_input(session, workspace_id, post_ids)
+        interactions = build_graph(data, half_life=half_life)
+        posts_per_author = dict(Counter(p.author_id for p in data.posts))
     if not interactions.edges:
         raise Rejected("empty_graph", "no interactions between authors in these posts")
-    posts_per_author: dict[int, int] = {}
-    for p in data.posts:
-        posts_per_author[p.author_id] = posts_per_author.get(p.author_id, 0) + 1
     graph = diffusion_graph(interactions, posts_per_author, model, probabilities)
     node_of = {n.author_id: i for i, n in enumerate(interactions.nodes) if n.author_id is not None}
     marks = queries.author_marks(session, workspace_id)

@@ -14,14 +14,17 @@ import gzip
 import math
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hubbub.core.errors import Rejected
-from hubbub.graph.queries import PostRow
+from hubbub.graph import queries
+from hubbub.graph.queries import PostRow, ReferenceRow
 
 HIGGS_ACTIVITY = "higgs-activity_time.txt.gz"
 HIGGS_KINDS = {"RT": "reshare", "MT": "mention", "RE": "reply"}
@@ -314,15 +317,52 @@ def post_descendants(posts: Sequence[PostRow]) -> dict[int, int]:
     return below
 
 
+@dataclass
+class Forest:
+    """Who descends from whom among stored posts, read off the resolved references."""
+
+    parents: dict[int, int] = field(default_factory=dict)
+    """Post id → the post it hangs under (as `post_parents` decides)."""
+    below: dict[int, int] = field(default_factory=dict)
+    """Descendants of each post that has any."""
+    author_of: dict[int, int] = field(default_factory=dict)
+    """Author of each post that has descendants."""
+
+
+def reference_forest(rows: Sequence[ReferenceRow], members: Container[int] | None = None) -> Forest:
+    """`post_parents` and `post_descendants` from resolved references (`queries.reference_rows`,
+    newest first) instead of whole posts, restricted to ``members`` (None: every live post)."""
+    forest = Forest()
+    below = forest.below
+    for row in rows:  # children are newer, so they are done before their parent
+        if members is not None and row.id not in members:
+            continue
+        for target in row.targets:
+            if target is None or (members is not None and target[0] not in members):
+                continue
+            if target[0] != row.id:
+                if target[2]:
+                    forest.parents[row.id] = target[0]
+                    below[target[0]] = below.get(target[0], 0) + below.get(row.id, 0) + 1
+                    forest.author_of[target[0]] = target[1]
+                break
+    return forest
+
+
 def post_cascade(
-    posts: Sequence[PostRow], root_id: int, author_names: Mapping[int, str]
+    posts: Sequence[PostRow],
+    root_id: int,
+    author_names: Mapping[int, str],
+    parents: Mapping[int, int] | None = None,
 ) -> Cascade:
-    """The tree below one stored post, nodes named by author (first adoption per author)."""
-    parents = post_parents(posts)
+    """The tree below one stored post, nodes named by author (first adoption per author).
+    ``parents`` (from `reference_forest`) when the posts are only the tree's."""
+    parents = post_parents(posts) if parents is None else parents
     by_id = {p.id: p for p in posts}
     children: dict[int, list[int]] = {}
     for child, parent in parents.items():
-        children.setdefault(parent, []).append(child)
+        if child in by_id:
+            children.setdefault(parent, []).append(child)
     members = [root_id]
     for post_id in members:
         members.extend(children.get(post_id, []))
@@ -357,3 +397,64 @@ def largest_post_cascades(
     roots = [p for p in posts if p.id not in parents and below[p.id] > 0]
     roots.sort(key=lambda p: (-below[p.id], p.created_at, p.id))
     return [summarise(post_cascade(posts, p.id, author_names)) for p in roots[:limit]]
+
+
+def stored_cascade(
+    session: Session, workspace_id: int, root_id: int, topic_id: int | None = None
+) -> Cascade:
+    """`post_cascade` of one stored post among a topic's posts (its whole tree when the post is
+    outside the topic) or the workspace's, reading only the tree's posts."""
+    members = None
+    if topic_id is not None:
+        members = set(queries.topic_post_ids(session, workspace_id, topic_id))
+        if root_id not in members:
+            members = None
+    forest = reference_forest(queries.reference_rows(session, workspace_id), members)
+    children: dict[int, list[int]] = {}
+    for child, parent in forest.parents.items():
+        children.setdefault(parent, []).append(child)
+    wanted = [root_id]
+    for post_id in wanted:
+        wanted.extend(children.get(post_id, []))
+    posts = queries.workspace_posts(session, workspace_id, wanted)
+    return post_cascade(posts, root_id, _author_names(session, posts), forest.parents)
+
+
+def _author_names(session: Session, posts: Sequence[PostRow]) -> dict[int, str]:
+    return {
+        a.id: a.handle or a.native_id
+        for a in queries.authors(session, {p.author_id for p in posts}).values()
+    }
+
+
+def largest_cascades(
+    session: Session, workspace_id: int, topic_id: int | None = None, limit: int = 10
+) -> list[CascadeSummary]:
+    """`largest_post_cascades` of the workspace or a topic without reading every post: the
+    trees come from the resolved references, then only the posts of the ``limit`` largest
+    trees are read."""
+    members = (
+        None if topic_id is None else set(queries.topic_post_ids(session, workspace_id, topic_id))
+    )
+    forest = reference_forest(queries.reference_rows(session, workspace_id), members)
+    roots = [p for p in forest.below if p not in forest.parents]
+    roots.sort(key=lambda p: -forest.below[p])
+    if len(roots) > limit:  # ties at the cut go by time: read those roots to order them
+        cut = forest.below[roots[limit - 1]]
+        roots = [p for p in roots if forest.below[p] >= cut]
+        started = {
+            p.id: p.created_at for p in queries.workspace_posts(session, workspace_id, roots)
+        }
+        roots.sort(key=lambda p: (-forest.below[p], started[p], p))
+        roots = roots[:limit]
+    children: dict[int, list[int]] = {}
+    for child, parent in forest.parents.items():
+        children.setdefault(parent, []).append(child)
+    wanted = list(roots)
+    for post_id in wanted:
+        wanted.extend(children.get(post_id, []))
+    posts = queries.workspace_posts(session, workspace_id, wanted)
+    by_id = {p.id: p for p in posts}
+    names = _author_names(session, posts)
+    roots.sort(key=lambda p: (-forest.below[p], by_id[p].created_at, p))
+    return [summarise(post_cascade(posts, p, names, forest.parents)) for p in roots[:limit]]

@@ -532,19 +532,24 @@ def cascades(
     as_json: JsonOpt = False,
 ) -> None:
     """The biggest reshare/reply cascades of stored posts: shape, timing, who amplified."""
-    from hubbub.graph.cascades import largest_post_cascades
+    from hubbub.graph.cascades import largest_cascades, largest_post_cascades
     from hubbub.graph.queries import authors, workspace_posts
 
     engine, workspace_id = _open(workspace)
     with Session(engine) as session:
-        posts = workspace_posts(
-            session, workspace_id, _selected(session, workspace_id, post_ids, topic)
-        )
-        names = {
-            a.id: a.handle or a.native_id
-            for a in authors(session, {p.author_id for p in posts}).values()
-        }
-    found = [s.as_dict() for s in largest_post_cascades(posts, names, limit)]
+        ids = _selected(session, workspace_id, post_ids, topic)
+        if post_ids is None:  # the workspace or a topic: only the largest trees are read
+            summaries = largest_cascades(
+                session, workspace_id, _topic_id(session, workspace_id, topic), limit
+            )
+        else:
+            posts = workspace_posts(session, workspace_id, ids)
+            names = {
+                a.id: a.handle or a.native_id
+                for a in authors(session, {p.author_id for p in posts}).values()
+            }
+            summaries = largest_post_cascades(posts, names, limit)
+    found = [s.as_dict() for s in summaries]
     if as_json:
         typer.echo(json.dumps({"cascades": found}))
         return
@@ -597,6 +602,7 @@ def _seed_workspace(
                 session,
                 workspace_id,
                 _selected(session, workspace_id, post_ids, topic),
+                topic_id=_topic_id(session, workspace_id, topic),
                 k=k,
                 model=model,
                 epsilon=epsilon,

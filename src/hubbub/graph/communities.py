@@ -20,7 +20,13 @@ import igraph
 from sqlalchemy.orm import Session
 
 from hubbub.graph import queries
-from hubbub.graph.interactions import DEFAULT_HALF_LIFE, build_graph, load_input, stored_graph
+from hubbub.graph.interactions import (
+    DEFAULT_HALF_LIFE,
+    InteractionGraph,
+    build_graph,
+    load_input,
+    stored_graph,
+)
 
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 LINK_OR_HANDLE = re.compile(r"https?://\S+|@[\w.@-]+|#\w+")
@@ -80,20 +86,25 @@ def find_communities(
     top: int = 5,
     seed: int = 0,
     topic_id: int | None = None,
+    graph: InteractionGraph | None = None,
 ) -> list[Community]:
     """Leiden (modularity) on the undirected, weighted interaction graph; biggest first.
 
-    The graph comes from the persisted edges when they are up to date (whole workspace, or
-    ``topic_id``, which then replaces ``post_ids``)."""
+    The graph is ``graph`` when the caller has it, else it comes from the persisted edges when
+    they are up to date (whole workspace, or ``topic_id``, which then replaces ``post_ids``),
+    else from the posts. The cards read the posts' text, tags, languages and times only."""
+    if graph is None and (post_ids is None or topic_id is not None):
+        graph = stored_graph(session, workspace_id, topic_id or 0, half_life=half_life, as_of=as_of)
     if topic_id is not None:
         post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
-    data = load_input(session, workspace_id, post_ids)
-    stored = (
-        stored_graph(session, workspace_id, topic_id or 0, half_life=half_life, as_of=as_of)
-        if post_ids is None or topic_id is not None
-        else None
-    )
-    graph = stored or build_graph(data, half_life=half_life, as_of=as_of)
+    if graph is None:
+        data = load_input(session, workspace_id, post_ids)
+        posts = data.posts
+        graph = build_graph(data, half_life=half_life, as_of=as_of)
+    elif not graph.edges:
+        return []
+    else:
+        posts = queries.workspace_posts(session, workspace_id, post_ids)
     if not graph.edges:
         return []
     directed = graph.to_igraph()
@@ -112,7 +123,7 @@ def find_communities(
 
     node_of_author = {n.author_id: i for i, n in enumerate(graph.nodes) if n.author_id is not None}
     per_node_posts: dict[int, list[int]] = {}
-    for index, p in enumerate(data.posts):
+    for index, p in enumerate(posts):
         node = node_of_author.get(p.author_id)
         if node is not None:
             per_node_posts.setdefault(node, []).append(index)
@@ -135,7 +146,7 @@ def find_communities(
         hours: Counter[int] = Counter()
         for node in members:
             for index in per_node_posts.get(node, []):
-                post = data.posts[index]
+                post = posts[index]
                 community.posts += 1
                 hashtags.update({t.lower() for t in post.hashtags})
                 terms.update(set(terms_of(post.text)))

@@ -23,8 +23,9 @@ The scoring works on arrays, one entry per node of the workspace graph (`Ranking
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +36,9 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.graph import queries
-from hubbub.graph.cascades import post_descendants
+from hubbub.graph.cascades import post_descendants, reference_forest
 from hubbub.graph.interactions import (
+    DECAY_EPOCH,
     DEFAULT_HALF_LIFE,
     KINDS,
     GraphInput,
@@ -46,6 +48,7 @@ from hubbub.graph.interactions import (
     stored_graph,
 )
 from hubbub.graph.pagerank import pagerank
+from hubbub.graph.queries import AuthorRow
 
 WEIGHTS: Mapping[str, float] = {
     "authority": 0.35,
@@ -287,8 +290,228 @@ def rank_influencers(
 ) -> list[Influencer]:
     """The ranked, explained list for a workspace, a set of its posts, or a topic.
 
-    The graphs come from the persisted edges when those are up to date (`stored_graph`), else
-    from the posts; ``post_ids`` is ignored when ``topic_id`` is given."""
+    The whole workspace and a topic are ranked from the persisted edges and SQL aggregates when
+    those are up to date (`rank_stored`); any other set of posts, or a lagging graph, from the
+    posts (`rank_from_posts`). ``post_ids`` is ignored when ``topic_id`` is given."""
+    if post_ids is None or topic_id is not None:
+        found = rank_stored(
+            session, workspace_id, topic_id, limit=limit, half_life=half_life, as_of=as_of
+        )
+        if found is not None:
+            return found
+    return rank_from_posts(
+        session,
+        workspace_id,
+        post_ids,
+        topic_id=topic_id,
+        limit=limit,
+        half_life=half_life,
+        as_of=as_of,
+    )
+
+
+def rank_stored(
+    session: Session,
+    workspace_id: int,
+    topic_id: int | None = None,
+    *,
+    limit: int = 20,
+    half_life: timedelta = DEFAULT_HALF_LIFE,
+    as_of: datetime | None = None,
+) -> list[Influencer] | None:
+    """`rank_influencers` of the whole workspace or a topic without reading the posts: the
+    graphs are the persisted edge rows, the per-author figures are grouped SQL aggregates, and
+    cascade sizes come from the resolved references only. None when the persisted graph lags
+    (or was built for another half-life)."""
+    now = as_of or utcnow()
+    topic = topic_id or 0
+    seconds = half_life.total_seconds()
+    for wanted in {0, topic}:
+        state = queries.graph_freshness(session, workspace_id, wanted)
+        if state is None or state.half_life_seconds != seconds:
+            return None
+    authors = queries.workspace_authors(session, workspace_id)
+    activity = queries.all_author_activity(session, workspace_id)
+    in_set = (
+        {a: act.posts for a, act in activity.items()}
+        if topic_id is None
+        else queries.posts_per_author(session, workspace_id, topic)
+    )
+    graph = _NodeIndex(activity)
+    full = graph.edges(queries.resolved_edges(session, workspace_id, 0, KINDS))
+    subset = (
+        full
+        if topic_id is None
+        else graph.edges(queries.resolved_edges(session, workspace_id, topic, KINDS))
+    )
+    members = (
+        None if topic_id is None else set(queries.topic_post_ids(session, workspace_id, topic))
+    )
+    forest = reference_forest(queries.reference_rows(session, workspace_id), members)
+    caused: Counter[int] = Counter()
+    for post_id, count in forest.below.items():
+        caused[forest.author_of[post_id]] += count
+    marks = queries.author_marks(session, workspace_id)
+    n = len(graph.keys)
+    author_of = graph.authors
+    rows = [authors.get(a) if a is not None else None for a in author_of]
+    factor = math.pow(2.0, (DECAY_EPOCH - now).total_seconds() / seconds)
+
+    def per_author(values: Mapping[int, float], dtype: Any = np.int64) -> Any:
+        return np.array([values.get(a, 0) if a is not None else 0 for a in author_of], dtype=dtype)
+
+    arrays = RankingArrays(
+        n=n,
+        src=full.src,
+        dst=full.dst,
+        weight=full.weight * factor,
+        set_src=subset.src,
+        set_dst=subset.dst,
+        set_counts=subset.counts,
+        known=np.array([r is not None for r in rows], dtype=np.bool_),
+        followers=np.array(
+            [np.nan if r is None or r.followers is None else r.followers for r in rows]
+        ),
+        posts_in_set=per_author(in_set),
+        cascade=per_author(caused),
+        whole=topic_id is None,
+        excluded=np.array(
+            [a is not None and "blocked" in marks.get(a, []) for a in author_of], dtype=np.bool_
+        ),
+        account_age_days=_ages(rows, now),
+    )
+    _fill_activity(arrays, activity, {a: i for i, a in enumerate(author_of) if a is not None})
+    return _explain(arrays, author_of, rows, marks, limit)
+
+
+@dataclass
+class _Edges:
+    src: Ints
+    dst: Ints
+    weight: Floats
+    """Σ weight_ref per pair (multiply by the decay factor of the moment)."""
+    counts: Ints
+
+
+class _NodeIndex:
+    """Node numbering shared by the workspace graph and a topic's: every author with a live
+    post, then each edge end as it comes (an account never seen is a node without an author)."""
+
+    def __init__(self, posting: Iterable[int]) -> None:
+        self.keys: dict[tuple[int, str, str], int] = {}
+        self.authors: list[int | None] = []
+        for author_id in sorted(posting):
+            self._node(author_id, "", "")
+
+    def _node(self, author_id: int | None, network: str, native_id: str) -> int:
+        key = (author_id, "", "") if author_id is not None else (-1, network, native_id)
+        found = self.keys.get(key)
+        if found is None:
+            found = self.keys[key] = len(self.authors)
+            self.authors.append(author_id)
+        return found
+
+    def edges(self, rows: Sequence[queries.EdgeRow]) -> _Edges:
+        """Edge arrays of rows summed per ordered pair of authors (`queries.resolved_edges`)."""
+        src = np.empty(len(rows), dtype=np.int64)
+        dst = np.empty(len(rows), dtype=np.int64)
+        for e, (source, target, network, native_id, _, _) in enumerate(rows):
+            src[e] = self._node(source, "", "")
+            dst[e] = self._node(target, network, native_id)
+        return _Edges(
+            src,
+            dst,
+            np.array([r[4] for r in rows], dtype=np.float64),
+            np.array([r[5] for r in rows], dtype=np.int64).reshape(len(rows), len(KINDS)),
+        )
+
+
+def _ages(rows: Sequence[AuthorRow | None], now: datetime) -> Floats:
+    return np.array(
+        [
+            np.nan
+            if r is None or r.account_created_at is None
+            else (now - r.account_created_at).total_seconds() / 86400
+            for r in rows
+        ]
+    )
+
+
+def _fill_activity(
+    arrays: RankingArrays, activity: Mapping[int, queries.AuthorActivity], node_of: dict[int, int]
+) -> None:
+    """The whole-workspace activity figures of the listed candidates."""
+    n = arrays.n
+    arrays.posts_total = np.zeros(n, dtype=np.int64)
+    arrays.reshares = np.zeros(n, dtype=np.int64)
+    arrays.active_days = np.zeros(n)
+    arrays.fingerprinted = np.zeros(n, dtype=np.int64)
+    arrays.distinct_fingerprints = np.zeros(n, dtype=np.int64)
+    chosen = candidates(arrays)
+    for author_id, act in activity.items():
+        i = node_of.get(author_id)
+        if i is None or not chosen[i]:
+            continue
+        arrays.posts_total[i] = act.posts
+        arrays.reshares[i] = act.reshares
+        arrays.active_days[i] = (act.last_at - act.first_at).total_seconds() / 86400
+        arrays.fingerprinted[i] = act.fingerprinted
+        arrays.distinct_fingerprints[i] = act.distinct_fingerprints
+
+
+def _explain(
+    arrays: RankingArrays,
+    author_of: Sequence[int | None],
+    rows: Sequence[AuthorRow | None],
+    marks: Mapping[int, list[str]],
+    limit: int,
+) -> list[Influencer]:
+    """Score the arrays and turn the first ``limit`` into explained rows (ties by author id)."""
+    ranked = rank_arrays(arrays)
+    order = sorted(ranked.order.tolist(), key=lambda i: (-ranked.score[i], author_of[i]))
+    column = {k: i for i, k in enumerate(KINDS)}
+    people: list[Influencer] = []
+    for i in order[:limit]:
+        author_id = author_of[i]
+        row = rows[i]
+        assert author_id is not None and row is not None  # candidates are stored authors
+        person = Influencer(
+            author_id=author_id,
+            network=row.network,
+            native_id=row.native_id,
+            handle=row.handle,
+            display_name=row.display_name,
+            score=float(ranked.score[i]),
+            followers=row.followers,
+            engaged_authors=int(ranked.engaged[i]),
+            posts_in_set=int(arrays.posts_in_set[i]),
+            posts_total=int(arrays.posts_total[i]),
+            received={k: int(ranked.received[i, column[k]]) for k in RECEIVED},
+            resonance_per_post=float(ranked.resonance_per_post[i]),
+            cascade_size=int(arrays.cascade[i]),
+            relevance=float(ranked.relevance[i]),
+            pagerank=float(ranked.pagerank[i]),
+            flags=[f for j, f in enumerate(FLAGS) if ranked.flags[i, j]],
+            marks=list(marks.get(author_id, [])),
+            parts={name: float(values[i]) for name, values in ranked.parts.items()},
+            authenticity=float(ranked.authenticity[i]),
+        )
+        people.append(person)
+    return people
+
+
+def rank_from_posts(
+    session: Session,
+    workspace_id: int,
+    post_ids: Iterable[int] | None = None,
+    *,
+    topic_id: int | None = None,
+    limit: int = 20,
+    half_life: timedelta = DEFAULT_HALF_LIFE,
+    as_of: datetime | None = None,
+) -> list[Influencer]:
+    """The ranking read off the posts (every post of the workspace goes through Python): for
+    arbitrary post sets and while the persisted graph lags."""
     now = as_of or utcnow()
     if topic_id is not None:
         post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
@@ -345,60 +568,12 @@ def rank_influencers(
         excluded=np.array(
             [a is not None and "blocked" in marks.get(a, []) for a in author_of], dtype=np.bool_
         ),
-        account_age_days=np.array(
-            [
-                np.nan
-                if r is None or r.account_created_at is None
-                else (now - r.account_created_at).total_seconds() / 86400
-                for r in rows
-            ]
-        ),
+        account_age_days=_ages(rows, now),
     )
     chosen = [author_of[i] for i in np.flatnonzero(candidates(arrays))]
     activity = queries.author_activity(session, workspace_id, [a for a in chosen if a is not None])
-    arrays.posts_total = np.zeros(n, dtype=np.int64)
-    arrays.reshares = np.zeros(n, dtype=np.int64)
-    arrays.active_days = np.zeros(n)
-    arrays.fingerprinted = np.zeros(n, dtype=np.int64)
-    arrays.distinct_fingerprints = np.zeros(n, dtype=np.int64)
-    for author_id, act in activity.items():
-        i = node_of[author_id]
-        arrays.posts_total[i] = act.posts
-        arrays.reshares[i] = act.reshares
-        arrays.active_days[i] = (act.last_at - act.first_at).total_seconds() / 86400
-        arrays.fingerprinted[i] = act.fingerprinted
-        arrays.distinct_fingerprints[i] = act.distinct_fingerprints
-    ranked = rank_arrays(arrays)
-    order = sorted(ranked.order.tolist(), key=lambda i: (-ranked.score[i], author_of[i]))
-    column = {k: i for i, k in enumerate(KINDS)}
-    people: list[Influencer] = []
-    for i in order[:limit]:
-        author_id = author_of[i]
-        row = rows[i]
-        assert author_id is not None and row is not None  # candidates are stored authors
-        person = Influencer(
-            author_id=author_id,
-            network=row.network,
-            native_id=row.native_id,
-            handle=row.handle,
-            display_name=row.display_name,
-            score=float(ranked.score[i]),
-            followers=row.followers,
-            engaged_authors=int(ranked.engaged[i]),
-            posts_in_set=int(arrays.posts_in_set[i]),
-            posts_total=int(arrays.posts_total[i]),
-            received={k: int(ranked.received[i, column[k]]) for k in RECEIVED},
-            resonance_per_post=float(ranked.resonance_per_post[i]),
-            cascade_size=int(arrays.cascade[i]),
-            relevance=float(ranked.relevance[i]),
-            pagerank=float(ranked.pagerank[i]),
-            flags=[f for j, f in enumerate(FLAGS) if ranked.flags[i, j]],
-            marks=marks.get(author_id, []),
-            parts={name: float(values[i]) for name, values in ranked.parts.items()},
-            authenticity=float(ranked.authenticity[i]),
-        )
-        people.append(person)
-    return people
+    _fill_activity(arrays, activity, node_of)
+    return _explain(arrays, author_of, rows, marks, limit)
 
 
 def _restrict(whole: GraphInput, post_ids: set[int]) -> GraphInput:

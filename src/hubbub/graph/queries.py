@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hubbub.graph.models import AuthorMark, GraphState, InteractionEdge, InteractionRef
 from hubbub.listening.models import TopicMatch
@@ -195,23 +195,7 @@ def author_activity(
     """Per author: posts, reshares, first and last post, fingerprints (all and distinct)."""
     found: dict[int, AuthorActivity] = {}
     for part in chunks(sorted(set(author_ids))):
-        query = (
-            select(
-                Post.author_id,
-                func.count(Post.id),
-                func.sum(case((Post.kind == "reshare", 1), else_=0).cast(Integer)),
-                func.min(Post.created_at),
-                func.max(Post.created_at),
-                func.count(Post.fingerprint),
-                func.count(Post.fingerprint.distinct()),
-            )
-            .where(
-                Post.workspace_id == workspace_id,
-                Post.deleted.is_(False),
-                Post.author_id.in_(part),
-            )
-            .group_by(Post.author_id)
-        )
+        query = _activity_query(workspace_id).where(Post.author_id.in_(part))
         for author_id, posts, reshares, first, last, printed, distinct in session.execute(query):
             found[author_id] = AuthorActivity(
                 posts, int(reshares or 0), first, last, printed, distinct
@@ -405,6 +389,14 @@ def graph_freshness(session: Session, workspace_id: int, topic_id: int = 0) -> G
     return topic if matches == topic.matches else None
 
 
+def graph_backlog(session: Session, workspace_id: int) -> int:
+    """Posts stored after the persisted graph's cursor (all of them when it was never built)."""
+    state = session.get(GraphState, (workspace_id, 0))
+    after = state.last_post_id if state is not None else 0
+    query = select(func.count()).where(Post.workspace_id == workspace_id, Post.id > after)
+    return int(session.scalar(query) or 0)
+
+
 @dataclass(frozen=True)
 class StoredEdge:
     source_author_id: int
@@ -453,3 +445,183 @@ def posting_authors(session: Session, workspace_id: int, upto: int, topic_id: in
             TopicMatch.topic_id == topic_id
         )
     return set(session.scalars(query))
+
+
+# --- Aggregates for the ranking and seeding on the persisted graph ------------------------------
+
+
+EdgeRow = tuple[int, int | None, str, str, float, tuple[int, ...]]
+"""(source author id, target author id (None: an account never seen), target network, target
+native id, Σ weight_ref, count per kind in the order of ``kinds``)."""
+
+
+def resolved_edges(
+    session: Session, workspace_id: int, topic_id: int, kinds: Sequence[str]
+) -> list[EdgeRow]:
+    """Persisted edges of the workspace graph (topic 0) or a topic summed per ordered pair in
+    SQL, each target joined to its author row: one query, one row per pair, no post read."""
+    target = aliased(Author)
+    counts = [
+        func.sum(case((InteractionEdge.kind == kind, InteractionEdge.count), else_=0))
+        for kind in kinds
+    ]
+    query = (
+        select(
+            InteractionEdge.source_author_id,
+            func.min(target.id),
+            InteractionEdge.target_network,
+            InteractionEdge.target_native_id,
+            func.sum(InteractionEdge.weight_ref),
+            *counts,
+        )
+        .outerjoin(
+            target,
+            (target.native_id == InteractionEdge.target_native_id)
+            & (target.workspace_id == InteractionEdge.workspace_id)
+            & (target.network == InteractionEdge.target_network),
+        )
+        .where(InteractionEdge.workspace_id == workspace_id, InteractionEdge.topic_id == topic_id)
+        .group_by(
+            InteractionEdge.source_author_id,
+            InteractionEdge.target_network,
+            InteractionEdge.target_native_id,
+        )
+    )
+    return [
+        (row[0], row[1], row[2], row[3], float(row[4]), tuple(int(c) for c in row[5:]))
+        for row in session.execute(query)
+    ]
+
+
+def workspace_authors(session: Session, workspace_id: int) -> dict[int, AuthorRow]:
+    """Every stored author of the workspace by id."""
+    query = select(
+        Author.id,
+        Author.network,
+        Author.native_id,
+        Author.handle,
+        Author.display_name,
+        Author.followers,
+        Author.account_created_at,
+    ).where(Author.workspace_id == workspace_id)
+    return {row.id: AuthorRow(*row) for row in session.execute(query)}
+
+
+def _activity_query(workspace_id: int) -> Any:
+    return (
+        select(
+            Post.author_id,
+            func.count(Post.id),
+            func.sum(case((Post.kind == "reshare", 1), else_=0).cast(Integer)),
+            func.min(Post.created_at),
+            func.max(Post.created_at),
+            func.count(Post.fingerprint),
+            func.count(Post.fingerprint.distinct()),
+        )
+        .where(Post.workspace_id == workspace_id, Post.deleted.is_(False))
+        .group_by(Post.author_id)
+    )
+
+
+def all_author_activity(session: Session, workspace_id: int) -> dict[int, AuthorActivity]:
+    """`author_activity` of every author with a live post, in one grouped scan."""
+    return {
+        author_id: AuthorActivity(posts, int(reshares or 0), first, last, printed, distinct)
+        for author_id, posts, reshares, first, last, printed, distinct in session.execute(
+            _activity_query(workspace_id)
+        )
+    }
+
+
+def posts_per_author(session: Session, workspace_id: int, topic_id: int = 0) -> dict[int, int]:
+    """Live posts per author in the workspace, or among a topic's matches."""
+    query = (
+        select(Post.author_id, func.count())
+        .where(Post.workspace_id == workspace_id, Post.deleted.is_(False))
+        .group_by(Post.author_id)
+    )
+    if topic_id:
+        query = query.join(TopicMatch, TopicMatch.post_id == Post.id).where(
+            TopicMatch.topic_id == topic_id
+        )
+    return {int(a): int(n) for a, n in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """A live post that references others, with each reference resolved to a live post of the
+    workspace (None when not stored): reshare, quote, reply, in the order `post_parents` tries."""
+
+    id: int
+    targets: tuple[tuple[int, int, bool] | None, ...]
+    """(post id, author id, created before this post) per reference kind."""
+
+
+def reference_rows(session: Session, workspace_id: int) -> list[ReferenceRow]:
+    """Posts with a reply, reshare or quote, newest first, their targets joined through the
+    identity index and compared in SQL: what cascade sizes need, without reading the posts
+    that reference nothing (nor any text or time)."""
+    child = aliased(Post)
+    refs = (child.reshare_of, child.quote_of, child.reply_to)
+    query = select(child.id).where(
+        child.workspace_id == workspace_id,
+        child.deleted.is_(False),
+        child.reshare_of.is_not(None) | child.quote_of.is_not(None) | child.reply_to.is_not(None),
+    )
+    for ref in refs:
+        target = aliased(Post)
+        earlier = (target.created_at < child.created_at) | (
+            (target.created_at == child.created_at) & (target.id < child.id)
+        )
+        query = query.add_columns(
+            target.id, target.author_id, case((earlier, 1), else_=0)
+        ).outerjoin(
+            target,
+            (target.native_id == ref)
+            & (target.workspace_id == child.workspace_id)
+            & (target.network == child.network)
+            & target.deleted.is_(False),
+        )
+    query = query.order_by(child.created_at.desc(), child.id.desc())
+    found: list[ReferenceRow] = []
+    for row in session.execute(query):
+        values: tuple[Any, ...] = tuple(row)
+        targets = tuple(
+            None if values[i] is None else (values[i], values[i + 1], bool(values[i + 2]))
+            for i in (1, 4, 7)
+        )
+        found.append(ReferenceRow(values[0], targets))
+    return found
+
+
+def graph_version(session: Session, workspace_id: int, topic_id: int = 0) -> tuple[Any, ...]:
+    """What the graph pages' results depend on besides the clock: the newest post and delete,
+    the persisted graph's state, the topic's matches and the author marks. Cheap (index
+    look-ups), so a cached page can be checked on every view."""
+    newest_post = session.scalar(select(func.max(Post.id)).where(Post.workspace_id == workspace_id))
+    newest_delete = session.scalar(
+        select(func.max(Tombstone.id)).where(Tombstone.workspace_id == workspace_id)
+    )
+    marks = session.execute(
+        select(func.count(), func.max(AuthorMark.id)).where(AuthorMark.workspace_id == workspace_id)
+    ).one()
+    states = session.execute(
+        select(
+            GraphState.topic_id,
+            GraphState.last_post_id,
+            GraphState.last_tombstone_id,
+            GraphState.matches,
+        ).where(GraphState.workspace_id == workspace_id, GraphState.topic_id.in_({0, topic_id}))
+    ).all()
+    matches = (
+        session.scalar(select(func.count()).where(TopicMatch.topic_id == topic_id))
+        if topic_id
+        else 0
+    )
+    return (
+        newest_post,
+        newest_delete,
+        tuple(marks),
+        tuple(sorted(tuple(s) for s in states)),
+        matches,
+    )

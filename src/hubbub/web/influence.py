@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import igraph
@@ -25,15 +26,16 @@ from sqlalchemy import select
 from hubbub.accounts.actions import record_audit
 from hubbub.core.errors import Rejected
 from hubbub.graph import queries as graph_queries
-from hubbub.graph.actions import mark_author, unmark_author
+from hubbub.graph.actions import catch_up, mark_author, unmark_author
+from hubbub.graph.cache import ResultCache
 from hubbub.graph.cascades import (
     Cascade,
-    largest_post_cascades,
-    post_cascade,
+    largest_cascades,
+    stored_cascade,
     summarise,
 )
 from hubbub.graph.communities import find_communities
-from hubbub.graph.interactions import InteractionGraph, build_graph, load_input
+from hubbub.graph.interactions import InteractionGraph, interaction_graph
 from hubbub.graph.models import MARK_KINDS
 from hubbub.listening.actions import get_topic
 from hubbub.listening.queries import list_topics
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from hubbub.graph.influencers import Influencer
 
 router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
+_CACHE_LOCK = threading.Lock()
 
 ReadInfluence = Annotated[Access, Depends(Permit("influence.read"))]
 MarkAuthors = Annotated[Access, Depends(Permit("influence.mark"))]
@@ -66,6 +70,10 @@ CASCADE_LIST = 20
 MAX_K = 100
 WEB_MC_RUNS = 2_000
 ALWAYS_EXCLUDED = ("blocked", "competitor")
+CATCH_UP_POSTS = 20_000
+"""A page brings the persisted graph up to date itself when at most this many posts wait
+(a few seconds of work); a longer backlog is the worker's or `hubbub graph refresh`'s."""
+CATCH_UP_SECONDS = 15.0
 COLUMNS = ("score", "reach", "resonance", "relevance", "authority", "followers", "author")
 
 
@@ -74,10 +82,10 @@ COLUMNS = ("score", "reach", "resonance", "relevance", "authority", "followers",
 
 @dataclass(frozen=True)
 class Selection:
-    """The posts a page works on: one topic's matches, or (``post_ids`` None) every post."""
+    """The posts a page works on: one topic's matches, or (``topic_id`` None) every post."""
 
     topic: str
-    post_ids: list[int] | None
+    topic_id: int | None
 
 
 def _select(session: SessionDep, access: Access, topic: str) -> Selection:
@@ -87,7 +95,60 @@ def _select(session: SessionDep, access: Access, topic: str) -> Selection:
         found = get_topic(session, access.ws.id, topic)
     except Rejected:
         raise HTTPException(404, f"no topic named {topic!r} in this workspace") from None
-    return Selection(found.name, graph_queries.topic_post_ids(session, access.ws.id, found.id))
+    return Selection(found.name, found.id)
+
+
+def _cache(request: Request) -> ResultCache:
+    """The app's cache of computed graph results (one per app, so per database)."""
+    with _CACHE_LOCK:
+        found: ResultCache | None = getattr(request.app.state, "influence_cache", None)
+        if found is None:
+            found = request.app.state.influence_cache = ResultCache()
+        return found
+
+
+def _cached(
+    request: Request,
+    session: SessionDep,
+    access: Access,
+    selection: Selection,
+    key: tuple[Any, ...],
+    compute: Callable[[], T],
+) -> T:
+    """A page's computed result, reused while the workspace's graph data is unchanged.
+
+    When the worker has not brought the persisted graph up to date, the page does it first
+    (a short backlog only), so the ranking and the seeding read the stored edges; otherwise
+    (a graph never built, a conflicting update) the graph functions read the posts."""
+    topic_id = selection.topic_id or 0
+    if graph_queries.graph_freshness(session, access.ws.id, topic_id) is None:
+        catch_up(
+            request.app.state.engine,
+            access.ws.id,
+            budget_seconds=CATCH_UP_SECONDS,
+            max_posts=CATCH_UP_POSTS,
+        )
+        session.commit()  # end the read transaction: see what the catch-up wrote
+    version = graph_queries.graph_version(session, access.ws.id, topic_id)
+    return _cache(request).get_or_compute((access.ws.id, topic_id, *key), version, compute)
+
+
+def _ranking(
+    request: Request, session: SessionDep, access: Access, selection: Selection
+) -> list[Influencer]:
+    """Every candidate of the workspace or topic, ranked (cached; filters come after)."""
+    from hubbub.graph.influencers import rank_influencers  # loads numba: not at CLI start
+
+    return _cached(
+        request,
+        session,
+        access,
+        selection,
+        ("ranking",),
+        lambda: rank_influencers(
+            session, access.ws.id, topic_id=selection.topic_id, limit=RANK_ALL
+        ),
+    )
 
 
 def _base(session: SessionDep, access: Access, selection: Selection) -> dict[str, Any]:
@@ -156,8 +217,6 @@ def influencers(
     order: str = "desc",
 ) -> Response:
     """The explained ranking; filters and sorting are a GET form, so every view is a link."""
-    from hubbub.graph.influencers import rank_influencers  # loads numba: not at CLI start
-
     selection = _select(session, access, topic)
     sort = sort if sort in COLUMNS else "score"
     descending = order != "asc"
@@ -166,7 +225,7 @@ def influencers(
         floor = _number(min_score, "minimum score")
     except Rejected as exc:
         error, floor = exc, None
-    ranked = rank_influencers(session, access.ws.id, selection.post_ids, limit=RANK_ALL)
+    ranked = _ranking(request, session, access, selection)
     urls = graph_queries.author_urls(session, access.ws.id, [p.author_id for p in ranked])
     rows = [Row(i, p, urls.get(p.author_id)) for i, p in enumerate(ranked, start=1)]
     networks = sorted({p.network for p in ranked})
@@ -391,6 +450,33 @@ def community_map(
     return nodes, drawn, len(graph.nodes) - len(keep)
 
 
+def _community_page(
+    session: SessionDep, workspace_id: int, selection: Selection, ranked: list[Influencer]
+) -> dict[str, Any]:
+    """Cards, map and counts of the communities page (the persisted graph when fresh)."""
+    graph = interaction_graph(session, workspace_id, topic_id=selection.topic_id)
+    cards = find_communities(session, workspace_id, topic_id=selection.topic_id, graph=graph)
+    picture: Markup | None = None
+    left_out = 0
+    if graph.edges:
+        membership = _membership(graph)
+        teleport = graph_queries.posts_per_author(session, workspace_id, selection.topic_id or 0)
+        scores = {p.author_id: p.score for p in ranked}
+        nodes, edges, left_out = community_map(
+            graph, membership, scores, {a: float(n) for a, n in teleport.items()}
+        )
+        picture = network_svg(
+            nodes, edges, f"Interaction map: {len(nodes)} authors, {len(edges)} links"
+        )
+    return {
+        "cards": cards,
+        "picture": picture,
+        "left_out": left_out,
+        "graph_nodes": len(graph.nodes),
+        "graph_edges": len(graph.edges),
+    }
+
+
 @router.get("/w/{slug}/communities")
 def communities(
     request: Request, session: SessionDep, access: ReadInfluence, topic: str = ""
@@ -398,24 +484,15 @@ def communities(
     """The interaction graph's communities: a map of the most central authors and one card
     per community with what its members post."""
     selection = _select(session, access, topic)
-    data = load_input(session, access.ws.id, selection.post_ids)
-    graph = build_graph(data)
-    cards = find_communities(session, access.ws.id, selection.post_ids)
-    picture: Markup | None = None
-    left_out = 0
-    if graph.edges:
-        from hubbub.graph.influencers import rank_influencers
-
-        membership = _membership(graph)
-        posts_per_author: dict[int, float] = {}
-        for p in data.posts:
-            posts_per_author[p.author_id] = posts_per_author.get(p.author_id, 0.0) + 1.0
-        ranked = rank_influencers(session, access.ws.id, selection.post_ids, limit=RANK_ALL)
-        scores = {p.author_id: p.score for p in ranked}
-        nodes, edges, left_out = community_map(graph, membership, scores, posts_per_author)
-        picture = network_svg(
-            nodes, edges, f"Interaction map: {len(nodes)} authors, {len(edges)} links"
-        )
+    ranked = _ranking(request, session, access, selection)
+    found = _cached(
+        request,
+        session,
+        access,
+        selection,
+        ("communities",),
+        lambda: _community_page(session, access.ws.id, selection, ranked),
+    )
     return render(
         request,
         session,
@@ -423,13 +500,9 @@ def communities(
         "communities",
         {
             **_base(session, access, selection),
-            "cards": cards,
-            "picture": picture,
-            "left_out": left_out,
+            **found,
             "map_nodes": MAP_NODES,
             "map_edges": MAP_EDGES,
-            "graph_nodes": len(graph.nodes),
-            "graph_edges": len(graph.edges),
             "palette": PALETTE,
         },
     )
@@ -438,21 +511,21 @@ def communities(
 # --- cascades -----------------------------------------------------------------------------
 
 
-def _names(session: SessionDep, author_ids: set[int]) -> dict[int, str]:
-    return {
-        a.id: a.handle or a.native_id for a in graph_queries.authors(session, author_ids).values()
-    }
-
-
 @router.get("/w/{slug}/cascades")
 def cascades(
     request: Request, session: SessionDep, access: ReadInfluence, topic: str = ""
 ) -> Response:
     """The biggest reshare/reply cascades started by stored posts."""
     selection = _select(session, access, topic)
-    posts = graph_queries.workspace_posts(session, access.ws.id, selection.post_ids)
-    names = _names(session, {p.author_id for p in posts})
-    found = largest_post_cascades(posts, names, CASCADE_LIST)
+
+    found = _cached(
+        request,
+        session,
+        access,
+        selection,
+        ("cascades",),
+        lambda: largest_cascades(session, access.ws.id, selection.topic_id, CASCADE_LIST),
+    )
     return render(
         request,
         session,
@@ -563,11 +636,7 @@ def cascade(
     if root is None:
         raise HTTPException(404, f"no post {post_id} in this workspace")
     selection = _select(session, access, topic)
-    posts = graph_queries.workspace_posts(session, access.ws.id, selection.post_ids)
-    if all(p.id != post_id for p in posts):  # the post is outside the topic: its whole tree
-        posts = graph_queries.workspace_posts(session, access.ws.id)
-    names = _names(session, {p.author_id for p in posts})
-    tree = post_cascade(posts, post_id, names)
+    tree = stored_cascade(session, access.ws.id, post_id, selection.topic_id)
     summary = summarise(tree, amplifiers=5)
     drawn = tree
     if len(tree) > CASCADE_NODES:  # the earliest adopters; parents come before children
@@ -650,16 +719,26 @@ def seeding(
                 if found is None:
                     raise Rejected("unknown_author", f"no author {name!r} in this workspace")
                 forced.append(found.id)
-            plan = plan_campaign(
+            options = {
+                "k": int(wanted),
+                "model": Model(form["model"]),
+                "probabilities": Probabilities(probabilities),
+                "force": tuple(forced),
+                "exclude": tuple(sorted(skip)),
+            }
+            plan = _cached(
+                request,
                 session,
-                access.ws.id,
-                selection.post_ids,
-                k=int(wanted),
-                model=Model(form["model"]),
-                probabilities=Probabilities(probabilities),
-                force=forced,
-                exclude=skip,
-                mc_runs=WEB_MC_RUNS,
+                access,
+                selection,
+                ("seeding", *sorted(options.items())),
+                lambda: plan_campaign(
+                    session,
+                    access.ws.id,
+                    topic_id=selection.topic_id,
+                    mc_runs=WEB_MC_RUNS,
+                    **options,  # type: ignore[arg-type]
+                ),
             )
         except Rejected as exc:
             error = exc
