@@ -56,6 +56,7 @@ def load_connectors() -> None:
     import pkgutil
 
     import hubbub.connectors as package
+    import hubbub.inbox.actions
     import hubbub.listening.stage  # noqa: F401 - the listening ingest stage registers itself
 
     for module in pkgutil.iter_modules(package.__path__):

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+import hubbub.inbox.actions  # noqa: F401 - registers the inbox's case opener, as the app does
 from hubbub.alerts import actions, queries
 from hubbub.alerts.cli import alerts_app
 from hubbub.alerts.notify import check_notify_url, redacted
@@ -170,7 +171,9 @@ def test_a_run_notifies_drafts_and_logs_every_action(
     assert bodies[0]["title"] == "[high] sentiment_shift on acme"
     assert bodies[0]["message"] == ALERT["explanation"]["summary"]
     assert log["notify"]["outcome"] == "ok"
-    assert log["open_case"]["outcome"] == "not_available"
+    # The alert's example posts are not stored here, so no case can be opened: said, not faked.
+    assert log["open_case"]["outcome"] == "failed"
+    assert "no case opened" in log["open_case"]["detail"]
     assert log["reply_draft"]["outcome"] == "ok"
     assert log["require_approval"]["outcome"] == "ok"
     assert log["crisis_mode"]["outcome"] == "ok"
@@ -261,7 +264,7 @@ def test_dry_run_logs_what_would_happen_and_does_nothing(engine: Engine, workspa
     assert len(runs) == 1  # the low-severity alert does not match
     outcomes = {e["action"]: e["outcome"] for e in runs[0].actions}
     assert outcomes == {
-        "notify": "dry_run", "open_case": "not_available", "reply_draft": "dry_run",
+        "notify": "dry_run", "open_case": "dry_run", "reply_draft": "dry_run",
         "require_approval": "dry_run", "crisis_mode": "dry_run",
     }  # fmt: skip
     assert runs[0].dry_run
@@ -339,6 +342,4 @@ def test_cli_dry_run_against_the_higgs_backtest(
     payload = json.loads(result.output)
     assert payload["alerts"] == payload["matched"] == 3  # docs/alerts.md: the week's 3 alerts
     assert "2012-07-04T03:56:00Z" in [run["alert"]["time"] for run in payload["runs"]]
-    assert {e["outcome"] for run in payload["runs"] for e in run["actions"]} == {
-        "dry_run", "not_available",
-    }  # fmt: skip
+    assert {e["outcome"] for run in payload["runs"] for e in run["actions"]} == {"dry_run"}

@@ -3,8 +3,9 @@
 A real run of a playbook for an alert happens once: the run row is inserted first under a
 unique ``playbook|alert`` key, so a re-delivered alert finds it and does nothing. That makes
 actions at most once — a crash between the insert and a notification loses that notification
-rather than sending it twice. Actions that need parts of Hubbub not built yet (inbox cases,
-pausing scheduled posts) are written to the run log as ``not_available``, never pretended.
+rather than sending it twice. Inbox cases are opened by the inbox's registered opener
+(:mod:`hubbub.alerts.cases`); what needs parts of Hubbub not built yet (pausing scheduled
+posts) is written to the run log as ``not_available``, never pretended.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.alerts import notify, queries
+from hubbub.alerts.cases import case_openers
 from hubbub.alerts.models import AlertRecord, CrisisState, Playbook, PlaybookRun, ReplyDraft
 from hubbub.alerts.playbooks import ActionSpec, PlaybookSpec, parse_playbook, render
 from hubbub.core.clock import parse_timestamp, utcnow
@@ -66,6 +68,23 @@ def update_playbook(session: Session, workspace_id: int, source: str) -> Playboo
     if queries.playbook(session, workspace_id, spec.name) is None:
         raise Rejected("not_found", f"no playbook {spec.name!r}")
     return add_playbook(session, workspace_id, source, replace=True)
+
+
+def edit_playbook(session: Session, workspace_id: int, playbook_id: int, source: str) -> Playbook:
+    """Replace a playbook's YAML by id, so an edit may also rename it (to a free name)."""
+    spec = parse_playbook(source)
+    found = queries.playbook_by_id(session, workspace_id, playbook_id)
+    if found is None:
+        raise Rejected("not_found", f"no playbook {playbook_id}")
+    clash = queries.playbook(session, workspace_id, spec.name)
+    if clash is not None and clash.id != found.id:
+        raise Rejected("exists", f"another playbook is named {spec.name!r}")
+    found.name = spec.name
+    found.source = source
+    found.enabled = spec.enabled
+    found.updated_at = utcnow()
+    session.flush()
+    return found
 
 
 def remove_playbook(session: Session, workspace_id: int, name: str) -> None:
@@ -255,12 +274,16 @@ class _Runner:
         )
 
     def _open_case(self, action: ActionSpec) -> None:
-        self.entry(
-            action,
-            "not_available",
-            f"the inbox is not built yet: no {action.params.get('priority', 'high')}-priority "
-            "case was opened",
-        )
+        priority = action.params.get("priority", "high")
+        if self.dry_run:
+            self.entry(action, "dry_run", f"would open a {priority}-priority inbox case")
+            return
+        if "inbox" not in case_openers:
+            self.entry(action, "not_available", "no inbox is loaded in this process")
+            return
+        opener = case_openers.get("inbox")
+        detail = opener(self.session, self.workspace_id, self.alert, action.params, self.spec.name)
+        self.entry(action, "ok", detail)
 
     def _reply_draft(self, action: ActionSpec) -> None:
         template = self.spec.templates[action.params["template"]]

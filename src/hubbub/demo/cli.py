@@ -76,3 +76,8 @@ def demo(
             highlight=False,
         )
     console.print(f"  hubbub posts --workspace {slug} --count --unique", highlight=False)
+    console.print(f"  hubbub alerts playbook runs --workspace {slug}", highlight=False)
+    console.print(
+        f"  hubbub serve, then /w/{slug}/alerts (the crisis alert) and /w/{slug}/playbooks",
+        highlight=False,
+    )

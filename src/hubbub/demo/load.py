@@ -21,6 +21,7 @@ from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.core.clock import as_utc
 from hubbub.core.items import RawEvent
+from hubbub.demo.alerts import add_sample_playbook, replay_alerts
 from hubbub.demo.generate import DEMO_NOTE_ID, generate
 from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
 from hubbub.inbox.actions import add_account
@@ -102,6 +103,8 @@ def load_demo(
     with transaction(engine) as session:  # idempotent: an account is recorded or updated
         for network, native_id, handle in demo.brand_accounts:
             add_account(session, settings, workspace_id, network, native_id, handle)
+    add_sample_playbook(engine, workspace_id)
+    replay_alerts(engine, settings, workspace_id)
     return total
 
 
