@@ -64,6 +64,15 @@ class Settings(BaseSettings):
         default="Hubbub/0.1 (+https://github.com/hubbub-social/hubbub)",
         description="User-Agent sent with every outgoing request.",
     )
+    source_rescan_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description=(
+            "How often a running listener reads the sources again, to start added ones and "
+            "restart or stop changed, disabled or removed ones."
+        ),
+    )
     ingest_batch_size: int = Field(
         default=500, ge=1, le=10_000, description="Events written per ingest transaction."
     )

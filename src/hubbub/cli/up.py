@@ -9,12 +9,9 @@ import signal
 
 import typer
 import uvicorn
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from hubbub.runtime import console, runtime
 from hubbub.sources.listener import Listener
-from hubbub.sources.models import Source
 from hubbub.web.app import LOOPBACK_HOSTS, create_app
 from hubbub.web.cli import is_loopback
 from hubbub.worker import Pipeline
@@ -49,11 +46,8 @@ def up(
             app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False
         )
     )
-    with Session(rt.engine) as session:
-        workspace_ids = sorted(
-            set(session.scalars(select(Source.workspace_id).where(Source.enabled.is_(True))))
-        )
-    listeners = [Listener(rt.engine, rt.settings, workspace_id) for workspace_id in workspace_ids]
+    # One listener for every workspace: it picks up sources added later (web or CLI) by itself.
+    listener = Listener(rt.engine, rt.settings, workspace_id=None)
 
     async def main() -> None:
         # uvicorn handles SIGINT/SIGTERM while it serves; when serve() returns, the listeners
@@ -62,10 +56,10 @@ def up(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        tasks = [asyncio.create_task(listener.run(stop)) for listener in listeners]
+        tasks = [asyncio.create_task(listener.run(stop))]
         tasks.append(asyncio.create_task(Pipeline(rt.engine, rt.settings).run(stop)))
         console.print(
-            f"Hubbub is up: http://{host}:{port}/  ({len(listeners)} workspace(s) listening; "
+            f"Hubbub is up: http://{host}:{port}/  (listening to every enabled source; "
             f"Ctrl-C stops){sign_in}",
             highlight=False,
             markup=False,
@@ -84,7 +78,8 @@ def worker(
     interval: float = typer.Option(5.0, min=0.1, help="Seconds between pipeline ticks."),
     once: bool = typer.Option(False, "--once", help="Run one tick, print what it did, exit."),
 ) -> None:
-    """Run the pipeline after the store (search index, inbox, alerts and playbooks, graph)."""
+    """Run the pipeline after the store (search index, inbox, replies, alerts and playbooks,
+    webhooks, reports, graph)."""
     rt = runtime()
     pipeline = Pipeline(rt.engine, rt.settings)
     if once:
@@ -92,7 +87,9 @@ def worker(
         console.print(
             f"indexed {result.indexed}, conversations {result.conversations}, "
             f"mentions {result.mentions}, alerts {result.alerts}, "
-            f"playbook runs {result.playbook_runs}, graph posts {result.graph_posts}",
+            f"playbook runs {result.playbook_runs}, replies sent {result.replies_sent}, "
+            f"webhooks delivered {result.webhooks_delivered}, reports sent {result.reports_sent}, "
+            f"graph posts {result.graph_posts}",
             highlight=False,
         )
         for job, error in result.errors.items():

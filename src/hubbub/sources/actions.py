@@ -10,12 +10,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
-from hubbub.core.errors import ConfigError, Rejected
+from hubbub.core.errors import ConfigError, Rejected, UnsafeURL
 from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.base import connectors
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.models import DeadLetter, Source
+from hubbub.sources.net import refuse_private_literal
 from hubbub.sources.secrets import encrypt_credentials
 
 REPLAYED = "stored"
@@ -62,6 +63,14 @@ def add_source(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid {kind} settings: {problems}") from None
+    for value in parsed.model_dump(mode="json").values():
+        if isinstance(value, str) and "://" in value:
+            try:
+                refuse_private_literal(value, settings)
+            except UnsafeURL as exc:
+                raise ConfigError(str(exc)) from None
+    if not name.strip():
+        raise ConfigError("a source needs a name")
     if session.scalar(
         select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
     ):
@@ -85,6 +94,46 @@ def remove_source(session: Session, workspace_id: int, name: str) -> None:
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise ConfigError(f"no source named {name!r}")
+
+
+def remove_source_by_id(session: Session, workspace_id: int, source_id: int) -> str | None:
+    """Delete a source of this workspace by id; its name, or None if there was none."""
+    source = session.get(Source, source_id)
+    if source is None or source.workspace_id != workspace_id:
+        return None
+    name = source.name
+    session.delete(source)
+    session.flush()
+    return name
+
+
+def _source(session: Session, workspace_id: int, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None or source.workspace_id != workspace_id:
+        raise ConfigError(f"no source {source_id}")
+    return source
+
+
+def set_source_enabled(
+    session: Session, workspace_id: int, source_id: int, enabled: bool
+) -> Source:
+    """Pause or resume a source; a running listener stops or starts it at its next rescan."""
+    source = _source(session, workspace_id, source_id)
+    source.enabled = enabled
+    return source
+
+
+def replace_credentials(
+    session: Session, settings: Settings, workspace_id: int, source_id: int, secrets: dict[str, str]
+) -> Source:
+    """Store new credentials (e.g. a rotated token), encrypted; the old ones are gone."""
+    source = _source(session, workspace_id, source_id)
+    connector = connectors.get(source.kind)
+    unknown = set(secrets) - set(connector.secret_fields)
+    if unknown:
+        raise ConfigError(f"{source.kind} takes no secret {', '.join(sorted(unknown))}")
+    source.credentials = encrypt_credentials(settings, {k: v for k, v in secrets.items() if v})
+    return source
 
 
 def record_source_error(session: Session, source_id: int, message: str) -> None:

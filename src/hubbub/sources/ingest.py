@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from multiprocessing import get_context
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, update
+from sqlalchemy import Engine, Table, case, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -387,4 +387,11 @@ class Ingestor:
         }
         if result.cursor is not None:
             values["cursor"] = result.cursor
+        if result.newest_event_at is not None:
+            newest = result.newest_event_at
+            values["newest_event_at"] = case(
+                (Source.newest_event_at.is_(None), newest),
+                (Source.newest_event_at < newest, newest),
+                else_=Source.newest_event_at,
+            )
         session.execute(update(Source).where(Source.id == source_id).values(**values))

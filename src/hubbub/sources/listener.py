@@ -4,16 +4,22 @@ Each source runs as its own task. A batch is acknowledged (the connector asked f
 after the ingest transaction that stores it and its cursor has committed. A connector that
 fails is restarted from the stored cursor after a jittered backoff; its error is kept on the
 source row for the UI and ``hubbub source list``.
+
+The set of sources is read again every ``source_rescan_seconds``: a source added, changed
+(settings or credentials), disabled or removed — from the web app or the CLI — is started,
+restarted or stopped without restarting the process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -71,12 +77,23 @@ class ListenStats:
         return max(0.0, (utcnow() - self.newest_event_at).total_seconds())
 
 
+def _signature(source: Source) -> tuple[str, str, str | None]:
+    """What a running source depends on: a change restarts it."""
+    return (
+        source.kind,
+        orjson.dumps(source.config, option=orjson.OPT_SORT_KEYS).decode(),
+        (source.credentials),
+    )
+
+
 class Listener:
+    """Runs the enabled sources of one workspace (or of all, ``workspace_id=None``)."""
+
     def __init__(
         self,
         engine: Engine,
         settings: Settings,
-        workspace_id: int,
+        workspace_id: int | None,
         source_names: list[str] | None = None,
     ) -> None:
         self.engine = engine
@@ -87,24 +104,49 @@ class Listener:
         self.stats = ListenStats()
         # SQLite has one writer; serialising here avoids lock waits between sources.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._running: dict[int, tuple[tuple[str, str, str | None], asyncio.Task[None]]] = {}
 
     def _sources(self) -> list[Source]:
         with Session(self.engine) as session:
-            query = select(Source).where(
-                Source.workspace_id == self.workspace_id, Source.enabled.is_(True)
-            )
+            query = select(Source).where(Source.enabled.is_(True))
+            if self.workspace_id is not None:
+                query = query.where(Source.workspace_id == self.workspace_id)
             if self.source_names:
                 query = query.where(Source.name.in_(self.source_names))
             return list(session.scalars(query))
 
+    @property
+    def running(self) -> list[str]:
+        """Names of the sources being listened to now."""
+        return sorted(task.get_name() for _, task in self._running.values())
+
+    def reconcile(self) -> None:
+        """Start new sources, restart changed ones, stop disabled or removed ones."""
+        wanted = {source.id: source for source in self._sources()}
+        for source_id in list(self._running):
+            signature, task = self._running[source_id]
+            source = wanted.get(source_id)
+            if source is None or _signature(source) != signature or task.done():
+                task.cancel()
+                del self._running[source_id]
+        for source_id, source in wanted.items():
+            if source_id not in self._running:
+                task = asyncio.create_task(self._run_source(source), name=source.name)
+                self._running[source_id] = (_signature(source), task)
+
     async def run(self, stop: asyncio.Event) -> None:
-        sources = self._sources()
-        if not sources:
-            log.warning("no enabled sources to listen to; add one with `hubbub source add`")
-        tasks = [asyncio.create_task(self._run_source(s), name=s.name) for s in sources]
+        self.reconcile()
+        if not self._running:
+            log.warning("no enabled sources to listen to yet; add one with `hubbub source add`")
         try:
-            await stop.wait()
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.source_rescan_seconds)
+                if not stop.is_set():
+                    self.reconcile()
         finally:
+            tasks = [task for _, task in self._running.values()]
+            self._running.clear()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

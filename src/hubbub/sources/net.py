@@ -46,6 +46,25 @@ def host_allowed(settings: Settings, host: str, port: int | None) -> bool:
     return host.lower() in allowed or f"{host.lower()}:{port}" in allowed
 
 
+def refuse_private_literal(url: str, settings: Settings) -> None:
+    """The check that needs no DNS, for configuration time: a loopback or private IP literal
+    or a ``localhost`` name is refused at once; names are resolved (and checked) when fetched."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or host_allowed(settings, host, parts.port):
+        return
+    if host == "localhost" or host.endswith(".localhost"):
+        raise UnsafeURL(f"{host} is this machine; allow it with HUBBUB_ALLOWED_PRIVATE_HOSTS")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        return
+    if not is_public_address(literal):
+        raise UnsafeURL(
+            f"{host} is a non-public address; allow it with HUBBUB_ALLOWED_PRIVATE_HOSTS"
+        )
+
+
 async def check_url(url: str, settings: Settings) -> None:
     """Refuse URLs that are not http(s) or whose host resolves to a non-public address."""
     parts = urlsplit(url)

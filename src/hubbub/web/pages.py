@@ -1,4 +1,4 @@
-"""Server-rendered pages: posts with filters, sources with their health, dead letters."""
+"""Server-rendered pages: posts with filters, dead letters (sources: web/sources.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from hubbub.web.queries import (
     dead_letter_counts,
     get_dead_letter,
     list_dead_letters,
-    list_sources,
     page_posts,
 )
 from hubbub.web.render import payload_text, templates
@@ -28,7 +27,6 @@ DEAD_LETTERS_PER_PAGE = 50
 
 SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
 ReadPosts = Annotated[Access, Depends(Permit("posts.read"))]
-ReadSources = Annotated[Access, Depends(Permit("sources.read"))]
 ReadDeadLetters = Annotated[Access, Depends(Permit("deadletters.read"))]
 
 
@@ -141,13 +139,6 @@ def posts(
             "first_query": query.query_string() if query.cursor else None,
             **correction_form_context(session, workspace.id, [p.id for p, _ in page.rows]),
         },
-    )
-
-
-@router.get("/w/{slug}/sources")
-def sources(request: Request, session: SessionDep, access: ReadSources) -> Response:
-    return render(
-        request, session, access, "sources", {"sources": list_sources(session, access.ws.id)}
     )
 
 
