@@ -6,9 +6,14 @@ Per workspace, each tick:
 * inbox — new posts that need an answer open (or join) conversations;
 * alerts — new topic matches go, oldest first, through the workspace's alert detectors; each
   alert is stored and the playbooks it triggers run;
+* replies — replies queued in the inbox (web, API, playbooks) are sent to their network, and
+  due retries tried again — exactly once each (see `inbox.outbound`);
 * webhooks — due deliveries of the outbox are sent (retries wait their backoff);
+* reports — scheduled reports whose period is complete are mailed, once per period;
 * graph — new posts (and deletes, topic backfills) update the persisted interaction graph; its
-  cursor is stored with the edges, in the same transaction.
+  cursor is stored with the edges, in the same transaction;
+* terms — once a UTC day, the term rollups of the last two closed days are compacted
+  (docs/listening.md).
 
 Each job remembers the highest post id it has handled, in memory. At start-up the inbox looks
 back `inbox_lookback` (its action is idempotent) and the alerts start from the newest match:
@@ -19,8 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -31,15 +39,19 @@ from hubbub.alerts.signals import Mention
 from hubbub.core.clock import utcnow
 from hubbub.graph.actions import update_interaction_edges
 from hubbub.inbox.actions import open_conversations_for
+from hubbub.inbox.outbound import send_due_replies
+from hubbub.listening.actions import compact_recent_days
 from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
 from hubbub.listening.search_index import refresh_search_index
 from hubbub.posts.models import Author, Post
+from hubbub.reports.mail import send_due as send_due_reports
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.webhooks.delivery import deliver_due
 from hubbub.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 BATCH = 1_000  # posts or matches handled per job per transaction
 GRAPH_BATCHES_PER_TICK = 10
@@ -52,7 +64,9 @@ class TickResult:
     mentions: int = 0
     alerts: int = 0
     playbook_runs: int = 0
+    replies_sent: int = 0
     webhooks_delivered: int = 0
+    reports_sent: int = 0
     graph_posts: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -62,6 +76,17 @@ class _Cursors:
     inbox: int
     alerts: int
     detectors: AlertEngine = field(default_factory=AlertEngine)
+
+
+def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run async network code from the synchronous tick: here when this thread has no event
+    loop (``run`` ticks in a worker thread), else in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Pipeline:
@@ -74,6 +99,7 @@ class Pipeline:
         self.settings = settings
         self.inbox_lookback = inbox_lookback
         self._workspaces: dict[int, _Cursors] = {}
+        self._terms_compacted: dict[int, date] = {}
 
     def tick(self) -> TickResult:
         result = TickResult()
@@ -86,8 +112,11 @@ class Pipeline:
                 ("search", self._search),
                 ("inbox", self._inbox),
                 ("alerts", self._alerts),
+                ("replies", self._replies),
                 ("webhooks", self._webhooks),
+                ("reports", self._reports),
                 ("graph", self._graph),
+                ("terms", self._terms),
             ):
                 try:
                     job(workspace_id, cursors, result)
@@ -125,11 +154,30 @@ class Pipeline:
             self._workspaces[workspace_id] = found
         return found
 
+    def _replies(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        """Send the replies that are due to their networks."""
+        sent = _run_coroutine(send_due_replies(self.engine, self.settings, workspace_id))
+        result.replies_sent += sent.sent
+
     def _webhooks(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         """Send the due webhook deliveries, the events of the jobs above included."""
         result.webhooks_delivered += deliver_due(
             self.engine, self.settings, workspace_id=workspace_id
         ).delivered
+
+    def _reports(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        """Mail the workspace's scheduled reports that are due (nothing without SMTP)."""
+        result.reports_sent += send_due_reports(
+            self.engine, self.settings, workspace_id=workspace_id
+        ).sent
+
+    def _terms(self, workspace_id: int, _cursors: _Cursors, _result: TickResult) -> None:
+        """Once a UTC day (and at start-up), compact the term rollups of the closed days."""
+        today = utcnow().date()
+        if self._terms_compacted.get(workspace_id) != today:
+            with transaction(self.engine) as session:
+                compact_recent_days(session, workspace_id)
+            self._terms_compacted[workspace_id] = today
 
     def _search(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         with transaction(self.engine) as session:

@@ -93,3 +93,24 @@ def make_user(engine: Engine, workspace_id: int, email: str, role: str = "agent"
         user = create_user(session, email, "correct horse battery staple")
         add_member(session, workspace_id, user, role)
         return user.id
+
+
+def mastodon_conversation(
+    engine: Engine, settings: Settings, workspace_id: int, server_base: str, token: str, text: str
+) -> int:
+    """Our account on a (local) Mastodon server and a conversation about Chen's status 1."""
+    with transaction(engine) as session:
+        actions.add_account(
+            session,
+            settings,
+            workspace_id,
+            "mastodon",
+            ACME_MASTODON,
+            "acme",
+            service_url=server_base,
+            secrets={"access_token": token},
+        )
+    ids = store(engine, workspace_id, "mastodon", [chen_status(1, text)])
+    with transaction(engine) as session:
+        (found,) = actions.open_conversations_for(session, workspace_id, list(ids.values()))
+        return found.id

@@ -12,7 +12,7 @@ from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorRef
 from hubbub.inbox import actions, queries
 from hubbub.inbox.models import Conversation, OutboundReply
-from hubbub.inbox.outbound import record_key, send_reply
+from hubbub.inbox.outbound import record_key, send_due_replies, send_reply
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from tests.inbox.conftest import (
@@ -22,6 +22,7 @@ from tests.inbox.conftest import (
     brand_post,
     bsky,
     chen_status,
+    mastodon_conversation,
     store,
 )
 from tests.inbox.servers import BlueskyServer, MastodonServer, bluesky_server, mastodon_server
@@ -42,21 +43,9 @@ def mastodon(engine: Engine, workspace_id: int, settings: Settings) -> tuple[Mas
     """A Mastodon server, our account on it, and a conversation about Chen's complaint."""
     with mastodon_server() as server:
         server.know(CHEN_STATUS.format(n=1), "109999")
-        with transaction(engine) as session:
-            actions.add_account(
-                session,
-                settings,
-                workspace_id,
-                "mastodon",
-                ACME_MASTODON,
-                "acme",
-                service_url=server.base,
-                secrets={"access_token": server.token},
-            )
-        ids = store(engine, workspace_id, "mastodon", [chen_status(1, COMPLAINT)])
-        with transaction(engine) as session:
-            (found,) = actions.open_conversations_for(session, workspace_id, list(ids.values()))
-            conversation_id = found.id
+        conversation_id = mastodon_conversation(
+            engine, settings, workspace_id, server.base, server.token, COMPLAINT
+        )
         yield server, conversation_id  # type: ignore[misc]
 
 
@@ -328,3 +317,34 @@ def test_a_sender_that_died_mid_send_is_taken_over_after_the_lease(
     assert ("GET", "/api/v1/accounts/4242/statuses") in paths
     assert paths[-1] == ("POST", "/api/v1/statuses")
     assert _outcomes(engine, reply_id) == ["created"]
+
+
+def test_the_worker_sends_due_replies_once_and_retries_only_when_due(
+    engine: Engine, workspace_id: int, quick: Settings, mastodon: tuple[MastodonServer, int]
+) -> None:
+    """A reply queued from the web reaches the network with no command run: the pipeline's
+    ``replies`` job sends it; rate-limited ones wait for their time; sent ones are left."""
+    from hubbub.worker import Pipeline
+
+    server, conversation_id = mastodon
+    pipeline = Pipeline(engine, quick)
+    server.faults = ["429"]
+    server.limit_headers = {"Retry-After": "120"}
+    limited = _queue(engine, workspace_id, conversation_id, idempotency_key="web-1")
+    first = pipeline.tick()
+    assert first.errors == {} and first.replies_sent == 0
+    with transaction(engine) as session:
+        reply = session.get(OutboundReply, limited)
+        assert reply is not None and reply.state == "rate_limited"
+        retry_at = reply.retry_at
+    assert retry_at is not None
+    assert pipeline.tick().replies_sent == 0  # not due yet: the server is not asked again
+    assert len(server.posts("POST", "/api/v1/statuses")) == 1
+
+    result = asyncio.run(
+        send_due_replies(engine, quick, workspace_id, now=retry_at + timedelta(seconds=1))
+    )
+    assert (result.tried, result.sent) == (1, 1)
+    assert len(server.statuses) == 1
+    assert pipeline.tick().replies_sent == 0  # sent: never tried again
+    assert len(server.statuses) == 1

@@ -78,3 +78,34 @@ def test_topic_and_inbox_pages_fit_a_phone(
         page.goto(live_server.url + path)
         _screenshot_fits(page, tmp_path / f"page-{n}-phone.png")
     page.context.close()
+
+
+def test_inbox_keyboard_shortcuts(
+    browser: Any, live_server: LiveServer, hostile_inbox: list[int], owner_cookie: str
+) -> None:
+    """j/k/x/o on the list, r/e/u on a conversation — our one script, allowed by the CSP."""
+    page, dialogs = _open(browser, live_server, "/w/acme/inbox", DESKTOP, cookie=owner_cookie)
+    rows = page.locator("table.inbox tbody tr.current")
+    assert rows.count() == 0
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert rows.count() == 1
+    first = page.locator("table.inbox tbody tr").first
+    assert "current" in (first.get_attribute("class") or "")
+    page.keyboard.press("x")
+    assert first.locator("input[type=checkbox]").is_checked()
+    page.keyboard.press("o")
+    page.wait_for_url("**/w/acme/inbox/*")
+    page.keyboard.press("r")
+    assert page.evaluate("document.activeElement.id") == "reply-body"
+    page.keyboard.type("e")  # typed into the reply box: not a shortcut
+    assert page.locator("#status").inner_text() != "resolved"
+    page.evaluate("document.activeElement.blur()")
+    with page.expect_navigation():
+        page.keyboard.press("e")
+    assert page.locator("#status").inner_text() == "resolved"
+    page.keyboard.press("u")
+    page.wait_for_url("**/w/acme/inbox")
+    assert dialogs == []
+    page.context.close()

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import CLI, Actor, record_audit
 from hubbub.accounts.models import ApiToken, Membership, User
 from hubbub.accounts.permissions import Role, at_least
+from hubbub.alerts.cases import case_openers
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.enrich.intent import classify
@@ -31,6 +32,7 @@ from hubbub.inbox.models import (
     BusinessHours,
     Conversation,
     ConversationPost,
+    ConversationView,
     Note,
     OutboundReply,
     Queue,
@@ -43,7 +45,7 @@ from hubbub.inbox.templates import check_template, render_template
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
-from hubbub.store.dialect import chunks
+from hubbub.store.dialect import chunks, insert_updating_on_conflict
 from hubbub.webhooks.actions import enqueue
 from hubbub.workspaces.models import Workspace
 
@@ -421,6 +423,121 @@ def open_conversations_for(
     return list(touched.values())
 
 
+#: Points an alert's case adds to the priority, by the playbook's ``open_case`` priority.
+ALERT_PRIORITY_POINTS: dict[str, float] = {
+    "low": 10.0,
+    "normal": 25.0,
+    "high": 50.0,
+    "urgent": 80.0,
+}
+
+
+def _alert_post_refs(alert: Mapping[str, Any]) -> list[str]:
+    """References (URL or network id) of the posts an alert names as its examples."""
+    explanation = alert.get("explanation") or {}
+    refs: list[str] = []
+    for key in ("example", "examples", "posts"):
+        value = explanation.get(key) if isinstance(explanation, Mapping) else None
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Mapping) and isinstance(item.get("post"), str):
+                refs.append(item["post"])
+    return list(dict.fromkeys(refs))
+
+
+@case_openers.register("inbox")
+def open_alert_case(
+    session: Session,
+    workspace_id: int,
+    alert: Mapping[str, Any],
+    params: Mapping[str, str],
+    playbook: str,
+) -> str:
+    """A playbook's ``open_case``: the conversation of the alert's first stored example post,
+    opened (reason ``alert``) or escalated, its priority raised by the case's priority.
+
+    Running it again for the same alert changes nothing more: the alert's part of the
+    priority is replaced, not added twice.
+    """
+    level = params.get("priority", "high")
+    if level not in ALERT_PRIORITY_POINTS:
+        known = ", ".join(ALERT_PRIORITY_POINTS)
+        raise InboxError(f"open_case priority {level!r} is not one of {known}")
+    refs = _alert_post_refs(alert)
+    post = None
+    if refs:
+        post = session.scalar(
+            select(Post)
+            .where(
+                Post.workspace_id == workspace_id,
+                or_(Post.native_id.in_(refs), Post.url.in_(refs)),
+                Post.deleted.is_(False),
+                Post.kind != "reshare",
+            )
+            .order_by(Post.created_at)
+            .limit(1)
+        )
+    if post is None:
+        raise InboxError("none of the alert's example posts is stored here: no case opened")
+    now = utcnow()
+    why = f"{alert.get('kind', 'alert')} on {alert.get('topic', '?')} (playbook {playbook})"
+    part = {"factor": "alert", "value": why[:300], "points": ALERT_PRIORITY_POINTS[level]}
+    found = _conversation_for(session, workspace_id, post, {})
+    if found is None:
+        author = session.get(Author, post.author_id)
+        rules = queries.policy(session, workspace_id)
+        _total, parts = priority.score(
+            reason="alert",
+            intent=None,
+            intent_score=None,
+            sentiment=None,
+            followers=author.followers if author is not None else None,
+            waiting_since=post.created_at,
+            now=now,
+        )
+        found = Conversation(
+            workspace_id=workspace_id,
+            network=post.network,
+            thread_key=_thread_key(post),
+            root_post_id=post.id,
+            status="new",
+            reason="alert",
+            priority=0.0,
+            priority_explanation=[],
+            first_response_due=rules.schedule.add(post.created_at, rules.first_response_minutes),
+            last_customer_post_at=post.created_at,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(found)
+        session.flush()
+        session.add(
+            ConversationPost(conversation_id=found.id, post_id=post.id, ours=False, added_at=now)
+        )
+        opened = True
+    else:
+        parts = [dict(p) for p in found.priority_explanation if p.get("factor") != "alert"]
+        if found.status in ("waiting", "resolved", "spam"):
+            found.status = "open"
+        opened = False
+    found.priority_explanation = [*parts, part]
+    found.priority = round(sum(float(p["points"]) for p in found.priority_explanation), 2)
+    found.updated_at = now
+    session.flush()
+    detail = {"post": post.id, "alert": why, "priority": level}
+    _audit(session, "conversation.open" if opened else "conversation.escalate", found, CLI, detail)
+    if opened:
+        _webhook(
+            session,
+            "conversation.created",
+            found,
+            {"post": {"id": post.id, "native_id": post.native_id, "url": post.url}},
+        )
+    if params.get("queue"):
+        assign_to_queue(session, found, params["queue"])
+    verb = "opened" if opened else "escalated"
+    return f"conversation {found.id} {verb} ({level} priority, {found.priority:.1f} points)"
+
+
 def _root_time(session: Session, found: Conversation, cache: dict[int, datetime]) -> datetime:
     if found.id not in cache:
         root = session.get(Post, found.root_post_id)
@@ -605,6 +722,22 @@ def assign_to_queue(
         session, "conversation.assigned", found, {"from": before, "to": picked, "queue": queue.name}
     )
     return found
+
+
+def mark_viewing(
+    session: Session, found: Conversation, user_id: int, now: datetime | None = None
+) -> None:
+    """Record that a teammate has the conversation open (presence, so not audited)."""
+    values = {"conversation_id": found.id, "user_id": user_id, "seen_at": now or utcnow()}
+    session.execute(
+        insert_updating_on_conflict(
+            session,
+            cast(Table, ConversationView.__table__),
+            values,
+            keys=["conversation_id", "user_id"],
+            update=["seen_at"],
+        )
+    )
 
 
 def _mentioned_users(session: Session, workspace_id: int, body: str) -> list[int]:

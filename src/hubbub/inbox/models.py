@@ -65,6 +65,31 @@ class Conversation(Base):
         ),
         Index("ix_inbox_conversations_workspace_status", "workspace_id", "status", "priority"),
         Index("ix_inbox_conversations_assignee", "assignee_user_id"),
+        # The API's list: keyset pages in priority or waiting order, per filter (0014).
+        Index("ix_inbox_conversations_workspace_priority", "workspace_id", "priority", "id"),
+        Index(
+            "ix_inbox_conversations_workspace_waiting",
+            "workspace_id",
+            "last_customer_post_at",
+            "id",
+        ),
+        Index(
+            "ix_inbox_conversations_status_waiting",
+            "workspace_id",
+            "status",
+            "last_customer_post_at",
+            "id",
+        ),
+        Index(
+            "ix_inbox_conversations_workspace_assignee",
+            "workspace_id",
+            "assignee_user_id",
+            "priority",
+            "id",
+        ),
+        Index(
+            "ix_inbox_conversations_workspace_queue", "workspace_id", "queue_id", "priority", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -120,6 +145,24 @@ class Note(Base):
     body: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConversationView(Base):
+    """Who had a conversation open, and when last: the collision warning ("Bob is on this one
+    too") and what counts as new for them (notes mentioning them since)."""
+
+    __tablename__ = "inbox_views"
+    __table_args__ = (
+        Index("uq_inbox_views_conversation_user", "conversation_id", "user_id", unique=True),
+        Index("ix_inbox_views_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("inbox_conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class SavedReply(Base):

@@ -24,16 +24,17 @@ import hashlib
 import html
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import HubbubError, RateLimited, TransientError, UnsafeURL
-from hubbub.inbox import actions
+from hubbub.inbox import actions, queries
 from hubbub.inbox.delivery import Outcome, ReplyJob
 from hubbub.inbox.models import OutboundReply
 from hubbub.settings import Settings
@@ -435,6 +436,49 @@ async def send_reply(
             outcome = await channel(http).deliver(job)
     with transaction(engine) as session:
         return actions.finish_reply(session, reply_id, job.attempt, outcome, now)
+
+
+MAX_AUTOMATIC_ATTEMPTS = 8
+
+
+@dataclass
+class SendResult:
+    tried: int = 0
+    sent: int = 0
+    states: dict[int, str] = field(default_factory=dict)
+
+
+async def send_due_replies(
+    engine: Engine,
+    settings: Settings,
+    workspace_id: int,
+    *,
+    now: datetime | None = None,
+    limit: int = 20,
+) -> SendResult:
+    """Try every reply that is due (see :func:`queries.due_reply_ids`), one at a time.
+
+    The worker runs this each tick, so a reply queued in the web app reaches the network
+    without anyone running a command. Each try is a :func:`send_reply`: claimed before any
+    HTTP, the network asked before a retry, so it is posted once whoever sends it.
+    """
+    when = now or utcnow()
+    with Session(engine) as session:
+        due = queries.due_reply_ids(
+            session,
+            workspace_id,
+            when,
+            lease=actions.SENDING_LEASE,
+            max_attempts=MAX_AUTOMATIC_ATTEMPTS,
+            limit=limit,
+        )
+    result = SendResult()
+    for reply_id in due:
+        reply = await send_reply(engine, settings, reply_id, now=when)
+        result.tried += 1
+        result.sent += reply.state == "sent"
+        result.states[reply_id] = reply.state
+    return result
 
 
 def send_reply_now(

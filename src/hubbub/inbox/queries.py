@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Text, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from hubbub.core.clock import parse_timestamp
 from hubbub.inbox.models import (
     BusinessHours,
     Conversation,
     ConversationPost,
+    ConversationView,
     Note,
     OutboundReply,
     Queue,
@@ -21,7 +26,9 @@ from hubbub.inbox.models import (
     WorkspaceAccount,
 )
 from hubbub.inbox.sla import DEFAULT_WEEKLY, Schedule
+from hubbub.listening.models import TopicMatch
 from hubbub.posts.models import Author, Post
+from hubbub.store.dialect import json_list_contains
 
 OPEN_STATUSES = ("new", "open")
 DEFAULT_FIRST_RESPONSE_MINUTES = 60
@@ -123,6 +130,7 @@ def list_conversations(
     assignee_user_id: int | None = None,
     queue_id: int | None = None,
     breaching: bool = False,
+    mentioning_user_id: int | None = None,
     now: datetime | None = None,
     warn: timedelta = DEFAULT_WARN,
     limit: int = 50,
@@ -136,12 +144,64 @@ def list_conversations(
         query = query.where(Conversation.assignee_user_id == assignee_user_id)
     if queue_id is not None:
         query = query.where(Conversation.queue_id == queue_id)
+    if mentioning_user_id is not None:
+        query = query.where(
+            Conversation.id.in_(mentioning(session, workspace_id, mentioning_user_id))
+        )
     if breaching:
         if now is None:
             raise ValueError("breaching needs now")
         query = query.where(Conversation.id.in_(_due_within(now, warn)))
     query = query.order_by(Conversation.priority.desc(), Conversation.id).limit(limit)
     return list(session.scalars(query))
+
+
+def viewers(
+    session: Session, conversation_id: int, *, since: datetime, other_than: int | None
+) -> list[tuple[int, datetime]]:
+    """Teammates (user id, last seen) who had the conversation open since ``since``."""
+    query = select(ConversationView.user_id, ConversationView.seen_at).where(
+        ConversationView.conversation_id == conversation_id, ConversationView.seen_at >= since
+    )
+    if other_than is not None:
+        query = query.where(ConversationView.user_id != other_than)
+    rows = session.execute(query.order_by(ConversationView.seen_at.desc()))
+    return [(int(user_id), seen_at) for user_id, seen_at in rows]
+
+
+def mentioning(session: Session, workspace_id: int, user_id: int) -> Select[Any]:
+    """Ids of the workspace's conversations with a note that @-mentions the user."""
+    return (
+        select(Note.conversation_id)
+        .join(Conversation, Conversation.id == Note.conversation_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            json_list_contains(Note.mentions, user_id, session.get_bind().dialect),
+        )
+    )
+
+
+def unread_mentions(session: Session, workspace_id: int, user_id: int) -> dict[int, int]:
+    """Per conversation, notes mentioning the user written since they last had it open."""
+    seen = (
+        select(ConversationView.seen_at)
+        .where(
+            ConversationView.conversation_id == Note.conversation_id,
+            ConversationView.user_id == user_id,
+        )
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Note.conversation_id, func.count())
+        .join(Conversation, Conversation.id == Note.conversation_id)
+        .where(
+            Conversation.workspace_id == workspace_id,
+            json_list_contains(Note.mentions, user_id, session.get_bind().dialect),
+            or_(seen.is_(None), Note.created_at > seen),
+        )
+        .group_by(Note.conversation_id)
+    )
+    return {int(conversation_id): int(count) for conversation_id, count in rows}
 
 
 def due_at(found: Conversation) -> datetime | None:
@@ -183,6 +243,39 @@ def replies_of(session: Session, conversation_id: int) -> list[OutboundReply]:
     )
 
 
+def due_reply_ids(
+    session: Session,
+    workspace_id: int,
+    now: datetime,
+    *,
+    lease: timedelta,
+    max_attempts: int,
+    limit: int = 50,
+) -> list[int]:
+    """Replies a sender should try now, oldest first: queued ones; failed or rate-limited ones
+    whose retry time has come (never past ``max_attempts``); and ones whose sender died
+    mid-send (lease over). Replies waiting for credentials wait for a person."""
+    retry_due = and_(
+        OutboundReply.state.in_(("failed", "rate_limited")),
+        OutboundReply.retry_at.is_not(None),
+        OutboundReply.retry_at <= now,
+        OutboundReply.attempts < max_attempts,
+    )
+    stale = and_(OutboundReply.state == "sending", OutboundReply.claimed_at < now - lease)
+    queued = and_(
+        OutboundReply.state == "queued",
+        or_(OutboundReply.retry_at.is_(None), OutboundReply.retry_at <= now),
+    )
+    return list(
+        session.scalars(
+            select(OutboundReply.id)
+            .where(OutboundReply.workspace_id == workspace_id, or_(queued, retry_due, stale))
+            .order_by(OutboundReply.id)
+            .limit(limit)
+        )
+    )
+
+
 def attempts_of(session: Session, reply_id: int) -> list[ReplyAttempt]:
     return list(
         session.scalars(
@@ -208,3 +301,210 @@ def author_history(
             .limit(limit)
         )
     )
+
+
+# ---- the conversations API: filters and keyset pages -----------------------------------------
+
+SORTS = ("priority", "waiting")
+
+
+class ListError(ValueError):
+    """A filter or cursor the list cannot use, naming the parameter (shown to the client)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """What a conversation list keeps; ``None`` means no constraint.
+
+    ``unassigned`` keeps conversations with no assignee (``assignee_user_id`` is then unset).
+    ``text`` is matched case-insensitively against the text of every post of the conversation.
+    """
+
+    workspace_id: int
+    status: str | None = None
+    assignee_user_id: int | None = None
+    unassigned: bool = False
+    queue_id: int | None = None
+    priority_min: float | None = None
+    intent: str | None = None
+    network: str | None = None
+    topic_id: int | None = None
+    text: str | None = None
+    sort: str = "priority"
+
+
+@dataclass(frozen=True)
+class ConversationCursor:
+    """Position after a page's last row: the sort, that row's sort key and its id.
+
+    Keyset positions stay valid when conversations are added, so paging on never repeats or
+    skips a row whose sort key did not change meanwhile.
+    """
+
+    sort: str
+    key: float | datetime
+    conversation_id: int
+
+    def encode(self) -> str:
+        key = self.key.isoformat() if isinstance(self.key, datetime) else repr(float(self.key))
+        raw = f"{self.sort}|{key}|{self.conversation_id}".encode()
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> ConversationCursor:
+        """Parse what :meth:`encode` made; raises :class:`ListError` on anything else."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+            sort, key, conversation_id = raw.split("|")
+            number = int(conversation_id)
+            value: float | datetime
+            if sort == "priority":
+                value = float(key)
+                if not math.isfinite(value):
+                    raise ValueError(key)
+            elif sort == "waiting":
+                value = parse_timestamp(key)
+            else:
+                raise ValueError(sort)
+            if not 0 < number < 2**63:
+                raise ValueError(conversation_id)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise ListError("cursor", "is not one this server issued") from None
+        return cls(sort, value, number)
+
+
+@dataclass
+class ConversationPage:
+    rows: list[Conversation]
+    next_cursor: ConversationCursor | None
+
+
+def _escaped_like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _filtered(f: ConversationFilter) -> Select[Conversation]:
+    query = select(Conversation).where(Conversation.workspace_id == f.workspace_id)
+    if f.status is not None:
+        query = query.where(Conversation.status == f.status)
+    if f.unassigned:
+        query = query.where(Conversation.assignee_user_id.is_(None))
+    elif f.assignee_user_id is not None:
+        query = query.where(Conversation.assignee_user_id == f.assignee_user_id)
+    if f.queue_id is not None:
+        query = query.where(Conversation.queue_id == f.queue_id)
+    if f.priority_min is not None:
+        query = query.where(Conversation.priority >= f.priority_min)
+    if f.network is not None:
+        query = query.where(Conversation.network == f.network)
+    if f.intent is not None:
+        # The intent lives only in the priority explanation (one ``{"factor": "intent",
+        # "value": label}`` part); labels are a closed set that no other part's value equals,
+        # so the quoted label in the JSON text identifies it on every backend.
+        query = query.where(
+            cast(Conversation.priority_explanation, Text).like(
+                _escaped_like(f'"{f.intent}"'), escape="\\"
+            )
+        )
+    if f.topic_id is not None:
+        matched = (
+            select(ConversationPost.id)
+            .join(
+                TopicMatch,
+                and_(
+                    TopicMatch.post_id == ConversationPost.post_id,
+                    TopicMatch.topic_id == f.topic_id,
+                ),
+            )
+            .where(ConversationPost.conversation_id == Conversation.id)
+        )
+        query = query.where(matched.exists())
+    if f.text:
+        said = (
+            select(ConversationPost.id)
+            .join(Post, Post.id == ConversationPost.post_id)
+            .where(
+                ConversationPost.conversation_id == Conversation.id,
+                Post.text.ilike(_escaped_like(f.text), escape="\\"),
+            )
+        )
+        query = query.where(said.exists())
+    return query
+
+
+def page_conversations(
+    session: Session, f: ConversationFilter, limit: int, after: ConversationCursor | None = None
+) -> ConversationPage:
+    """One page in the filter's sort: ``priority`` is highest first (ties: newest id first),
+    ``waiting`` longest-waiting first (ties: oldest id first); strictly after ``after``.
+
+    The keyset condition starts with a plain range on the sort column, so the database seeks
+    into the (workspace, sort column, id) index instead of counting past earlier pages.
+    """
+    if after is not None and after.sort != f.sort:
+        raise ListError("cursor", f"was issued for sort={after.sort}, not sort={f.sort}")
+    query = _filtered(f)
+    if f.sort == "priority":
+        if after is not None:
+            assert not isinstance(after.key, datetime)
+            key = float(after.key)
+            query = query.where(
+                Conversation.priority <= key,
+                or_(Conversation.priority < key, Conversation.id < after.conversation_id),
+            )
+        query = query.order_by(Conversation.priority.desc(), Conversation.id.desc())
+    else:
+        if after is not None:
+            assert isinstance(after.key, datetime)
+            query = query.where(
+                Conversation.last_customer_post_at >= after.key,
+                or_(
+                    Conversation.last_customer_post_at > after.key,
+                    Conversation.id > after.conversation_id,
+                ),
+            )
+        query = query.order_by(Conversation.last_customer_post_at, Conversation.id)
+    rows = list(session.scalars(query.limit(limit + 1)))
+    if len(rows) <= limit:
+        return ConversationPage(rows, None)
+    last = rows[limit - 1]
+    key_of: float | datetime = last.priority if f.sort == "priority" else last.last_customer_post_at
+    return ConversationPage(rows[:limit], ConversationCursor(f.sort, key_of, last.id))
+
+
+@dataclass(frozen=True)
+class RootSummary:
+    """What a conversation list shows of the first post: read as plain columns, so a page of
+    conversations costs one light query instead of full post and author rows."""
+
+    post_id: int
+    native_id: str
+    url: str | None
+    created_at: datetime
+    text: str
+    author_handle: str | None
+    author_name: str | None
+
+
+def root_summaries(session: Session, post_ids: set[int]) -> dict[int, RootSummary]:
+    if not post_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Post.id,
+            Post.native_id,
+            Post.url,
+            Post.created_at,
+            Post.text,
+            Author.handle,
+            Author.display_name,
+        )
+        .join(Author, Author.id == Post.author_id)
+        .where(Post.id.in_(post_ids))
+    )
+    return {row[0]: RootSummary(*row) for row in rows}

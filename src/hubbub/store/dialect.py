@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Dialect, Table, bindparam, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Table,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.types import String, TypeDecorator
@@ -19,6 +28,34 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Any:
     if name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise RuntimeError(f"unsupported database dialect {name}")
+
+
+def insert_updating_on_conflict(
+    session: Session, table: Table, values: dict[str, Any], keys: list[str], update: list[str]
+) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET`` the ``update`` columns from ``values``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        return pg.on_conflict_do_update(
+            index_elements=keys, set_={column: pg.excluded[column] for column in update}
+        )
+    if name == "sqlite":
+        lite = sqlite.insert(table).values(**values)
+        return lite.on_conflict_do_update(
+            index_elements=keys, set_={column: lite.excluded[column] for column in update}
+        )
+    raise RuntimeError(f"unsupported database dialect {name}")
+
+
+def json_list_contains(
+    column: ColumnElement[Any] | QueryableAttribute[Any], value: int, dialect: Dialect
+) -> ColumnElement[bool]:
+    """True where the JSON list in ``column`` holds ``value``."""
+    if dialect.name == "postgresql":
+        return cast(column, postgresql.JSONB).contains([value])
+    each = func.json_each(column).table_valued("value")
+    return select(literal_column("1")).select_from(each).where(each.c.value == value).exists()
 
 
 def chunks(values: list[Any], size: int = 500) -> list[list[Any]]:

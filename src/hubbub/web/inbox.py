@@ -7,7 +7,9 @@ the audit entry); sending a queued reply is the outbound worker's job, never the
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,11 +24,12 @@ from hubbub.inbox.actions import (
     add_note,
     assign,
     assign_to_queue,
+    mark_viewing,
     queue_reply,
     render_saved_reply,
     set_status,
 )
-from hubbub.inbox.models import STATUSES, Conversation
+from hubbub.inbox.models import STATUSES, Conversation, OutboundReply
 from hubbub.inbox.queries import (
     author_history,
     conversation,
@@ -37,6 +40,8 @@ from hubbub.inbox.queries import (
     queues,
     replies_of,
     saved_replies,
+    unread_mentions,
+    viewers,
 )
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
@@ -50,6 +55,18 @@ ReadInbox = Annotated[Access, Depends(Permit("inbox.read"))]
 WorkInbox = Annotated[Access, Depends(Permit("inbox.work"))]
 
 INBOX_PAGE = 100
+# Someone who had the conversation open this recently is "on it" too.
+COLLISION_WINDOW = timedelta(minutes=2)
+BULK_MAX = INBOX_PAGE
+
+
+def parse_seen(value: str) -> datetime | None:
+    """The page-load time a form carries; anything unreadable counts as unknown."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 @router.get("/w/{slug}/inbox")
@@ -60,21 +77,25 @@ def inbox(
     status: str | None = None,
     mine: str | None = None,
     breaching: str | None = None,
+    mentioned: str | None = None,
 ) -> Response:
     """Highest priority first; filters are a GET form, so every view is a link."""
     now = utcnow()
     status = status if status in STATUSES else None
     me = access.principal.user.id if access.principal.user is not None else None
     only_mine = bool(mine) and me is not None
+    only_mentioned = bool(mentioned) and me is not None
     found = list_conversations(
         session,
         access.ws.id,
         status=status,
         assignee_user_id=me if only_mine else None,
+        mentioning_user_id=me if only_mentioned else None,
         breaching=bool(breaching),
         now=now,
         limit=INBOX_PAGE,
     )
+    unread = unread_mentions(session, access.ws.id, me) if me is not None else {}
     emails = emails_of(session, {c.assignee_user_id for c in found if c.assignee_user_id})
     roots = root_posts(session, {c.root_post_id for c in found})
     rows = [
@@ -84,6 +105,7 @@ def inbox(
             "due": due_at(c),
             "late": (due := due_at(c)) is not None and due <= now,
             "root": roots.get(c.root_post_id),
+            "unread_mentions": unread.get(c.id, 0),
         }
         for c in found
     ]
@@ -95,8 +117,17 @@ def inbox(
         {
             "rows": rows,
             "statuses": STATUSES,
-            "form": {"status": status or "", "mine": only_mine, "breaching": bool(breaching)},
+            "form": {
+                "status": status or "",
+                "mine": only_mine,
+                "breaching": bool(breaching),
+                "mentioned": only_mentioned,
+            },
             "signed_in_user": me is not None,
+            "unread_total": sum(unread.values()),
+            "queues": queues(session, access.ws.id),
+            "bulk_error": None,
+            "bulk_done": request.query_params.get("bulk_done"),
         },
     )
 
@@ -117,9 +148,16 @@ def _conversation_page(
     error: str | None = None,
     draft: str = "",
     note_draft: str = "",
+    collision: list[OutboundReply] | None = None,
     status_code: int = 200,
 ) -> Response:
     found = _conversation(session, access, conversation_id)
+    now = utcnow()
+    me = access.principal.user.id if access.principal.user is not None else None
+    if me is not None:
+        with transaction(request.app.state.engine) as tx:
+            mark_viewing(tx, found, me, now)
+    others = viewers(session, found.id, since=now - COLLISION_WINDOW, other_than=me)
     posts = posts_of(session, found.id)
     customer = next((author for _post, author, ours in posts if not ours), None)
     history = (
@@ -131,6 +169,7 @@ def _conversation_page(
     replies = replies_of(session, found.id)
     users = {n.author_user_id for n in notes if n.author_user_id}
     users |= {r.created_by for r in replies if r.created_by}
+    users |= {user_id for user_id, _ in others}
     if found.assignee_user_id:
         users.add(found.assignee_user_id)
     context: dict[str, Any] = {
@@ -155,6 +194,10 @@ def _conversation_page(
         "note_draft": note_draft,
         "max_chars": MAX_REPLY_CHARS,
         "reply_key": uuid.uuid4().hex,
+        "viewers": others,
+        "seen": now.isoformat(),
+        "collision": collision,
+        "my_user_id": me,
     }
     return render(request, session, access, "conversation", context, status_code)
 
@@ -274,8 +317,30 @@ def conversation_reply(
     conversation_id: RowId,
     body: Annotated[str, Form(max_length=MAX_REPLY_CHARS * 2)] = "",
     idempotency_key: Annotated[str, Form(max_length=64)] = "",
+    seen: Annotated[str, Form(max_length=64)] = "",
+    send_anyway: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Queue a reply; the form's idempotency key makes a double submit queue it once."""
+    """Queue a reply; the form's idempotency key makes a double submit queue it once.
+
+    If a teammate queued a reply here after this page was loaded (``seen``), nothing is sent:
+    the page comes back with their reply and the draft, to send anyway or drop.
+    """
+    since = parse_seen(seen)
+    if not send_anyway and since is not None:
+        me = access.principal.actor.user_id
+        found = _conversation(session, access, conversation_id)
+        theirs = [r for r in replies_of(session, found.id) if r.created_at > since]
+        theirs = [r for r in theirs if r.created_by != me]
+        if theirs:
+            return _conversation_page(
+                request,
+                session,
+                access,
+                conversation_id,
+                draft=body,
+                collision=theirs,
+                status_code=409,
+            )
     try:
         with transaction(request.app.state.engine) as tx:
             queue_reply(
@@ -296,3 +361,36 @@ def conversation_reply(
             status_code=400,
         )
     return _back(access, conversation_id)
+
+
+@router.post("/w/{slug}/inbox/bulk")
+async def inbox_bulk(request: Request, session: SessionDep, access: WorkInbox) -> Response:
+    """One change to many conversations (the checked rows): a status, an assignment or a
+    queue. All or nothing: one refused conversation leaves every one as it was."""
+    form = await request.form()
+    action = str(form.get("action") or "")
+    ids = [str(value) for value in form.getlist("ids")]
+    if not ids or len(ids) > BULK_MAX or not all(i.isdecimal() and len(i) < 19 for i in ids):
+        raise HTTPException(400, f"choose 1 to {BULK_MAX} conversations")
+    kind, _, value = action.partition(":")
+    actor = access.principal.actor
+    try:
+        with transaction(request.app.state.engine) as tx:
+            for conversation_id in dict.fromkeys(int(i) for i in ids):
+                found = _conversation(tx, access, conversation_id)
+                if kind == "status":
+                    set_status(tx, found, value, actor=actor)
+                elif kind == "assign" and value == "me" and actor.user_id is not None:
+                    assign(tx, found, actor.user_id, actor=actor)
+                elif kind == "assign" and value == "none":
+                    assign(tx, found, None, actor=actor)
+                elif kind == "queue" and value:
+                    assign_to_queue(tx, found, value, actor=actor)
+                else:
+                    raise InboxError(f"{action[:40]!r} is not a bulk action")
+    except InboxError as exc:
+        raise HTTPException(400, exc.detail) from None
+    done = f"{len(set(ids))} conversation(s): {action}"
+    return RedirectResponse(
+        f"/w/{access.ws.slug}/inbox?{urlencode({'bulk_done': done})}", status_code=303
+    )
