@@ -1,4 +1,5 @@
-"""JSON API of outgoing webhooks under ``/api/v1/w/{slug}/webhooks`` (admins and owners).
+"""Outgoing webhooks (admins and owners): the JSON API under ``/api/v1/w/{slug}/webhooks`` and
+the page ``/w/{slug}/webhooks``.
 
 The signing secret is returned by the creating request only; it is stored encrypted and never
 listed. Each change is written to the audit log with the caller as actor.
@@ -6,22 +7,31 @@ listed. Each change is written to the audit log with the caller as actor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import record_audit
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RowId, SessionDep
+from hubbub.web.pages import render
 from hubbub.web.problems import PROBLEM_RESPONSES, problem
 from hubbub.webhooks import queries
-from hubbub.webhooks.actions import EVENTS, WebhookError, add_endpoint, remove_endpoint
+from hubbub.webhooks.actions import (
+    EVENTS,
+    WebhookError,
+    add_endpoint,
+    redeliver,
+    remove_endpoint,
+    set_active,
+)
 from hubbub.webhooks.models import DELIVERY_STATES, WebhookEndpoint
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
@@ -52,11 +62,11 @@ class WebhookOut(BaseModel):
 
 
 class WebhookIn(BaseModel):
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(min_length=1, max_length=2048, pattern=NO_NUL)
     events: list[str] = Field(
         default_factory=list, description=f"Empty for all: {', '.join(EVENTS)}."
     )
-    description: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=200, pattern=NO_NUL)
 
 
 class WebhookCreated(WebhookOut):
@@ -187,3 +197,117 @@ def api_webhook_deliveries(
         )
         for row in rows
     ]
+
+
+# ---- the page ---------------------------------------------------------------------------------
+
+page_router = APIRouter(include_in_schema=False)
+
+PAGE_DELIVERIES = 30
+
+
+def _page(
+    request: Request,
+    session: Session,
+    access: Access,
+    *,
+    error: str | None = None,
+    created: tuple[WebhookEndpoint, str] | None = None,
+    entered: Mapping[str, object] | None = None,
+    status_code: int = 200,
+) -> Response:
+    endpoints = queries.endpoints(session, access.ws.id)
+    recent = queries.deliveries(session, access.ws.id, limit=PAGE_DELIVERIES)
+    return render(
+        request,
+        session,
+        access,
+        "webhooks",
+        {
+            "endpoints": endpoints,
+            "urls": {e.id: _where(e.url) for e in endpoints},
+            "deliveries": recent,
+            "events": EVENTS,
+            "error": error,
+            "created": created,
+            "entered": entered or {},
+        },
+        status_code,
+    )
+
+
+@page_router.get("/w/{slug}/webhooks")
+def webhooks_page(request: Request, session: SessionDep, access: ManageWebhooks) -> Response:
+    """Endpoints (their URLs without the query, which may hold a receiver's token) and the
+    latest deliveries with their state."""
+    return _page(request, session, access)
+
+
+@page_router.post("/w/{slug}/webhooks")
+async def webhooks_add(request: Request, session: SessionDep, access: ManageWebhooks) -> Response:
+    """Add an endpoint; its signing secret is on this answer only."""
+    form = await request.form()
+    url = str(form.get("url") or "")[:2048]
+    events = [str(e) for e in form.getlist("events")][: len(EVENTS)]
+    description = str(form.get("description") or "")[:200]
+    try:
+        if "\x00" in url + description + "".join(events):
+            raise WebhookError("a NUL character is not allowed here")
+        with transaction(request.app.state.engine) as tx:
+            endpoint, secret = add_endpoint(
+                tx,
+                request.app.state.settings,
+                access.ws.id,
+                url,
+                events=events,
+                description=description,
+            )
+            _audit(tx, access, "webhook.add", endpoint)
+    except WebhookError as exc:
+        entered = {"url": url, "events": events, "description": description}
+        return _page(request, session, access, error=exc.detail, entered=entered, status_code=400)
+    return _page(request, session, access, created=(endpoint, secret), status_code=201)
+
+
+@page_router.post("/w/{slug}/webhooks/{webhook_id}/active")
+async def webhooks_active(request: Request, webhook_id: RowId, access: ManageWebhooks) -> Response:
+    """Pause or resume (form field ``active``: on/off)."""
+    active = (await request.form()).get("active") == "on"
+    try:
+        with transaction(request.app.state.engine) as tx:
+            endpoint = set_active(tx, access.ws.id, webhook_id, active)
+            _audit(tx, access, "webhook.resume" if active else "webhook.pause", endpoint)
+    except WebhookError as exc:
+        raise HTTPException(404, exc.detail) from None
+    return RedirectResponse(f"/w/{access.ws.slug}/webhooks", status_code=303)
+
+
+@page_router.post("/w/{slug}/webhooks/{webhook_id}/remove")
+def webhooks_remove(request: Request, webhook_id: RowId, access: ManageWebhooks) -> Response:
+    """Remove an endpoint; one already gone is not an error (a second click)."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            endpoint = remove_endpoint(tx, access.ws.id, webhook_id)
+            _audit(tx, access, "webhook.remove", endpoint)
+    except WebhookError:
+        pass
+    return RedirectResponse(f"/w/{access.ws.slug}/webhooks", status_code=303)
+
+
+@page_router.post("/w/{slug}/webhooks/deliveries/{delivery_id}/redeliver")
+def webhooks_redeliver(request: Request, delivery_id: RowId, access: ManageWebhooks) -> Response:
+    """Send a dead or delivered delivery again (the worker picks it up at its next tick)."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            row = redeliver(tx, access.ws.id, delivery_id)
+            record_audit(
+                tx,
+                "webhook.redeliver",
+                actor=access.principal.actor,
+                target=f"webhook:{row.endpoint_id}",
+                workspace_id=access.ws.id,
+                detail={"delivery": row.delivery_id},
+            )
+    except WebhookError as exc:
+        raise HTTPException(404, exc.detail) from None
+    return RedirectResponse(f"/w/{access.ws.slug}/webhooks", status_code=303)
