@@ -30,6 +30,7 @@ from hubbub.web.routes import PUBLIC_MOUNTS, permissions_markdown
 from hubbub.workspaces.actions import ensure_workspace
 from tests.support.factories import jsonl_event
 from tests.web.conftest import ROLE_EMAILS, ingest, member, open_conversation
+from tests.web.test_alerts_pages import AlertWorld, holding_playbook, seed_alerts
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 OTHER_NAME = "Globex Corporation"
@@ -120,6 +121,8 @@ class World:
     tokens: dict[str, str]  # role → plaintext token of acme
     users: dict[str, int]  # label → user id
     spare_user_id: int  # a viewer of acme whose role changes and who is removed
+    source_id: int  # a source of acme (paused, re-keyed; removing it last is harmless)
+    alerts: AlertWorld  # a stored alert, playbooks (one spare to remove), a pending draft
 
 
 @pytest.fixture
@@ -166,6 +169,13 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
             select(PostEnrichment.post_id).where(PostEnrichment.workspace_id == workspace_id)
         )
     assert enriched_post_id is not None
+    from hubbub.sources.actions import add_source
+
+    with transaction(engine) as session:
+        config = {"server": "https://social.acme.example"}
+        source_id = add_source(
+            session, settings, workspace_id, "mastodon", "matrix source", config, {}
+        ).id
     return World(
         letter_id=letter_id,
         token_id=target.id,
@@ -176,6 +186,8 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
         tokens=tokens,
         users=users,
         spare_user_id=spare_user_id,
+        source_id=source_id,
+        alerts=seed_alerts(engine, settings, workspace_id),
     )
 
 
@@ -199,6 +211,18 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         .replace("{name}", "matrix" if route.path.endswith("/remove") else "skates")
         .replace("{conversation_id}", str(world.conversation_id))
         .replace("{user_id}", str(world.spare_user_id))
+        .replace("{source_id}", str(world.source_id))
+        .replace("{goal_id}", "1")  # removing a goal that may be gone is answered all the same
+        .replace("{alert_id}", str(world.alerts.alert_id))
+        .replace("{draft_id}", str(world.alerts.draft_id))
+        .replace(
+            "{playbook_id}",
+            str(
+                world.alerts.spare_playbook_id
+                if route.path.endswith("/remove")
+                else world.alerts.playbook_id
+            ),
+        )
         .replace(
             "{post_id}",
             str(world.enriched_post_id if "correction" in route.path else world.post_id),
@@ -227,14 +251,61 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         ("POST", "/w/{slug}/inbox/{conversation_id}/notes"): {"data": {"body": "matrix note"}},
         ("POST", "/w/{slug}/inbox/{conversation_id}/assign"): {"data": {"assignee": ""}},
         ("POST", "/w/{slug}/inbox/{conversation_id}/replies"): {"data": {"body": "matrix"}},
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/status"): {
+            "json": {"status": "open"}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/notes"): {
+            "json": {"body": "matrix note"}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/assign"): {
+            "json": {"assignee_user_id": None}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/replies"): {
+            "json": {"body": "matrix"}
+        },
         ("POST", "/w/{slug}/posts/{post_id}/correction"): {"data": {"label": "neutral"}},
         ("POST", "/api/v1/w/{slug}/posts/{post_id}/corrections"): {"json": {"label": "neutral"}},
         ("POST", "/forgot"): {"data": {"email": "nobody@example.com"}},
+        ("POST", "/w/{slug}/sources"): {
+            "data": {"kind": "rss", "name": "matrix feed", "cfg.url": "https://a.example/f"}
+        },
+        ("POST", "/w/{slug}/sources/{source_id}/enabled"): {"data": {"enabled": "on"}},
+        ("POST", "/w/{slug}/inbox/bulk"): {
+            "data": {"action": "status:open", "ids": [str(world.conversation_id)]}
+        },
+        ("POST", "/w/{slug}/webhooks"): {"data": {"url": "https://example.com/matrix-hook"}},
+        ("POST", "/w/{slug}/webhooks/{webhook_id}/active"): {"data": {"active": "on"}},
+        ("POST", "/w/{slug}/webhooks/deliveries/{delivery_id}/redeliver"): {"data": {}},
+        ("POST", "/w/{slug}/sources/{source_id}/credentials"): {
+            "data": {"secret.access_token": "matrix"}
+        },
         ("POST", "/w/{slug}/members"): {"data": {"email": "matrix@acme.example"}},
         ("POST", "/account/password"): {"data": {"current": "x", "password": "p" * 12}},
         ("POST", "/w/{slug}/members/{user_id}/role"): {"data": {"role": "viewer"}},
         ("POST", "/reset/{token}"): {"data": {"password": "p" * 12, "confirm": "p" * 12}},
         ("POST", "/api/v1/w/{slug}/webhooks"): {"json": {"url": "https://example.com/hook"}},
+        ("POST", "/w/{slug}/reports/schedules"): {
+            "data": {"name": "matrix", "recipients": "matrix@acme.example"}
+        },
+        ("POST", "/w/{slug}/metrics/goals"): {"data": {"kpi": "sla_breaches", "target": "3"}},
+        ("POST", "/w/{slug}/metrics/business-case"): {
+            "data": {
+                "costs": "1000",
+                "expected_reach": "50000",
+                "click_rate": "0.02",
+                "conversion_rate": "0.05",
+                "average_order_value": "40",
+                "currency": "EUR",
+            }
+        },
+        ("POST", "/w/{slug}/playbooks"): {"data": {"source": holding_playbook("matrix")}},
+        ("POST", "/w/{slug}/playbooks/{playbook_id}/edit"): {
+            "data": {"source": holding_playbook()}
+        },
+        ("POST", "/w/{slug}/playbooks/{playbook_id}/enabled"): {"data": {"enabled": "on"}},
+        ("POST", "/w/{slug}/playbooks/{playbook_id}/dry-run"): {"data": {"matrix": "1"}},
+        ("POST", "/w/{slug}/drafts/{draft_id}/approve"): {"data": {"decision": "approve"}},
+        ("POST", "/w/{slug}/crisis/end"): {"data": {"matrix": "1"}},
         ("POST", "/w/{slug}/influencers/mark"): {
             "data": {"author_id": str(world.author_id), "mark": "advocate"}
         },

@@ -57,6 +57,13 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("signed-in", Scope.SIGNED_IN, None, "Home, sign-out, who am I."),
         Permission("posts.read", Scope.WORKSPACE, Role.VIEWER, "Read posts."),
         Permission("sources.read", Scope.WORKSPACE, Role.VIEWER, "See sources and their health."),
+        Permission(
+            "sources.manage",
+            Scope.WORKSPACE,
+            Role.ADMIN,
+            "Connect, pause, re-key and remove sources (credentials are stored encrypted, "
+            "never shown again).",
+        ),
         Permission("topics.read", Scope.WORKSPACE, Role.ANALYST, "See topics and dashboards."),
         Permission(
             "accuracy.read",
@@ -71,6 +78,18 @@ PERMISSIONS: dict[str, Permission] = {
             "Correct a post's sentiment label and intents.",
         ),
         Permission("topics.manage", Scope.WORKSPACE, Role.MANAGER, "Add and remove topics."),
+        Permission(
+            "metrics.read",
+            Scope.WORKSPACE,
+            Role.ANALYST,
+            "See funnel and response metrics, goals and the business case; export them.",
+        ),
+        Permission(
+            "goals.manage",
+            Scope.WORKSPACE,
+            Role.MANAGER,
+            "Add and remove quarterly goals; edit the business case.",
+        ),
         Permission("inbox.read", Scope.WORKSPACE, Role.VIEWER, "Read inbox conversations."),
         Permission(
             "inbox.work",
@@ -99,6 +118,36 @@ PERMISSIONS: dict[str, Permission] = {
             Scope.WORKSPACE,
             Role.ADMIN,
             "List, add and remove outgoing webhooks; see their deliveries.",
+        ),
+        Permission(
+            "alerts.read",
+            Scope.WORKSPACE,
+            Role.ANALYST,
+            "See stored alerts and why they fired, playbooks, their runs and reply drafts.",
+        ),
+        Permission(
+            "drafts.approve",
+            Scope.WORKSPACE,
+            Role.AGENT,
+            "Approve or reject a playbook's reply draft at a step of its chain one's role reaches.",
+        ),
+        Permission(
+            "playbooks.manage",
+            Scope.WORKSPACE,
+            Role.MANAGER,
+            "Add, edit, enable, disable, remove and dry-run playbooks; end crisis mode.",
+        ),
+        Permission(
+            "reports.read",
+            Scope.WORKSPACE,
+            Role.ANALYST,
+            "Download reports (PDF, HTML, XLSX) and see the scheduled ones.",
+        ),
+        Permission(
+            "reports.manage",
+            Scope.WORKSPACE,
+            Role.MANAGER,
+            "Add and remove scheduled reports and their recipients.",
         ),
         Permission(
             "influence.read",

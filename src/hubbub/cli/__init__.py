@@ -14,6 +14,8 @@ from hubbub.graph.cli import bench_graph, bench_seeding, eval_virality, graph_ap
 from hubbub.inbox.cli import inbox_app
 from hubbub.listening.cli import topic_app
 from hubbub.listening.search_cli import search
+from hubbub.measure.cli import business_case_app, goals_app
+from hubbub.reports.cli import report_app
 from hubbub.runtime import runtime
 from hubbub.web.cli import serve
 from hubbub.webhooks.cli import webhooks_app
@@ -52,6 +54,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(inbox_app, name="inbox")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(report_app, name="report")
+app.add_typer(goals_app, name="goals")
+app.add_typer(business_case_app, name="business-case")
 
 
 def main() -> None:

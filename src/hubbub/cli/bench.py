@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -91,6 +92,74 @@ def bench_alerts(
         f"max {latency['max']:.3f} s at "
         f"{report['achieved_posts_per_second']:.0f} posts/s; target met: {report['target_met']}"
     )
+
+
+@bench_app.command("web")
+def bench_web(
+    posts: int = typer.Option(1_000_000, min=1_000, help="Posts in the store."),
+    conversations: int = typer.Option(50_000, min=100, help="Inbox conversations."),
+    clients: int = typer.Option(50, min=1, max=500, help="Concurrent API clients."),
+    seconds: float = typer.Option(30.0, min=1.0, max=600.0, help="Seconds of API load."),
+    reuse: Path | None = typer.Option(
+        None, help="Folder of a store to reuse (built there on the first run)."
+    ),
+    seed: int = typer.Option(0, help="Fixture seed."),
+    server_workers: int = typer.Option(
+        1, min=1, max=16, help="Processes of the server under test (hubbub serve --workers)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Inbox list/filter API and topic dashboard over HTTP under load (issue #4 targets)."""
+    from hubbub.bench.web import run as run_web
+
+    with err_console.status(
+        f"{posts:,} posts, {conversations:,} conversations, {clients} clients for {seconds:g} s"
+    ):
+        report = run_web(posts, conversations, clients, seconds, reuse, seed, server_workers)
+    if as_json:
+        print(json.dumps(report))
+        return
+    api, page = report["api"], report["dashboard"]
+    console.print(
+        f"API {api['rps']:,.0f} requests/s, p50 {api['latency_ms']['p50']} ms, "
+        f"p99 {api['latency_ms']['p99']} ms, errors {api['errors']}"
+    )
+    console.print(
+        f"dashboard p95 {page['latency_ms']['p95']} ms, errors {page['errors']}; "
+        f"targets met: {report['met']}"
+    )
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    posts: int = typer.Option(5_000_000, min=1_000, help="Posts over 30 days, three topics."),
+    repeat: int = typer.Option(30, min=3, help="Timed repetitions of each question, per side."),
+    reuse: Path | None = typer.Option(
+        None, help="Folder of a store to reuse (built there on the first run)."
+    ),
+    seed: int = typer.Option(0, help="Fixture seed."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Topic dashboard questions on SQLite vs DuckDB scanning the same posts (issue #3)."""
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        err_console.print("the DuckDB baseline needs duckdb: pip install duckdb")
+        raise typer.Exit(2) from None
+    from hubbub.bench.dashboard import run as run_dashboard
+
+    with err_console.status(f"{posts:,} posts: building or reusing the store, then timing"):
+        report = run_dashboard(posts, seed, repeat, reuse)
+    if as_json:
+        print(json.dumps(report))
+        return
+    for name, figures in report["questions"].items():
+        console.print(
+            f"{name:16s} ours p95 {figures['hubbub']['p95_ms']:9.2f} ms  "
+            f"duckdb p95 {figures['duckdb']['p95_ms']:9.2f} ms  "
+            f"same answer {figures['same_answer']}  met {figures['met']}"
+        )
+    console.print(f"peak {report['peak_rss_mb']:.0f} MB; targets met: {report['met']}")
 
 
 def mount(app: typer.Typer) -> None:

@@ -9,7 +9,9 @@ import hubbub.graph.models
 import hubbub.inbox.models
 import hubbub.listening.corrections.models
 import hubbub.listening.models
+import hubbub.measure.models
 import hubbub.posts.models
+import hubbub.reports.models
 import hubbub.sources.models
 import hubbub.webhooks.models
 import hubbub.workspaces.models

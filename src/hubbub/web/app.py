@@ -20,7 +20,21 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hubbub.settings import Settings
 from hubbub.store.engine import engine_for
-from hubbub.web import account, accuracy, inbox, influence, pages, rest, topics, webhooks
+from hubbub.web import (
+    account,
+    accuracy,
+    alerts,
+    inbox,
+    inbox_api,
+    influence,
+    metrics,
+    pages,
+    reports,
+    rest,
+    sources,
+    topics,
+    webhooks,
+)
 from hubbub.web.auth import Access, Permit, SignInRequired
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
@@ -76,15 +90,30 @@ def create_app(
 
     app.include_router(rest.router)
     app.include_router(accuracy.api)
+    app.include_router(inbox_api.router)
     app.include_router(pages.router)
+    app.include_router(sources.router)
     app.include_router(topics.router)
     app.include_router(accuracy.router)
     app.include_router(inbox.router)
     app.include_router(account.router)
     app.include_router(influence.router)
+    app.include_router(metrics.router)
+    app.include_router(alerts.router)
     app.include_router(webhooks.router)
+    app.include_router(webhooks.page_router)
+    app.include_router(reports.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(settings.allowed_hosts)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each process of ``hubbub serve --workers N`` builds it (uvicorn imports it
+    by name there): settings from the ``HUBBUB_*`` variables, connectors loaded."""
+    from hubbub.runtime import runtime
+
+    rt = runtime()
+    return create_app(rt.settings, rt.engine)
