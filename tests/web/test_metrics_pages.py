@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -24,6 +24,7 @@ from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import SESSION_COOKIE
+from hubbub.web.metrics import resolve_period
 from hubbub.workspaces.actions import ensure_workspace
 from tests.support.factories import BASE_TIME
 from tests.web.conftest import (
@@ -290,3 +291,12 @@ def test_another_workspaces_goals_stay_there(
     with transaction(engine) as session:
         assert session.get(Goal, theirs) is not None
     assert client.get("/w/globex/metrics").status_code == 404
+
+
+def test_quarter_so_far_runs_from_the_quarters_start_against_as_long_before() -> None:
+    now = datetime(2026, 11, 26, 5, 40, tzinfo=UTC)
+    period = resolve_period(now, "quarter-to-date", "", "")
+    assert period.start == datetime(2026, 10, 1, tzinfo=UTC)
+    assert period.end == datetime(2026, 11, 26, 6, tzinfo=UTC)
+    assert period.start - period.previous_start == period.end - period.start
+    assert period.label == "2026-Q4 so far"

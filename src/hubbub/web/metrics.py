@@ -44,6 +44,7 @@ PERIODS = {
     "7": "Last 7 days",
     "30": "Last 30 days",
     "90": "Last 90 days",
+    "quarter-to-date": "This quarter so far",
     "quarter": "Last quarter",
 }
 MAX_CUSTOM_DAYS = 400
@@ -70,6 +71,12 @@ def resolve_period(now: datetime, key: str, start: str, end: str) -> Period:
     Rolling periods end with the current hour, as the rollups count whole hours; a custom
     period runs from the start date's midnight to the end of the end date (UTC).
     """
+    if key == "quarter-to-date":
+        label = quarter_of(now)
+        first = quarter_bounds(label)[0]
+        last = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        # Against the stretch of equal length just before, as for the rolling periods.
+        return Period(key, f"{label} so far", first, last, first - (last - first))
     if key == "quarter":
         label = previous_quarter(quarter_of(now))
         first, last = quarter_bounds(label)
