@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
@@ -27,7 +27,7 @@ from hubbub.inbox.actions import (
     queue_reply,
     set_status,
 )
-from hubbub.inbox.models import Conversation, Note, OutboundReply
+from hubbub.inbox.models import Conversation
 from hubbub.inbox.queries import (
     SORTS,
     ConversationCursor,
@@ -147,25 +147,19 @@ class ThreadPost(BaseModel):
 
 
 class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     author_user_id: int | None
     body: str
     mentions: list[int]
     created_at: datetime
 
-    @classmethod
-    def of(cls, note: Note) -> NoteOut:
-        return cls(
-            id=note.id,
-            author_user_id=note.author_user_id,
-            body=note.body,
-            mentions=list(note.mentions or []),
-            created_at=note.created_at,
-        )
-
 
 class ReplyOut(BaseModel):
     """A queued or sent reply (the outbound worker sends it; its key is never shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     id: int
     in_reply_to_post_id: int
@@ -180,24 +174,6 @@ class ReplyOut(BaseModel):
     created_by: int | None
     created_at: datetime
     sent_at: datetime | None
-
-    @classmethod
-    def of(cls, reply: OutboundReply) -> ReplyOut:
-        return cls(
-            id=reply.id,
-            in_reply_to_post_id=reply.in_reply_to_post_id,
-            account_id=reply.account_id,
-            body=reply.body,
-            state=reply.state,
-            remote_id=reply.remote_id,
-            remote_url=reply.remote_url,
-            attempts=reply.attempts,
-            retry_at=reply.retry_at,
-            last_error=reply.last_error,
-            created_by=reply.created_by,
-            created_at=reply.created_at,
-            sent_at=reply.sent_at,
-        )
 
 
 class ConversationDetail(ConversationOut):
@@ -374,8 +350,8 @@ def _detail(session: Session, found: Conversation) -> ConversationDetail:
     return ConversationDetail(
         **ConversationOut.of(found, roots.get(found.root_post_id)).model_dump(),
         posts=posts,
-        notes=[NoteOut.of(note) for note in notes_of(session, found.id)],
-        replies=[ReplyOut.of(reply) for reply in replies_of(session, found.id)],
+        notes=[NoteOut.model_validate(note) for note in notes_of(session, found.id)],
+        replies=[ReplyOut.model_validate(reply) for reply in replies_of(session, found.id)],
     )
 
 
@@ -437,7 +413,7 @@ def api_conversation_note(
         with transaction(request.app.state.engine) as tx:
             found = _found(tx, access, conversation_id)
             note = add_note(tx, found, body.body, actor=access.principal.actor)
-            return NoteOut.of(note)
+            return NoteOut.model_validate(note)
     except InboxError as exc:
         return _refused(exc)
 
@@ -479,6 +455,6 @@ def api_conversation_reply(
                 idempotency_key=key,
                 actor=access.principal.actor,
             )
-            return ReplyOut.of(reply)
+            return ReplyOut.model_validate(reply)
     except InboxError as exc:
         return _refused(exc)
