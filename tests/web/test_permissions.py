@@ -270,6 +270,9 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
             "data": {"kind": "rss", "name": "matrix feed", "cfg.url": "https://a.example/f"}
         },
         ("POST", "/w/{slug}/sources/{source_id}/enabled"): {"data": {"enabled": "on"}},
+        ("POST", "/w/{slug}/accounts"): {
+            "data": {"network": "mastodon", "native_id": "https://a.example/@m", "handle": "m"}
+        },
         ("POST", "/w/{slug}/inbox/bulk"): {
             "data": {"action": "status:open", "ids": [str(world.conversation_id)]}
         },

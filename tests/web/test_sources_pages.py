@@ -234,3 +234,41 @@ def test_only_admins_manage_and_other_workspaces_stay_out_of_reach(
         )
         assert refused.status_code == 403
     assert _sources(engine, workspace_id) == []
+
+
+def test_an_admin_adds_and_removes_a_reply_account_with_its_secret_kept_encrypted(
+    client: TestClient, engine: Engine, workspace_id: int, settings: Settings
+) -> None:
+    from hubbub.inbox.queries import accounts
+
+    form = {
+        "network": "mastodon",
+        "native_id": "https://social.acme.example/@acme",
+        "handle": "acme@social.acme.example",
+        "service_url": "https://social.acme.example/",
+        "secret.access_token": "tok-REPLY-secret",
+    }
+    assert _post(client, "/w/acme/accounts", form).status_code == 303
+    with Session(engine) as session:
+        [account] = accounts(session, workspace_id)
+        assert account.service_url == "https://social.acme.example"
+        assert decrypt_credentials(settings, account.credentials) == {
+            "access_token": "tok-REPLY-secret"
+        }
+        account_id = account.id
+    page = client.get("/w/acme/sources").text
+    row = page.split(f'id="account-{account_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "acme@social.acme.example" in row and "stored, encrypted" in row
+    assert "tok-REPLY" not in page
+    [entry] = _audit(engine, "inbox.account")
+    assert entry.detail["secrets"] == ["access_token"] and "tok-" not in str(entry.detail)
+
+    wrong = _post(client, "/w/acme/accounts", {**form, "network": "fax"})
+    assert wrong.status_code == 400 and "mastodon, bluesky" in wrong.text
+    private = _post(client, "/w/acme/accounts", {**form, "service_url": "http://10.0.0.7"})
+    assert private.status_code == 400 and "non-public" in private.text
+
+    assert _post(client, f"/w/acme/accounts/{account_id}/remove", {}).status_code == 303
+    with Session(engine) as session:
+        assert accounts(session, workspace_id) == []
+    assert len(_audit(engine, "inbox.account.remove")) == 1

@@ -22,7 +22,7 @@ from hubbub.accounts.models import ApiToken, Membership, User
 from hubbub.accounts.permissions import Role, at_least
 from hubbub.alerts.cases import case_openers
 from hubbub.core.clock import utcnow
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import Rejected, UnsafeURL
 from hubbub.enrich.intent import classify
 from hubbub.enrich.sentiment import score as sentiment_scores
 from hubbub.inbox import priority, queries
@@ -44,6 +44,7 @@ from hubbub.inbox.sla import Schedule
 from hubbub.inbox.templates import check_template, render_template
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
+from hubbub.sources.net import refuse_private_literal
 from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
 from hubbub.store.dialect import chunks, insert_updating_on_conflict
 from hubbub.webhooks.actions import enqueue
@@ -140,6 +141,13 @@ def _webhook(
 # ---- setup: accounts, hours, queues, saved replies -----------------------------------------
 
 
+#: The secrets each network's replies need (see ``inbox.outbound``'s channels).
+ACCOUNT_SECRETS: dict[str, tuple[str, ...]] = {
+    "mastodon": ("access_token",),
+    "bluesky": ("app_password",),
+}
+
+
 def add_account(
     session: Session,
     settings: Settings,
@@ -156,6 +164,15 @@ def add_account(
     _require(session, actor, workspace_id, Role.ADMIN)
     if not native_author_id.strip() or not handle.strip():
         raise InboxError("an account needs its network id and handle")
+    if network in ACCOUNT_SECRETS:
+        unknown = set(secrets or {}) - set(ACCOUNT_SECRETS[network])
+        if unknown:
+            raise InboxError(f"{network} accounts take no secret {', '.join(sorted(unknown))}")
+    if service_url:
+        try:
+            refuse_private_literal(service_url, settings)
+        except UnsafeURL as exc:
+            raise InboxError(str(exc)) from None
     found = session.scalar(
         select(WorkspaceAccount).where(
             WorkspaceAccount.workspace_id == workspace_id,
@@ -635,6 +652,29 @@ def refresh_priority(session: Session, found: Conversation, now: datetime | None
     found.priority_explanation = parts
     found.priority = round(sum(float(part["points"]) for part in parts), 2)
     session.flush()
+
+
+def remove_account(
+    session: Session, workspace_id: int, account_id: int, *, actor: Actor = CLI
+) -> str | None:
+    """Forget one of the brand's own accounts (its credentials with it); its handle, or None
+    if there was no such account here. Replies sent through it keep their history."""
+    _require(session, actor, workspace_id, Role.ADMIN)
+    found = session.get(WorkspaceAccount, account_id)
+    if found is None or found.workspace_id != workspace_id:
+        return None
+    handle = found.handle
+    session.delete(found)
+    session.flush()
+    record_audit(
+        session,
+        "inbox.account.remove",
+        actor=actor,
+        target=f"inbox_account:{account_id}",
+        workspace_id=workspace_id,
+        detail={"network": found.network, "handle": handle},
+    )
+    return handle
 
 
 # ---- triage ---------------------------------------------------------------------------------

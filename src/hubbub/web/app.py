@@ -36,6 +36,7 @@ from hubbub.web import (
     webhooks,
 )
 from hubbub.web.auth import Access, Permit, SignInRequired
+from hubbub.web.guards import RefuseNul
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
     on_http_error,
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(reports.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(settings.allowed_hosts)
+    app.add_middleware(RefuseNul, limit=settings.max_payload_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,5 +1,6 @@
 """Sources page: each source's health (last event, lag, errors, dead letters), and for admins
-connecting, pausing, re-keying and removing sources.
+connecting, pausing, re-keying and removing sources, and the brand's own accounts that replies
+go out through.
 
 The add form is generated from each connector's settings model, so a new connector gets its
 form without a line here. Fields that name a file on the server (paths) are left to the CLI:
@@ -24,7 +25,9 @@ from starlette.datastructures import FormData
 
 from hubbub.accounts.actions import record_audit
 from hubbub.core.clock import utcnow
-from hubbub.core.errors import ConfigError
+from hubbub.core.errors import ConfigError, Rejected
+from hubbub.inbox.actions import ACCOUNT_SECRETS, add_account, remove_account
+from hubbub.inbox.queries import accounts
 from hubbub.sources.actions import (
     add_source,
     remove_source_by_id,
@@ -128,6 +131,8 @@ def _page(
             "forms": connector_forms(),
             "error": error,
             "entered": entered or {},
+            "accounts": accounts(session, access.ws.id),
+            "account_networks": ACCOUNT_SECRETS,
         },
         status_code,
     )
@@ -253,3 +258,42 @@ def sources_remove(request: Request, access: ManageSources, source_id: RowId) ->
         if name is not None:
             _audit(tx, access, "source.remove", source_id, name=name)
     return RedirectResponse(f"/w/{access.ws.slug}/sources", status_code=303)
+
+
+# ---- the brand's own accounts (replies go out through them) -------------------------------------
+
+
+@router.post("/w/{slug}/accounts")
+async def accounts_add(request: Request, access: ManageSources, session: SessionDep) -> Response:
+    """Record (or update) one of the brand's own accounts, with the secret replies need."""
+    form = await request.form()
+    try:
+        network = _text(form, "network")
+        if network not in ACCOUNT_SECRETS:
+            raise ConfigError(f"replies go out on {', '.join(ACCOUNT_SECRETS)} only")
+        secrets = {name: _text(form, f"secret.{name}") for name in ACCOUNT_SECRETS[network]}
+        given = {name: value for name, value in secrets.items() if value}
+        with transaction(request.app.state.engine) as tx:
+            add_account(
+                tx,
+                request.app.state.settings,
+                access.ws.id,
+                network,
+                _text(form, "native_id"),
+                _text(form, "handle"),
+                service_url=_text(form, "service_url") or None,
+                secrets=given or None,
+                actor=access.principal.actor,
+            )
+    except (ConfigError, Rejected) as exc:
+        reason = exc.detail if isinstance(exc, Rejected) else str(exc)
+        return _page(request, session, access, error=reason, status_code=400)
+    return RedirectResponse(f"/w/{access.ws.slug}/sources#accounts", status_code=303)
+
+
+@router.post("/w/{slug}/accounts/{account_id}/remove")
+def accounts_remove(request: Request, access: ManageSources, account_id: RowId) -> Response:
+    """Forget an account and its credentials; one already gone is not an error."""
+    with transaction(request.app.state.engine) as tx:
+        remove_account(tx, access.ws.id, account_id, actor=access.principal.actor)
+    return RedirectResponse(f"/w/{access.ws.slug}/sources#accounts", status_code=303)
