@@ -132,6 +132,9 @@ def build_store(folder: Path, posts: int, seed: int) -> Store:
     if meta_path.exists() and path.exists():
         meta = json.loads(meta_path.read_text())
         if meta["posts"] == posts and meta["seed"] == seed:
+            engine = make_engine(f"sqlite:///{path}")
+            upgrade(engine)  # a store built before a later migration gets it now
+            engine.dispose()
             return Store(
                 path,
                 meta["workspace_id"],

@@ -326,6 +326,7 @@ def _match_rows(
             "workspace_id": ws,
             "created_at": created[n],
             "network": NETWORKS[author_of[n] % len(NETWORKS)],
+            "author_id": author_of[n] + 1,
         }
 
 

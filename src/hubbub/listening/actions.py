@@ -377,6 +377,7 @@ def record_matches(
                     "workspace_id": workspace_id,
                     "created_at": post.created_at,
                     "network": m.network,
+                    "author_id": post.author_id,
                 }
     if not match_rows:
         return result

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
-from hubbub.listening.models import HourlyRollup, PostEnrichment, TermRollup, TopicMatch
+from hubbub.listening.models import HourlyRollup, PostEnrichment, TermRollup, Topic, TopicMatch
 from hubbub.posts.models import Author, Post
 
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
@@ -165,9 +165,16 @@ def _matches(
     start: datetime | None,
     end: datetime | None,
     where: Slice,
+    *,
+    topic_index: bool = True,
 ) -> Select[*Row]:
-    """``query`` restricted to the topic's matches in [start, end) of the slice."""
-    query = query.where(TopicMatch.topic_id == topic_id)
+    """``query`` restricted to the topic's matches in [start, end) of the slice.
+
+    ``topic_index=False`` writes the topic test so SQLite cannot scan the (topic, created)
+    index with it, for a query that must start from another table's few rows.
+    """
+    topic = TopicMatch.topic_id if topic_index else TopicMatch.topic_id + 0
+    query = query.where(topic == topic_id)
     if start is not None:
         query = query.where(TopicMatch.created_at >= start)
     if end is not None:
@@ -193,20 +200,45 @@ def top_authors(
 ) -> list[tuple[Author, int]]:
     """Authors with the most matching posts created in [start, end) (deleted posts left out).
 
-    Counted by author id first and only the winners' rows loaded: joining ``authors`` for
-    every match made SQLite carry whole author rows through the grouping.
+    Each match carries its post's author, so the counts come from the index (topic, created,
+    author) alone; the matches of deleted posts — few, found from the posts' partial index of
+    deleted ones — are counted apart and taken off. Joining every match to its post instead
+    took seconds at a million posts.
     """
-    posts = func.count(TopicMatch.post_id)
-    query = (
-        select(Post.author_id, posts)
-        .select_from(TopicMatch)
-        .join(Post, Post.id == TopicMatch.post_id)
-        .where(Post.deleted.is_(False))
+    n = func.count()  # not count(post_id): the index holds no post_id, and must suffice
+    raw = (
+        _matches(
+            select(TopicMatch.author_id.label("author_id"), n.label("n")),
+            topic_id,
+            start,
+            end,
+            where,
+        )
+        .group_by(TopicMatch.author_id)
+        .subquery()
     )
+    workspace = select(Topic.workspace_id).where(Topic.id == topic_id).scalar_subquery()
+    gone = (
+        _matches(
+            select(TopicMatch.author_id.label("author_id"), n.label("n"))
+            .select_from(Post)
+            .join(TopicMatch, TopicMatch.post_id == Post.id)
+            .where(Post.workspace_id == workspace, Post.deleted == true()),
+            topic_id,
+            start,
+            end,
+            where,
+            topic_index=False,
+        )
+        .group_by(TopicMatch.author_id)
+        .subquery()
+    )
+    kept = (raw.c.n - func.coalesce(gone.c.n, 0)).label("kept")
     counted = session.execute(
-        _matches(query, topic_id, start, end, where)
-        .group_by(Post.author_id)
-        .order_by(posts.desc(), Post.author_id)
+        select(raw.c.author_id, kept)
+        .outerjoin(gone, gone.c.author_id == raw.c.author_id)
+        .where(raw.c.author_id.is_not(None), kept > 0)
+        .order_by(kept.desc(), raw.c.author_id)
         .limit(limit)
     ).all()
     authors = {

@@ -41,11 +41,13 @@ class Topic(Base):
 
 
 class TopicMatch(Base):
-    """A stored post matched a topic; the post's time and network are copied for period scans."""
+    """A stored post matched a topic; the post's time, network and author are copied so that
+    period scans and top authors read this table's indexes alone."""
 
     __tablename__ = "topic_matches"
     __table_args__ = (
-        Index("ix_topic_matches_topic_created", "topic_id", "created_at"),
+        # (topic, created) scans and top authors, from the index alone.
+        Index("ix_topic_matches_topic_created_author", "topic_id", "created_at", "author_id"),
         Index("ix_topic_matches_post", "post_id"),
         Index("ix_topic_matches_workspace_created", "workspace_id", "created_at"),
     )
@@ -59,6 +61,8 @@ class TopicMatch(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     network: Mapped[str] = mapped_column(String(32))
+    # Nullable only for rows older than migration 0018, which fills them in.
+    author_id: Mapped[int | None] = mapped_column(BigId)
 
 
 class PostEnrichment(Base):
