@@ -94,6 +94,9 @@ def test_bad_urls_come_back_with_the_input_and_an_error(admin: TestClient, engin
     refused = _post(admin, "/w/acme/webhooks", {"url": "ftp://example.com/<x>", "description": "d"})
     assert refused.status_code == 400
     assert 'class="error"' in refused.text and "ftp://example.com/&lt;x&gt;" in refused.text
+    long_url = "https://example.com/" + "a" * 2100
+    too_long = _post(admin, "/w/acme/webhooks", {"url": long_url})
+    assert too_long.status_code == 400 and "at most 2048" in too_long.text  # refused, not cut
     assert _endpoints(engine) == []
 
 

@@ -150,8 +150,6 @@ def _text(form: FormData, key: str) -> str:
         raise ConfigError(f"{key} must be text")
     if len(value) > MAX_FIELD_CHARS:
         raise ConfigError(f"{key} is longer than {MAX_FIELD_CHARS} characters")
-    if "\x00" in value:
-        raise ConfigError(f"{key} holds a NUL character")
     return value.strip()
 
 
