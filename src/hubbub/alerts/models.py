@@ -105,3 +105,24 @@ class CrisisState(Base):
     holding_statement: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("playbook_runs.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotifyChannel(Base):
+    """A named notification URL (apprise), kept Fernet-encrypted: such URLs carry tokens.
+
+    Playbooks name channels instead of holding the URL, so their YAML, its audit trail and the
+    edit page never show a secret. ``target`` is apprise's own masked form, for display.
+    """
+
+    __tablename__ = "notify_channels"
+    __table_args__ = (
+        Index("uq_notify_channels_workspace_name", "workspace_id", "name", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -124,6 +124,33 @@ class HourlyRollupAuthor(Base):
     )
 
 
+class AuthorRollup(Base):
+    """Matches per topic × author × UTC day × network: top authors of whole days without
+    grouping every match of the period.
+
+    Counts every recorded match, as the hourly rollups do; the matches of posts deleted later
+    are taken off at read time (``listening.dashboard.top_authors``), found from the posts'
+    partial index of deleted ones. The ``posts`` index lets top authors read only the rows
+    large enough to matter. Language and sentiment filters are answered from the matches.
+    """
+
+    __tablename__ = "author_rollups"
+    __table_args__ = (
+        Index("ix_author_rollups_topic_posts", "topic_id", "network", "posts", "day", "author_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("authors.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    network: Mapped[str] = mapped_column(String(32), primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class TermRollup(Base):
     """Posts containing a term, per day × topic × network × sentiment class × language.
 

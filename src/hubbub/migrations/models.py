@@ -5,6 +5,7 @@ from __future__ import annotations
 import hubbub.accounts.models
 import hubbub.accounts.reset
 import hubbub.alerts.models
+import hubbub.enrich.links.models
 import hubbub.graph.models
 import hubbub.inbox.models
 import hubbub.listening.corrections.models
