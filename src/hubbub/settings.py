@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default="Hubbub/0.1 (+https://github.com/hubbub-social/hubbub)",
         description="User-Agent sent with every outgoing request.",
     )
+    extra_shorteners: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Hosts whose links only redirect (e.g. the brand's own short domain), resolved to "
+            "where they lead like the built-in list (bit.ly, t.co, buff.ly …)."
+        ),
+    )
     source_rescan_seconds: float = Field(
         default=10.0,
         gt=0,

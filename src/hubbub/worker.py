@@ -12,6 +12,9 @@ Per workspace, each tick:
 * reports — scheduled reports whose period is complete are mailed, once per period;
 * graph — new posts (and deletes, topic backfills) update the persisted interaction graph; its
   cursor is stored with the edges, in the same transaction;
+* links — short links (bit.ly, t.co …) of new posts are recorded, a few due ones followed to
+  where they lead (SSRF-checked hops, each host paced), and the posts carrying a resolved one
+  get the real domain in their entities and search entry (docs/listening.md);
 * terms — once a UTC day, the term rollups of the last two closed days are compacted
   (docs/listening.md).
 
@@ -37,10 +40,14 @@ from hubbub.alerts.actions import handle_alert
 from hubbub.alerts.engine import AlertEngine
 from hubbub.alerts.signals import Mention
 from hubbub.core.clock import utcnow
+from hubbub.enrich.links.actions import resolve_due
+from hubbub.enrich.links.resolve import HostPacer
+from hubbub.enrich.links.shorteners import known_shorteners
 from hubbub.graph.actions import update_interaction_edges
 from hubbub.inbox.actions import open_conversations_for
 from hubbub.inbox.outbound import send_due_replies
 from hubbub.listening.actions import compact_recent_days
+from hubbub.listening.links import collect_short_links, refresh_resolved_posts
 from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
 from hubbub.listening.search_index import refresh_search_index
 from hubbub.posts.models import Author, Post
@@ -55,6 +62,7 @@ T = TypeVar("T")
 
 BATCH = 1_000  # posts or matches handled per job per transaction
 GRAPH_BATCHES_PER_TICK = 10
+LINKS_PER_TICK = 10  # short links followed per workspace and tick (paced: a few seconds at most)
 
 
 @dataclass
@@ -68,6 +76,7 @@ class TickResult:
     webhooks_delivered: int = 0
     reports_sent: int = 0
     graph_posts: int = 0
+    links_resolved: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -76,6 +85,7 @@ class _Cursors:
     inbox: int
     alerts: int
     detectors: AlertEngine = field(default_factory=AlertEngine)
+    links: int = 0  # highest post id whose short links are recorded
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -100,6 +110,7 @@ class Pipeline:
         self.inbox_lookback = inbox_lookback
         self._workspaces: dict[int, _Cursors] = {}
         self._terms_compacted: dict[int, date] = {}
+        self._pacer = HostPacer()  # kept across ticks: each shortener host stays paced
 
     def tick(self) -> TickResult:
         result = TickResult()
@@ -116,6 +127,7 @@ class Pipeline:
                 ("webhooks", self._webhooks),
                 ("reports", self._reports),
                 ("graph", self._graph),
+                ("links", self._links),
                 ("terms", self._terms),
             ):
                 try:
@@ -150,7 +162,7 @@ class Pipeline:
                         TopicMatch.workspace_id == workspace_id
                     )
                 )
-            found = _Cursors(inbox=before or 0, alerts=newest or 0)
+            found = _Cursors(inbox=before or 0, alerts=newest or 0, links=before or 0)
             self._workspaces[workspace_id] = found
         return found
 
@@ -251,3 +263,31 @@ class Pipeline:
             result.graph_posts += step.posts
             if step.scanned < BATCH:
                 return
+
+    def _links(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
+        """Record the short links of new posts, follow a few due ones, refresh the posts."""
+        for _ in range(GRAPH_BATCHES_PER_TICK):
+            with transaction(self.engine) as session:
+                step = collect_short_links(
+                    session,
+                    workspace_id,
+                    cursors.links,
+                    batch=BATCH,
+                    known=known_shorteners(self.settings.extra_shorteners),
+                )
+            cursors.links = step.last_id
+            if step.scanned < BATCH:
+                break
+        done = _run_coroutine(
+            resolve_due(
+                self.engine,
+                self.settings,
+                limit=LINKS_PER_TICK,
+                workspace_id=workspace_id,
+                pacer=self._pacer,
+            )
+        )
+        if done.resolved:
+            with transaction(self.engine) as session:
+                refresh_resolved_posts(session, done.resolved)
+        result.links_resolved += len(done.resolved)

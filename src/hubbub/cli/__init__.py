@@ -13,8 +13,9 @@ from hubbub.enrich.sentiment.cli import eval_sentiment, sentiment_app
 from hubbub.graph.cli import bench_graph, bench_seeding, eval_virality, graph_app
 from hubbub.inbox.cli import inbox_app
 from hubbub.listening.cli import topic_app
+from hubbub.listening.links_cli import links_app
 from hubbub.listening.search_cli import search
-from hubbub.measure.cli import business_case_app, goals_app
+from hubbub.measure.cli import business_case_app, goals_app, metrics_app
 from hubbub.reports.cli import report_app
 from hubbub.runtime import runtime
 from hubbub.web.cli import serve
@@ -47,6 +48,7 @@ eval_app.command("virality")(eval_virality)
 app.add_typer(eval_app, name="eval")
 app.add_typer(intent_app, name="intent")
 app.add_typer(topic_app, name="topic")
+app.add_typer(links_app, name="links")
 app.command("search")(search)
 app.add_typer(alerts_app, name="alerts")
 
@@ -57,6 +59,7 @@ app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(report_app, name="report")
 app.add_typer(goals_app, name="goals")
 app.add_typer(business_case_app, name="business-case")
+app.add_typer(metrics_app, name="metrics")
 
 
 def main() -> None:

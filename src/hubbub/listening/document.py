@@ -6,10 +6,11 @@ Kept free of the database so the matcher runs on freshly normalised items before
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from hubbub.core.items import PostItem
+from hubbub.enrich.links.shorteners import canonical_link, link_domain
 
 _HASHTAG = re.compile(r"(?<![\w&/])#(\w+)")
 _HANDLE = re.compile(r"(?<![\w/])@(\w[\w.-]*(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -34,12 +35,17 @@ class Document:
 
     @classmethod
     def from_post(
-        cls, item: PostItem, followers: int | None = None, network: str | None = None
+        cls,
+        item: PostItem,
+        followers: int | None = None,
+        network: str | None = None,
+        resolved: Mapping[str, str] | None = None,
     ) -> Document:
         """Build from a normalised post; hashtags, @handles and links written in the text count too.
 
         ``followers`` overrides the count the payload carried (e.g. the stored author's);
-        ``network`` is used when the item itself does not name one.
+        ``network`` is used when the item itself does not name one; ``resolved`` maps short
+        links (``canonical_link``) to the domain they lead to, which replaces the shortener's.
         """
         text = item.text or ""
         title = item.title or ""
@@ -52,7 +58,11 @@ class Document:
         if "@" in both:
             mentions += [m.rstrip(".-") for m in _HANDLE.findall(both)]
         written = _URL.findall(both) if "://" in both else ()
-        domains = [d for d in map(link_domain, [*item.links, *written]) if d]
+        urls = [*item.links, *written]
+        if resolved:
+            domains = [d for d in (_domain(url, resolved) for url in urls) if d]
+        else:
+            domains = [d for d in map(link_domain, urls) if d]
         return cls(
             text=text,
             title=title,
@@ -68,13 +78,14 @@ class Document:
         )
 
 
-def link_domain(url: str) -> str | None:
-    """The host of a link, lower case, without ``www.``; None when it has none."""
-    try:
-        host = urlsplit(url if "://" in url else f"//{url}").hostname
-    except ValueError:
-        return None
-    if not host:
-        return None
-    host = host.rstrip(".")
-    return host[4:] if host.startswith("www.") else host
+def _domain(url: str, resolved: Mapping[str, str]) -> str | None:
+    """Where a link leads when it is a resolved short link, else its own domain."""
+    key = canonical_link(url)
+    found = resolved.get(key) if key is not None else None
+    return found or link_domain(url)
+
+
+def urls_in(links: Iterable[str], title: str | None, text: str | None) -> list[str]:
+    """A post's links and the links written in its title and text (what ``from_post`` reads)."""
+    both = f"{title or ''}\n{text or ''}"
+    return [*links, *(_URL.findall(both) if "://" in both else ())]

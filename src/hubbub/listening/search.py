@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, column, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
+from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.listening.models import Topic
 from hubbub.listening.query import And, Field, MinFollowers, Near, Node, Not, Or, Text, parse
 from hubbub.listening.reference import matches
@@ -311,11 +312,12 @@ def search_posts(
                 )
             )
         rows = conn.execute(page_query.limit(batch)).all()
+        resolved = resolved_for_posts(conn, [row.id for row in rows])
         for row in rows:
             scanned += 1
             value = row.created_at if sort == "time" else int(row.sort_value)
             after = Cursor(sort, value, row.id)
-            if matches(node, document_for(row, author_of(row))):
+            if matches(node, document_for(row, author_of(row), resolved)):
                 hits.append(_hit(row, after))
                 if len(hits) == limit:
                     break

@@ -16,7 +16,7 @@ Nothing here runs on the ingest path: ``refresh_search_index`` catches up before
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import AuthorRef, PostItem
+from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.listening.document import Document
 from hubbub.listening.normal import fold_key, tokens
 from hubbub.posts.models import Author, Post
@@ -160,8 +161,9 @@ def tsvector_literal(tokens_: list[str]) -> str:
     return " ".join(f"{t}:{','.join(p)}" for t, p in positions.items())
 
 
-def document_for(post: Any, author: Any) -> Document:
-    """The Document of a stored post, derived exactly as for a post fresh from a connector.
+def document_for(post: Any, author: Any, resolved: Mapping[str, str] | None = None) -> Document:
+    """The Document of a stored post, derived exactly as for a post fresh from a connector,
+    except that short links already resolved (``resolved``) count with the domain they lead to.
 
     ``post`` and ``author`` are rows (or models) with the Post and Author columns used here.
     """
@@ -179,7 +181,9 @@ def document_for(post: Any, author: Any) -> Document:
         links=tuple(post.links or ()),
         network=post.network,
     )
-    return Document.from_post(item, followers=author.followers, network=post.network)
+    return Document.from_post(
+        item, followers=author.followers, network=post.network, resolved=resolved
+    )
 
 
 # Columns a search reads to build a Document and show a hit.
@@ -243,7 +247,8 @@ def index_posts(session: Session, workspace_id: int, post_ids: list[int]) -> Ind
             .join(Author, Author.id == Post.author_id)
             .where(Post.workspace_id == workspace_id, Post.id.in_(chunk), Post.deleted.is_(False))
         ).all()
-        docs = [(row.id, index_tokens(document_for(row, author_of(row)))) for row in rows]
+        resolved = resolved_for_posts(conn, [row.id for row in rows])
+        docs = [(row.id, index_tokens(document_for(row, author_of(row), resolved))) for row in rows]
         if not docs:
             continue
         if sqlite:

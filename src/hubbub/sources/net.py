@@ -219,8 +219,12 @@ class SafeHTTP:
         params: dict[str, Any] | None = None,
         json: Any = None,
         timeout: httpx.Timeout | None = None,
+        follow_redirects: bool = True,
     ) -> AsyncIterator[httpx.Response]:
-        """Send a request (following checked redirects) and yield the streaming response."""
+        """Send a request (following checked redirects) and yield the streaming response.
+
+        ``follow_redirects=False`` yields a redirect itself, for a caller that walks the hops
+        (each one still checked here before connecting and on the address connected to)."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             await check_url(current, self.settings)
@@ -240,7 +244,7 @@ class SafeHTTP:
                 raise TransientError(f"cannot reach {current}: {exc!r}") from None
             try:
                 self._check_peer(response)
-                if response.is_redirect and "location" in response.headers:
+                if follow_redirects and response.is_redirect and "location" in response.headers:
                     current = urljoin(str(response.url), response.headers["location"])
                     params = None
                     continue
