@@ -129,3 +129,34 @@ def test_backfill_terms_recounts_matches_stored_before_term_rollups(
     assert term_rows() == live
     hubbub("backfill", "--terms")  # a recount, not an addition
     assert term_rows() == live
+
+
+def test_backfill_authors_recounts_the_author_rollups(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    from sqlalchemy import delete, select
+    from sqlalchemy.orm import Session
+
+    from hubbub.listening.models import AuthorRollup
+    from hubbub.store.engine import transaction
+
+    def author_rows() -> list[tuple[int, str, int]]:
+        with Session(engine) as session:
+            rows = session.execute(
+                select(AuthorRollup.author_id, AuthorRollup.network, AuthorRollup.posts)
+            )
+            return sorted((a, network, n) for a, network, n in rows)
+
+    hubbub("add", "Skates", "skates")
+    events = [post(n, "rocket skates rule", author=who) for n, who in ((1, "amira"), (2, "bruno"))]
+    ingest(engine, settings, workspace_id, [*events, post(3, "skates again")])
+    live = author_rows()
+    assert sorted(n for _, _, n in live) == [1, 2]
+    with transaction(engine) as session:  # as if the rows were lost
+        session.execute(delete(AuthorRollup))
+    hubbub("backfill")
+    assert author_rows() == []  # no new match: plain backfill adds nothing
+    hubbub("backfill", "--authors")
+    assert author_rows() == live
+    hubbub("backfill", "--authors")  # a recount, not an addition
+    assert author_rows() == live

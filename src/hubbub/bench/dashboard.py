@@ -492,7 +492,12 @@ def run(posts: int, seed: int, repeat: int, reuse: Path | None) -> dict[str, Any
         with engine.connect() as conn:
             rollup_rows = {
                 table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()  # noqa: S608
-                for table in ("hourly_rollups", "hourly_rollup_authors", "term_rollups")
+                for table in (
+                    "hourly_rollups",
+                    "hourly_rollup_authors",
+                    "term_rollups",
+                    "author_rollups",
+                )
             }
         engine.dispose()
         con, load_seconds = load_duckdb(store)

@@ -14,19 +14,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import AuthorRef, PostItem
+from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.enrich.terms import drop_stopwords, terms_of
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Candidate, Enriched, Enrichment, post_text
 from hubbub.listening.matcher import Matcher
 from hubbub.listening.models import (
     TOPIC_KINDS,
+    AuthorRollup,
     HourlyRollup,
     HourlyRollupAuthor,
     PostEnrichment,
@@ -43,9 +45,11 @@ ENRICHMENTS = cast(Table, PostEnrichment.__table__)
 ROLLUPS = cast(Table, HourlyRollup.__table__)
 ROLLUP_AUTHORS = cast(Table, HourlyRollupAuthor.__table__)
 TERMS = cast(Table, TermRollup.__table__)
+AUTHOR_ROLLUPS = cast(Table, AuthorRollup.__table__)
 CELL = ("topic_id", "hour", "network", "sentiment_label", "lang")
 COUNTERS = ("posts", "unique_authors", "potential_reach", "engagement")
 TERM_CELL = ("topic_id", "day", "network", "sentiment_label", "lang", "term")
+AUTHOR_CELL = ("topic_id", "author_id", "day", "network")
 MAX_TERM_CHARS = 64  # longer "words" (pasted tokens, base64) are not terms anyone reads
 TERMS_PER_CELL = 50  # most frequent terms kept per day and cell once the day is compacted
 MAX_NAME = 200
@@ -55,6 +59,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Progress = Callable[[int, int], None]  # (posts done, posts in total)
 Cell = tuple[int, datetime, str, str, str]
 TermCell = tuple[int, datetime, str, str, str, str]
+AuthorCell = tuple[int, int, datetime, str]
 
 
 # ---- topics ---------------------------------------------------------------------------------
@@ -197,12 +202,14 @@ class RecordResult:
     enriched: int = 0
     cells: int = 0
     terms: int = 0
+    author_days: int = 0  # (topic, author, day, network) rows added to
 
     def add(self, other: RecordResult) -> None:
         self.matches += other.matches
         self.enriched += other.enriched
         self.cells += other.cells
         self.terms += other.terms
+        self.author_days += other.author_days
 
 
 @dataclass(slots=True)
@@ -349,6 +356,16 @@ def _add_terms(session: Session, workspace_id: int, counts: dict[TermCell, int])
     return len(rows)
 
 
+def _add_author_days(session: Session, counts: dict[AuthorCell, int]) -> int:
+    """Add match counts to the author rollups; the number of rows touched."""
+    rows = [
+        dict(zip(AUTHOR_CELL, key, strict=True)) | {"posts": n} for key, n in sorted(counts.items())
+    ]
+    if rows:
+        _add_to_counters(session, rows, AUTHOR_ROLLUPS, AUTHOR_CELL, ("posts",))
+    return len(rows)
+
+
 def record_matches(
     session: Session,
     workspace_id: int,
@@ -356,7 +373,7 @@ def record_matches(
     enrichment: Enrichment,
 ) -> RecordResult:
     """Store the matches of stored posts, enrich newly matched posts, and add the new matches
-    to the hourly rollups, in the caller's transaction."""
+    to the hourly, term and author rollups, in the caller's transaction."""
     result = RecordResult()
     if not matched:
         return result
@@ -399,6 +416,7 @@ def record_matches(
     counters: dict[Cell, list[int]] = {}
     authors: set[tuple[Cell, int]] = set()
     term_counts: dict[TermCell, int] = defaultdict(int)
+    author_days: dict[AuthorCell, int] = defaultdict(int)
     for topic_id, post_id in new:
         post = by_id[post_id]
         label, lang = labels[post_id]
@@ -410,6 +428,7 @@ def record_matches(
         counts[2] += post.followers
         counts[3] += by_post[post_id].engagement
         authors.add((cell, post.author_id))
+        author_days[(topic_id, post.author_id, _day(post.created_at), network)] += 1
         for term in drop_stopwords(by_post[post_id].terms, lang):
             term_counts[(topic_id, _day(post.created_at), network, label, lang, term)] += 1
     author_rows = [
@@ -434,6 +453,7 @@ def record_matches(
     _add_to_counters(session, rows)
     result.cells = len(rows)
     result.terms = _add_terms(session, workspace_id, term_counts)
+    result.author_days = _add_author_days(session, author_days)
     return result
 
 
@@ -555,6 +575,61 @@ def rebuild_term_rollups(
     return written
 
 
+def rebuild_author_rollups(
+    session: Session,
+    workspace_id: int,
+    *,
+    since: datetime | None = None,
+    page: int = 10_000,
+    progress: Progress | None = None,
+) -> int:
+    """Recount the author rollups from the stored matches (of posts created at or after
+    ``since``): a repair, since migration 0019 and every recorded match keep them. Matches of
+    deleted posts are counted, as live maintenance counts them (top authors takes them off
+    when reading). Commits per page; returns the rows written."""
+    topics = select(Topic.id).where(Topic.workspace_id == workspace_id)
+    where: list[ColumnElement[bool]] = [
+        TopicMatch.workspace_id == workspace_id,
+        TopicMatch.author_id.is_not(None),
+    ]
+    gone: list[ColumnElement[bool]] = [AuthorRollup.topic_id.in_(topics)]
+    if since is not None:
+        where.append(TopicMatch.created_at >= _day(since))
+        gone.append(AuthorRollup.day >= _day(since))
+    session.execute(delete(AuthorRollup).where(*gone))
+    total = session.scalar(select(func.count()).select_from(TopicMatch).where(*where)) or 0
+    if progress:
+        progress(0, total)
+    done = written = 0
+    last = (0, 0)
+    while True:
+        rows = session.execute(
+            select(
+                TopicMatch.post_id,
+                TopicMatch.topic_id,
+                TopicMatch.author_id,
+                TopicMatch.created_at,
+                TopicMatch.network,
+            )
+            .where(*where, tuple_(TopicMatch.post_id, TopicMatch.topic_id) > last)
+            .order_by(TopicMatch.post_id, TopicMatch.topic_id)
+            .limit(page)
+        ).all()
+        if not rows:
+            break
+        last = (rows[-1].post_id, rows[-1].topic_id)
+        counts: dict[AuthorCell, int] = defaultdict(int)
+        for row in rows:
+            counts[(row.topic_id, row.author_id, _day(row.created_at), row.network)] += 1
+        written += _add_author_days(session, counts)
+        session.commit()
+        done += len(rows)
+        if progress:
+            progress(done, total)
+    session.commit()
+    return written
+
+
 # ---- backfill -------------------------------------------------------------------------------
 
 
@@ -668,9 +743,10 @@ def backfill(
             break
         last_id = rows[-1].id
         matched: list[Matched] = []
+        resolved = resolved_for_posts(session, [row.id for row in rows])
         for row in rows:
             item = post_item(row)
-            doc = Document.from_post(item)
+            doc = Document.from_post(item, resolved=resolved)
             topic_ids = matcher.match(doc)
             if topic_ids:
                 matched.append(

@@ -234,6 +234,13 @@ def backfill(
             help="Also recount the term rollups of matches already stored (after upgrading).",
         ),
     ] = False,
+    authors: Annotated[
+        bool,
+        typer.Option(
+            "--authors",
+            help="Also recount the author rollups (top authors) from the stored matches.",
+        ),
+    ] = False,
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
     """Match stored posts against the active topics (idempotent: running it again adds nothing)."""
@@ -266,6 +273,14 @@ def backfill(
             )
             result.compacted += actions.compact_closed_days(session, workspace_id, start)
             session.commit()
+        if authors:
+            task = progress.add_task("recounting authors of stored matches", total=None)
+            actions.rebuild_author_rollups(
+                session,
+                workspace_id,
+                since=start,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     typer.echo(
         f"posts {result.posts}: matched {result.matched_posts}; new matches "
         f"{result.record.matches}, newly enriched {result.record.enriched}"
