@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -56,6 +57,11 @@ ACTION_INTENTS = frozenset({"question", "complaint", "support_request", "purchas
 SENDING_LEASE = timedelta(minutes=2)
 CLAIMABLE = ("queued", "failed", "rate_limited", "needs_credentials")
 MAX_REPLY_CHARS = 5000
+#: The same person sending the same text to the same conversation again within this window (a
+#: reload then a second submit: the form's key is new) gets the reply already in the outbox.
+REPEAT_WINDOW = timedelta(minutes=10)
+#: States of a reply that is sent or still on its way (a failure with no retry is neither).
+_ON_ITS_WAY = ("queued", "sending", "sent", "rate_limited", "needs_credentials")
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
 
 
@@ -855,6 +861,14 @@ def _last_customer_post(session: Session, found: Conversation) -> Post:
     return post
 
 
+@dataclass(frozen=True)
+class QueuedReply:
+    """What :func:`submit_reply` did: ``repeated`` when it returned a reply already queued."""
+
+    reply: OutboundReply
+    repeated: bool
+
+
 def queue_reply(
     session: Session,
     found: Conversation,
@@ -862,11 +876,62 @@ def queue_reply(
     *,
     in_reply_to_post_id: int | None = None,
     idempotency_key: str | None = None,
+    repeat_window: timedelta | None = None,
     actor: Actor = CLI,
 ) -> OutboundReply:
     """Put a reply in the outbox; sending it is :func:`hubbub.inbox.outbound.send_reply`.
 
-    Asking again with the same ``idempotency_key`` returns the reply already queued.
+    Asking again with the same ``idempotency_key`` returns the reply already queued (see
+    :func:`submit_reply` for ``repeat_window``).
+    """
+    return submit_reply(
+        session,
+        found,
+        body,
+        in_reply_to_post_id=in_reply_to_post_id,
+        idempotency_key=idempotency_key,
+        repeat_window=repeat_window,
+        actor=actor,
+    ).reply
+
+
+def _repeat_of(
+    session: Session, found: Conversation, text: str, user_id: int, since: datetime
+) -> OutboundReply | None:
+    """This person's reply with this very text to this conversation since ``since``, if it is
+    sent or on its way."""
+    on_its_way = OutboundReply.state.in_(_ON_ITS_WAY) | (
+        (OutboundReply.state == "failed") & OutboundReply.retry_at.is_not(None)
+    )
+    return session.scalar(
+        select(OutboundReply)
+        .where(
+            OutboundReply.conversation_id == found.id,
+            OutboundReply.created_by == user_id,
+            OutboundReply.created_at >= since,
+            OutboundReply.body == text,
+            on_its_way,
+        )
+        .order_by(OutboundReply.id)
+        .limit(1)
+    )
+
+
+def submit_reply(
+    session: Session,
+    found: Conversation,
+    body: str,
+    *,
+    in_reply_to_post_id: int | None = None,
+    idempotency_key: str | None = None,
+    repeat_window: timedelta | None = None,
+    actor: Actor = CLI,
+) -> QueuedReply:
+    """Queue a reply, or return the one already queued for the same request.
+
+    The same ``idempotency_key`` always returns its reply. With ``repeat_window``, the same
+    person's same text to the same conversation, queued, sending or sent within the window,
+    is returned too (``repeated``): a key made per page load does not survive a reload.
     """
     _require(session, actor, found.workspace_id, Role.AGENT)
     if idempotency_key is not None:
@@ -876,12 +941,24 @@ def queue_reply(
         if existing is not None:
             if existing.conversation_id != found.id:
                 raise InboxError("that idempotency key belongs to another reply")
-            return existing
+            return QueuedReply(existing, repeated=True)
     if found.status == "spam":
         raise InboxError("a conversation marked as spam gets no reply")
     text = body.strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise InboxError(f"a reply has 1 to {MAX_REPLY_CHARS} characters")
+    if repeat_window is not None and actor.user_id is not None:
+        # A write first: it takes SQLite's write lock and PostgreSQL's row lock on the
+        # conversation, so two submits of the same text take turns and the second sees the first.
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == found.id)
+            .values(id=Conversation.id)
+            .execution_options(synchronize_session=False)
+        )
+        repeat = _repeat_of(session, found, text, actor.user_id, utcnow() - repeat_window)
+        if repeat is not None:
+            return QueuedReply(repeat, repeated=True)
     if in_reply_to_post_id is None:
         parent = _last_customer_post(session, found)
     else:
@@ -925,7 +1002,7 @@ def queue_reply(
         found,
         {"reply": {"id": reply.id, "body": reply.body, "created_by": reply.created_by}},
     )
-    return reply
+    return QueuedReply(reply, repeated=False)
 
 
 def claim_reply(

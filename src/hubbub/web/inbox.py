@@ -20,14 +20,15 @@ from hubbub.accounts.queries import list_members
 from hubbub.core.clock import utcnow
 from hubbub.inbox.actions import (
     MAX_REPLY_CHARS,
+    REPEAT_WINDOW,
     InboxError,
     add_note,
     assign,
     assign_to_queue,
     mark_viewing,
-    queue_reply,
     render_saved_reply,
     set_status,
+    submit_reply,
 )
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply
 from hubbub.inbox.queries import (
@@ -149,6 +150,7 @@ def _conversation_page(
     draft: str = "",
     note_draft: str = "",
     collision: list[OutboundReply] | None = None,
+    repeated: int | None = None,
     status_code: int = 200,
 ) -> Response:
     found = _conversation(session, access, conversation_id)
@@ -197,6 +199,8 @@ def _conversation_page(
         "viewers": others,
         "seen": now.isoformat(),
         "collision": collision,
+        # Only a reply of this conversation is named, whatever the query string says.
+        "repeated": next((r for r in replies if r.id == repeated), None),
         "my_user_id": me,
     }
     return render(request, session, access, "conversation", context, status_code)
@@ -209,8 +213,10 @@ def conversation_page(
     access: ReadInbox,
     conversation_id: RowId,
     saved: Annotated[str, Query(max_length=100)] = "",
+    repeated: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> Response:
-    """The thread, its replies and notes; ``saved`` fills the reply box from a saved reply."""
+    """The thread, its replies and notes; ``saved`` fills the reply box from a saved reply;
+    ``repeated`` names a reply a second submit found already queued (a notice says so)."""
     draft = ""
     if saved:
         try:
@@ -224,7 +230,9 @@ def conversation_page(
             return _conversation_page(
                 request, session, access, conversation_id, error=exc.detail, status_code=400
             )
-    return _conversation_page(request, session, access, conversation_id, draft=draft)
+    return _conversation_page(
+        request, session, access, conversation_id, draft=draft, repeated=repeated
+    )
 
 
 def _back(access: Access, conversation_id: int) -> Response:
@@ -320,7 +328,9 @@ def conversation_reply(
     seen: Annotated[str, Form(max_length=64)] = "",
     send_anyway: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Queue a reply; the form's idempotency key makes a double submit queue it once.
+    """Queue a reply; the form's idempotency key makes a double submit queue it once, and the
+    same text sent again by the same person within ``REPEAT_WINDOW`` (after a reload, with a
+    new key) returns the reply already queued: the page then says so instead of queuing two.
 
     If a teammate queued a reply here after this page was loaded (``seen``), nothing is sent:
     the page comes back with their reply and the draft, to send anyway or drop.
@@ -343,11 +353,12 @@ def conversation_reply(
             )
     try:
         with transaction(request.app.state.engine) as tx:
-            queue_reply(
+            queued = submit_reply(
                 tx,
                 _conversation(tx, access, conversation_id),
                 body,
                 idempotency_key=idempotency_key or None,
+                repeat_window=REPEAT_WINDOW,
                 actor=access.principal.actor,
             )
     except InboxError as exc:
@@ -359,6 +370,12 @@ def conversation_reply(
             error=exc.detail,
             draft=body,
             status_code=400,
+        )
+    if queued.repeated:
+        return RedirectResponse(
+            f"/w/{access.ws.slug}/inbox/{conversation_id}?repeated={queued.reply.id}"
+            f"#reply-{queued.reply.id}",
+            status_code=303,
         )
     return _back(access, conversation_id)
 
