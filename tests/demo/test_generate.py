@@ -236,3 +236,26 @@ def test_the_crisis_day_is_a_negative_spike(demo: Demo, records: list[Record]) -
         if r["author"]["display_name"] == BRAND and "latch" in r["text"] and not r["reply_to"]
     ]
     assert {r["network"] for r in statement} == {"bluesky", "mastodon"}
+
+
+def test_history_reaches_back_to_the_previous_quarter_and_leaves_the_main_weeks_alone() -> None:
+    from datetime import date
+
+    from hubbub.demo.generate import history_to_last_quarter
+
+    start = (END - timedelta(days=42)).date()  # 2026-09-21, in Q3
+    history = history_to_last_quarter(42, END)
+    assert history == (start - date(2026, 7, 1)).days + 1  # back to Q3's first day
+    assert history_to_last_quarter(200, END) == 0  # the main weeks already reach back to Q3
+    # In February the previous quarter is last year's fourth: back to 1 October 2025.
+    assert history_to_last_quarter(42, datetime(2026, 2, 20, tzinfo=UTC)) == 101
+    main = generate(7, 42, END)
+    full = generate(7, 42, END, history)
+    assert {p.native_id for p in main.posts} < {p.native_id for p in full.posts}
+    earlier = [p for p in full.posts if p.created_at < main.start]
+    assert min(p.created_at for p in earlier).date() >= date(2026, 6, 30)
+    assert min(p.created_at for p in earlier).date() <= date(2026, 7, 2)
+    weeks = Counter((main.start - p.created_at).days // 7 for p in earlier)
+    oldest, newest = max(weeks), 0
+    main_week = len([p for p in main.posts if p.created_at < main.start + timedelta(days=7)])
+    assert weeks[oldest - 1] < weeks[newest + 1] < main_week  # quieter, and rising

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import login
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import role_in, user_by_email
+from hubbub.demo.conversions import CAMPAIGN, demo_conversions
 from hubbub.demo.generate import demo_lines
 from hubbub.demo.load import (
     DEMO_OWNER,
@@ -20,7 +22,10 @@ from hubbub.demo.load import (
     summarise,
 )
 from hubbub.inbox import queries as inbox_queries
+from hubbub.listening.actions import get_topic
 from hubbub.listening.queries import list_topics, match_counts
+from hubbub.measure import queries
+from hubbub.measure.models import Conversion
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -95,7 +100,8 @@ def test_the_demo_listens_with_its_brand_product_and_rival_topics(
         workspace_id = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
         topics = {topic.name: topic for topic in list_topics(session, workspace_id)}
         counts = match_counts(session, workspace_id)
-    assert {topic.kind for topic in topics.values()} == {"brand", "product", "competitor"}
+    kinds = {"brand", "campaign", "product", "competitor"}
+    assert {topic.kind for topic in topics.values()} == kinds
     assert set(topics) == {name for name, _rule, _kind in demo_topics()}
     assert all(counts.get(topic.id, 0) > 0 for topic in topics.values())
     with Session(engine) as session:  # the brand's own accounts, for the inbox
@@ -106,3 +112,25 @@ def test_the_demo_listens_with_its_brand_product_and_rival_topics(
     with Session(engine) as session:
         assert match_counts(session, workspace_id) == counts
         assert len(list_topics(session, workspace_id)) == len(topics)
+
+
+def test_the_demo_records_its_campaigns_orders_once(engine: Engine, settings: Settings) -> None:
+    load_demo(engine, settings, "demo", days=7, end=END)
+    expected = demo_conversions(7, 7, END)
+    with Session(engine) as session:
+        workspace_id = session.scalars(select(Workspace.id).where(Workspace.slug == "demo")).one()
+        campaign = get_topic(session, workspace_id, CAMPAIGN)
+        rows = session.scalars(select(Conversion).order_by(Conversion.external_id)).all()
+        case = queries.business_case(session, workspace_id, END - timedelta(days=7), END)
+    assert campaign.kind == "campaign"
+    assert 7 <= len(rows) == len(expected) <= 80  # a modest set, a few a day
+    assert {r.external_id for r in rows} == {c.external_id for c in expected}
+    assert all(END - timedelta(days=7) <= r.occurred_at < END and r.source == "demo" for r in rows)
+    on_campaign = [r for r in rows if r.topic_id == campaign.id]
+    assert 0 < len(on_campaign) < len(rows)  # most through the campaign, some not
+    assert case is not None and case.actuals is not None
+    assert case.actuals.conversions == len(rows)
+    assert case.actuals.revenue == pytest.approx(sum(r.value for r in rows))
+    load_demo(engine, settings, "demo", days=7, end=END)  # again: nothing new
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Conversion)) == len(rows)

@@ -1,15 +1,18 @@
-"""``hubbub goals`` and ``hubbub business-case`` through the real command."""
+"""``hubbub goals``, ``business-case`` and ``metrics conversions`` through the real command."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from hubbub.cli import app
+from hubbub.core.clock import utcnow
+from hubbub.measure.forecast import quarter_bounds, quarter_of
 from hubbub.settings import get_settings
 
 Invoke = Callable[..., Result]
@@ -87,3 +90,55 @@ def test_business_case_set_and_show(hubbub: Invoke) -> None:
         code=1,
     )
     assert "fraction" in bad.stderr
+
+
+def test_conversions_import_is_idempotent_and_says_why_rows_are_refused(
+    hubbub: Invoke, tmp_path: Path
+) -> None:
+    hubbub("topic", "add", "spring", "#spring", "--kind", "campaign")
+    now = utcnow().replace(microsecond=0)
+    day = (now - timedelta(days=1)).isoformat()
+    good = tmp_path / "orders.csv"
+    good.write_text(
+        "external_id,occurred_at,value,currency,campaign,customer\n"
+        f"A-1,{day},100,EUR,spring,someone\n"
+        f"A-2,{day},50.5,,spring,\n"  # the default currency
+        f"A-3,{day},20,USD,,\n"
+        f"A-1,{day},100,EUR,spring,again\n"  # the same order twice in the file
+    )
+    first = json.loads(hubbub("metrics", "conversions", "import", str(good), "--json").output)
+    assert (first["accepted"], first["duplicates"], first["rejected"]) == (3, 1, 0)
+    assert first["ignored_columns"] == ["customer"]
+    again = hubbub("metrics", "conversions", "import", str(good)).output
+    assert "accepted 0, duplicates 4, rejected 0" in again
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "external_id,occurred_at,value,topic\n"
+        f"A-1,{day},999,spring\n"  # recorded already with another value
+        "A-9,2026-11-01 10:00,5,\n"  # no time zone
+        f"A-10,{day},5,autumn\n"  # no such topic
+        f"A-11,{day},7,\n"
+    )
+    refused = hubbub("metrics", "conversions", "import", str(bad), code=1).output
+    assert "accepted 1, duplicates 0, rejected 3" in refused
+    assert "line 2: external_id 'A-1' is recorded already with other values" in refused
+    assert "line 3: occurred_at needs a time zone" in refused
+    assert "line 4: no topic named 'autumn'" in refused
+    missing = tmp_path / "missing.csv"
+    missing.write_text("id,value\n1,2\n")
+    assert (
+        "lacks external_id, occurred_at"
+        in hubbub("metrics", "conversions", "import", str(missing), code=1).stderr
+    )
+    hubbub(
+        "business-case", "set", "--costs", "100", "--reach", "1000", "--click-rate", "0.1",
+        "--conversion-rate", "0.1", "--order-value", "10",
+    )  # fmt: skip
+    shown = json.loads(hubbub("business-case", "show", "--json").output)
+    actual = shown["actual_quarter_to_date"]
+    if (now - timedelta(days=1)) >= quarter_bounds(quarter_of(now))[0]:
+        # A-1, A-2 and A-11 in EUR (157.5); A-3 in USD is left out.
+        assert (actual["conversions"], actual["revenue"]) == (3, 157.5)
+        assert actual["roi"] == pytest.approx(0.575) and actual["other_currencies"] == {"USD": 1}
+    else:  # the first day of a quarter: yesterday's orders belong to the last one
+        assert actual is None

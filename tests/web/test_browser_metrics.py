@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select
 
 from hubbub.core.clock import utcnow
 from hubbub.listening.actions import add_topic
-from hubbub.measure.actions import add_goal, save_business_case
+from hubbub.measure.actions import add_goal, record_conversions, save_business_case
 from hubbub.measure.business import Inputs
+from hubbub.measure.conversions import ConversionIn
 from hubbub.measure.forecast import quarter_of
 from hubbub.measure.models import Goal
 from hubbub.store.engine import transaction
@@ -65,6 +66,9 @@ def test_metrics_page_fits_a_phone(
         add_goal(session, workspace_id, "within_sla_share", quarter, 0.9)
         add_goal(session, workspace_id, "mentions", quarter, 1_000_000, "skates")
         save_business_case(session, workspace_id, Inputs(12_345_678, 9_876_543, 0.02, 0.03, 80))
+        order = ConversionIn("order-with-a-long-number-123456789", utcnow(), 987_654.32, "EUR")
+        assert record_conversions(session, workspace_id, [(1, order)], "cli").accepted == 1
     page, _ = _open(browser, live_server, "/w/acme/metrics", PHONE, cookie=owner_cookie)
+    assert "987,654.32 EUR" in page.locator("#business-case").inner_text()  # the actuals
     _screenshot_fits(page, tmp_path / "metrics-phone.png")
     page.context.close()

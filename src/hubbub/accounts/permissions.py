@@ -90,6 +90,12 @@ PERMISSIONS: dict[str, Permission] = {
             Role.MANAGER,
             "Add and remove quarterly goals; edit the business case.",
         ),
+        Permission(
+            "conversions.record",
+            Scope.WORKSPACE,
+            Role.MANAGER,
+            "Record conversions (API; the CSV import is `hubbub metrics conversions import`).",
+        ),
         Permission("inbox.read", Scope.WORKSPACE, Role.VIEWER, "Read inbox conversations."),
         Permission(
             "inbox.work",

@@ -16,6 +16,12 @@ def demo(
     workspace: str = typer.Option("demo", "--workspace", "-w", help="Workspace slug to fill."),
     seed: int = typer.Option(7, help="Seed of the generator; the same seed gives the same demo."),
     days: int = typer.Option(42, min=MIN_DAYS, max=366, help="Days of conversation, up to now."),
+    history_days: int | None = typer.Option(
+        None,
+        min=0,
+        max=366,
+        help="Days of quieter talk before them (default: back to the previous quarter's start).",
+    ),
 ) -> None:
     """Create a demo workspace: a fictional e-bike brand and weeks of conversation about it."""
     rt = runtime()
@@ -34,7 +40,13 @@ def demo(
 
         try:
             result = load_demo(
-                rt.engine, rt.settings, workspace, seed=seed, days=days, progress=advance
+                rt.engine,
+                rt.settings,
+                workspace,
+                seed=seed,
+                days=days,
+                history_days=history_days,
+                progress=advance,
             )
         except ConfigError as exc:
             raise fail(str(exc)) from None
@@ -79,5 +91,10 @@ def demo(
     console.print(f"  hubbub alerts playbook runs --workspace {slug}", highlight=False)
     console.print(
         f"  hubbub serve, then /w/{slug}/alerts (the crisis alert) and /w/{slug}/playbooks",
+        highlight=False,
+    )
+    console.print(
+        f"  /w/{slug}/metrics?topic=ridelumen (the #RideLumen campaign: conversions, revenue, "
+        "and the business case's actuals beside its plan)",
         highlight=False,
     )

@@ -325,6 +325,19 @@ class Demo:
             yield orjson.dumps(post.record(c))
 
 
+_EVERYDAY_INTENTS = (
+    ("praise", 17),
+    ("complaint", 10),
+    ("question", 12),
+    ("purchase", 8),
+    ("feature", 6),
+    ("support", 7),
+    ("chatter", 10),
+    ("rival", 16),
+    ("offtopic", 14),
+)
+
+
 def _likes(post: Post, c: Counter[str]) -> int:
     """Heavy-tailed, but tied to what else the post drew, as on the real networks."""
     followers = post.author.followers or 0
@@ -382,12 +395,16 @@ class _Builder:
     """Draws the world (people, then the everyday talk, the viral moment, the crisis, Hacker
     News threads and feeds) from one seeded generator, in a fixed order."""
 
-    def __init__(self, seed: int, days: int, end: datetime) -> None:
+    def __init__(self, seed: int, days: int, end: datetime, history_days: int = 0) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.ids = random.Random(f"{seed}-ids")
         self.days = days
+        self.history_days = history_days
         self.end = end
         self.start = end - timedelta(days=days)
+        self.earliest = self.start - timedelta(days=history_days)
+        self.window_start = self.start  # posts before it are dropped; history() widens it
         self.posts: list[Post] = []
         self.taken: set[str] = set()
         self.handles: set[str] = set()
@@ -673,7 +690,7 @@ class _Builder:
     # posts --------------------------------------------------------------------------------
 
     def add(self, post: Post) -> Post | None:
-        if not (self.start <= post.created_at <= self.end):
+        if not (self.window_start <= post.created_at <= self.end):
             return None
         self.posts.append(post)
         return post
@@ -1004,49 +1021,65 @@ class _Builder:
 
     def everyday(self) -> None:
         rng = self.rng
-        intents = (
-            ("praise", 17),
-            ("complaint", 10),
-            ("question", 12),
-            ("purchase", 8),
-            ("feature", 6),
-            ("support", 7),
-            ("chatter", 10),
-            ("rival", 16),
-            ("offtopic", 14),
-        )
         for d in range(self.days + 1):
             day = (self.start + timedelta(days=d)).replace(hour=0, minute=0, second=0)
             factor = _WEEKDAY[day.weekday()] * (1 + 0.3 * d / self.days) * rng.gauss(1, 0.12)
-            for network, base in (("bluesky", 36), ("mastodon", 15)):
-                for _ in range(_poisson(rng, base * factor)):
-                    author = self.pick(network)
-                    post = self.original(
-                        network, author, self.when(day, author), _weighted(rng, intents)
-                    )
-                    if post is not None:
-                        self.discuss(post)
-                for _ in range(_poisson(rng, 2.5 if network == "bluesky" else 1.0)):
-                    spammer = rng.choice(self.spammers[network])
-                    post = self.original(network, spammer, self.when(day, spammer), "spam")
-                    if post is not None:
-                        self.discuss(post)
-            if d % 3 == 1:
-                self.brand_post(day, rng.choice(tx.BRAND_POSTS))
-            if rng.random() < 0.4:
-                network, name = rng.choice(sorted(self.rivals))
-                rival = self.rivals[(network, name)]
-                product = rng.choice(tx.COMPETITOR_PRODUCTS[name])
-                post = self.write(
-                    network,
-                    rival,
-                    self.when(day, rival),
-                    rng.choice(tx.RIVAL_POSTS).replace("{p}", product),
-                    "brand",
-                    "en",
+            self.ordinary_day(day, factor, spam=1.0, brand_post=d % 3 == 1)
+
+    def ordinary_day(self, day: datetime, factor: float, spam: float, brand_post: bool) -> None:
+        """A day of everyday talk: originals and their threads, spam, a rival's post, maybe
+        one of the brand's own; ``factor`` scales the talk and ``spam`` the spam."""
+        rng = self.rng
+        for network, base in (("bluesky", 36), ("mastodon", 15)):
+            for _ in range(_poisson(rng, base * factor)):
+                author = self.pick(network)
+                post = self.original(
+                    network, author, self.when(day, author), _weighted(rng, _EVERYDAY_INTENTS)
                 )
                 if post is not None:
                     self.discuss(post)
+            for _ in range(_poisson(rng, spam * (2.5 if network == "bluesky" else 1.0))):
+                spammer = rng.choice(self.spammers[network])
+                post = self.original(network, spammer, self.when(day, spammer), "spam")
+                if post is not None:
+                    self.discuss(post)
+        if brand_post:
+            self.brand_post(day, rng.choice(tx.BRAND_POSTS))
+        if rng.random() < 0.4:
+            network, name = rng.choice(sorted(self.rivals))
+            rival = self.rivals[(network, name)]
+            product = rng.choice(tx.COMPETITOR_PRODUCTS[name])
+            post = self.write(
+                network,
+                rival,
+                self.when(day, rival),
+                rng.choice(tx.RIVAL_POSTS).replace("{p}", product),
+                "brand",
+                "en",
+            )
+            if post is not None:
+                self.discuss(post)
+
+    def history(self) -> None:
+        """Quieter weeks before the main ones, rising from a tenth to two fifths of their
+        volume: the brand before its social programme took off, so that quarter-on-quarter
+        views (the metrics page's "last quarter") have something to show. Drawn from random
+        streams of their own, so the main weeks are the same posts with or without them."""
+        if self.history_days <= 0:
+            return
+        rng, ids = self.rng, self.ids
+        self.rng = random.Random(f"{self.seed}-history")
+        self.ids = random.Random(f"{self.seed}-history-ids")
+        self.window_start = self.earliest
+        try:
+            for d in range(self.history_days):
+                day = (self.earliest + timedelta(days=d)).replace(hour=0, minute=0, second=0)
+                share = 0.1 + 0.3 * d / self.history_days
+                factor = _WEEKDAY[day.weekday()] * share * self.rng.gauss(1, 0.12)
+                self.ordinary_day(day, factor, spam=share, brand_post=d % 7 == 3)
+        finally:
+            self.rng, self.ids = rng, ids
+            self.window_start = self.start
 
     def brand_post(
         self,
@@ -1438,6 +1471,7 @@ class _Builder:
         self.crisis()
         self.hacker_news()
         self.feeds()
+        self.history()
         self.posts.sort(key=lambda p: (p.created_at, p.network, p.native_id))
         accounts = [(p.network, p.native_id, p.handle) for p in self.brand.values()]
         return Demo(
@@ -1465,13 +1499,31 @@ def default_end() -> datetime:
     return utcnow().replace(minute=0, second=0, microsecond=0)
 
 
-def generate(seed: int = 7, days: int = 42, end: datetime | None = None) -> Demo:
-    """The whole demo conversation; same seed, days and end give the same posts."""
+def history_to_last_quarter(days: int, end: datetime) -> int:
+    """Days of quieter history before the main ``days`` so the demo reaches back to the start
+    of the previous calendar quarter (at most a year in all)."""
+    this_quarter = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+    previous = (
+        date(this_quarter.year - 1, 10, 1)
+        if this_quarter.month == 1
+        else date(this_quarter.year, this_quarter.month - 3, 1)
+    )
+    start = (end - timedelta(days=days)).date()
+    return max(0, min((start - previous).days + 1, 366 - days))
+
+
+def generate(
+    seed: int = 7, days: int = 42, end: datetime | None = None, history_days: int = 0
+) -> Demo:
+    """The whole demo conversation; same seed, days, history and end give the same posts."""
     if days < MIN_DAYS:
         raise ValueError(f"the demo needs at least {MIN_DAYS} days, not {days}")
-    return _Builder(seed, days, as_utc(end) if end is not None else default_end()).build()
+    end = as_utc(end) if end is not None else default_end()
+    return _Builder(seed, days, end, history_days).build()
 
 
-def demo_lines(seed: int = 7, days: int = 42, end: datetime | None = None) -> Iterator[bytes]:
+def demo_lines(
+    seed: int = 7, days: int = 42, end: datetime | None = None, history_days: int = 0
+) -> Iterator[bytes]:
     """The demo as Hubbub jsonl lines, oldest first."""
-    return generate(seed, days, end).lines()
+    return generate(seed, days, end, history_days).lines()

@@ -22,7 +22,8 @@ from hubbub.accounts.queries import role_in, user_by_email
 from hubbub.core.clock import as_utc
 from hubbub.core.items import RawEvent
 from hubbub.demo.alerts import add_sample_playbook, replay_alerts
-from hubbub.demo.generate import DEMO_NOTE_ID, generate
+from hubbub.demo.conversions import CAMPAIGN, add_demo_conversions
+from hubbub.demo.generate import DEMO_NOTE_ID, default_end, generate, history_to_last_quarter
 from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
 from hubbub.inbox.actions import add_account
 from hubbub.listening.actions import add_topic, backfill
@@ -75,17 +76,22 @@ def load_demo(
     seed: int = 7,
     days: int = 42,
     end: datetime | None = None,
+    history_days: int | None = 0,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Create ``workspace_slug`` (if missing) and ingest the demo into it, in batches.
 
+    ``history_days`` of quieter talk come before the main ``days``; ``None`` reaches back to
+    the previous quarter's start (:func:`hubbub.demo.generate.history_to_last_quarter`).
     ``progress(done, total)`` is called after each batch.
     """
     with transaction(engine) as session:
         workspace_id = ensure_workspace(session, workspace_slug, WORKSPACE_NAME).id
     if end is None:
-        end = existing_end(engine, workspace_id)
-    demo = generate(seed, days, end)
+        end = existing_end(engine, workspace_id) or default_end()
+    if history_days is None:
+        history_days = history_to_last_quarter(days, end)
+    demo = generate(seed, days, end, history_days)
     lines = list(demo.lines())
     ingestor = Ingestor(engine, settings)
     target = Target(workspace_id)
@@ -105,12 +111,15 @@ def load_demo(
             add_account(session, settings, workspace_id, network, native_id, handle)
     add_sample_playbook(engine, workspace_id)
     replay_alerts(engine, settings, workspace_id)
+    add_demo_conversions(engine, workspace_id, seed, days, end)
     return total
 
 
 def demo_topics() -> list[tuple[str, str, str]]:
-    """(name, rule, kind) of the topics the demo listens with: brand, products, rivals."""
+    """(name, rule, kind) of the topics the demo listens with: brand, its campaign, products,
+    rivals."""
     topics = [("lumen", '"lumen bikes" OR lumenbikes OR #lumenbikes OR @lumenbikes', "brand")]
+    topics += [(CAMPAIGN, "#RideLumen", "campaign")]
     topics += [(name.split()[-1].lower(), f'"{name}"', "product") for name in PRODUCTS]
     topics += [
         (

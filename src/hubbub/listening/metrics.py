@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, intersect, select
 from sqlalchemy.orm import Session
 
 from hubbub.listening.models import HourlyRollup, HourlyRollupAuthor, Topic
@@ -94,16 +94,10 @@ def funnel(session: Session, topic: Topic, start: datetime, end: datetime) -> Fu
     seen_before = select(HourlyRollupAuthor.author_id).where(
         HourlyRollupAuthor.topic_id == topic.id, HourlyRollupAuthor.hour < start
     )
-    returning = int(
-        session.scalar(
-            select(func.count(func.distinct(HourlyRollupAuthor.author_id))).where(
-                HourlyRollupAuthor.author_id.in_(in_period),
-                HourlyRollupAuthor.author_id.in_(seen_before),
-                HourlyRollupAuthor.topic_id == topic.id,
-            )
-        )
-        or 0
-    )
+    # A set intersection of two range reads of the primary key: as an ``IN (…) AND IN (…)``
+    # over all the topic's rows, PostgreSQL ran 14 minutes at 458,000 author-hours.
+    both = intersect(in_period, seen_before).subquery()
+    returning = int(session.scalar(select(func.count()).select_from(both)) or 0)
     mentions = figures.posts
     return FunnelMetrics(
         start=start,

@@ -1,7 +1,8 @@
 """The business-case calculator: planned reach through clicks and conversions to revenue and ROI.
 
-Hubbub tracks no link clicks, conversions or orders yet, so every figure here is a projection
-from the planned inputs; :data:`ACTUALS` says what would replace each input once tracked.
+Every figure here is a projection from the planned inputs; :data:`ACTUALS` says what replaces
+each input once measured. Recorded conversions (``hubbub.measure.queries.case_actuals``) give
+actual conversions, revenue, order value and ROI; link clicks are not tracked yet.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def project(inputs: Inputs) -> Projection:
 
 @dataclass(frozen=True)
 class Actual:
-    """What would replace a planned input, and whether Hubbub measures it today."""
+    """What replaces a planned input, and whether Hubbub measures it today."""
 
     field: str
     replaced_by: str
@@ -64,6 +65,14 @@ ACTUALS: tuple[Actual, ...] = (
         True,
     ),
     Actual("click_rate", "clicks on tracked links ÷ reach (tracked links: not built)", False),
-    Actual("conversion_rate", "tracked conversions ÷ clicks (not built)", False),
-    Actual("average_order_value", "revenue of tracked orders ÷ orders (not built)", False),
+    Actual(
+        "conversion_rate",
+        "recorded conversions ÷ clicks on tracked links (conversions: recorded; clicks: not built)",
+        False,
+    ),
+    Actual(
+        "average_order_value",
+        "revenue ÷ number of the recorded conversions (CSV import or API)",
+        True,
+    ),
 )

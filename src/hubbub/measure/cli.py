@@ -1,13 +1,17 @@
-"""``hubbub goals …`` and ``hubbub business-case …``: targets and the business case from the
-server's command line (the command line acts as the operator, with every right)."""
+"""``hubbub goals …``, ``hubbub business-case …`` and ``hubbub metrics conversions …``: targets,
+the business case and recorded conversions from the server's command line (the command line
+acts as the operator, with every right)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import progress as bar
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -17,8 +21,10 @@ from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.measure import actions, queries
 from hubbub.measure.business import ACTUALS, Inputs
+from hubbub.measure.conversions import ConversionIn, RecordSummary, read_csv
 from hubbub.measure.forecast import Progress, quarter_bounds, quarter_of
 from hubbub.measure.kpis import KPIS
+from hubbub.measure.models import BusinessCase
 from hubbub.store.engine import transaction
 from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
@@ -31,6 +37,12 @@ business_case_app = typer.Typer(
     help="The business case: costs, reach and rates to projected revenue and ROI.",
     no_args_is_help=True,
 )
+metrics_app = typer.Typer(help="Measurement records: conversions.", no_args_is_help=True)
+conversions_app = typer.Typer(
+    help="Conversions (orders, sign-ups) for the funnel and the business case's actuals.",
+    no_args_is_help=True,
+)
+metrics_app.add_typer(conversions_app, name="conversions")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -118,7 +130,7 @@ def goals_list(
             str(item.goal_id),
             item.quarter,
             item.kpi.name,
-            escape(item.topic or "(inbox)"),
+            escape(item.topic or ("(all)" if item.kpi.source == "conversions" else "(inbox)")),
             figure(item.target, percent),
             figure(item.actual, percent),
             figure(item.forecast, percent),
@@ -175,10 +187,18 @@ def business_case_show(workspace: WorkspaceOpt = DEFAULT_SLUG, as_json: AsJson =
     if view is None:
         raise _fail(Rejected("no_case", "no business case yet: `hubbub business-case set …`"))
     projection = view.projection
+    actual = view.actuals
     if as_json:
         values = asdict(projection)
         values["measured_reach_quarter_to_date"] = view.measured_reach
         values["actuals"] = [asdict(actual) for actual in ACTUALS]
+        values["actual_quarter_to_date"] = None
+        if actual is not None:
+            values["actual_quarter_to_date"] = {
+                **asdict(actual),
+                "start": actual.start.isoformat(),
+                "end": actual.end.isoformat(),
+            }
         typer.echo(json.dumps(values))
         return
     money = projection.inputs.currency
@@ -190,6 +210,78 @@ def business_case_show(workspace: WorkspaceOpt = DEFAULT_SLUG, as_json: AsJson =
     table.add_row("revenue (projected)", f"{projection.revenue:,.2f} {money}")
     table.add_row("ROI (projected)", figure(projection.roi, percent=True))
     table.add_row("measured potential reach, quarter so far", f"{view.measured_reach:,}")
+    if actual is not None:
+        table.add_row("conversions (actual, quarter so far)", f"{actual.conversions:,}")
+        table.add_row("revenue (actual, quarter so far)", f"{actual.revenue:,.2f} {money}")
+        table.add_row("ROI (actual, quarter so far)", figure(actual.roi, percent=True))
+        for currency, count in actual.other_currencies.items():
+            table.add_row(f"conversions in {currency} (left out)", f"{count:,}")
     console.print(table)
     untracked = ", ".join(a.field for a in ACTUALS if not a.tracked)
     typer.echo(f"not tracked yet (projection only): {untracked}")
+
+
+IMPORT_BATCH = 1000
+SHOWN_REASONS = 50
+
+
+@conversions_app.command("import")
+def conversions_import(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header line.")
+    ],
+    currency: Annotated[
+        str | None,
+        typer.Option(help="For rows without a currency; default the business case's, else EUR."),
+    ] = None,
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    as_json: AsJson = False,
+) -> None:
+    """Record conversions from CSV: external_id, occurred_at (ISO 8601 with a zone), value,
+    and optionally currency and topic (or campaign). Importing the same file again records
+    nothing twice. Exits 1 when any row was rejected."""
+    store = open_store()
+    workspace_id = store.workspace_id(workspace)
+    if currency is None:
+        with Session(store.engine) as session:
+            case = session.get(BusinessCase, workspace_id)
+        currency = case.currency if case is not None else "EUR"
+    summary = RecordSummary()
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            ignored, rows = read_csv(handle, currency)
+        except Rejected as error:
+            raise _fail(error) from None
+        with bar.Progress(
+            bar.TextColumn("{task.description}"),
+            bar.BarColumn(),
+            bar.MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("recording conversions", total=None)
+            while batch := list(itertools.islice(rows, IMPORT_BATCH)):
+                items: list[tuple[int, ConversionIn]] = []
+                for row in batch:
+                    if row.item is None:
+                        summary.refuse(row.line, row.reason or "unreadable")
+                    else:
+                        items.append((row.line, row.item))
+                with transaction(store.engine) as session:  # one batch, one transaction
+                    summary.add(actions.record_conversions(session, workspace_id, items, "csv"))
+                progress.advance(task, len(batch))
+    if as_json:
+        typer.echo(json.dumps({**summary.as_dict(), "ignored_columns": ignored}))
+    else:
+        typer.echo(
+            f"accepted {summary.accepted}, duplicates {summary.duplicates}, "
+            f"rejected {summary.rejected}"
+        )
+        if ignored:
+            typer.echo(f"ignored columns: {', '.join(ignored)}")
+        for line, reason in summary.reasons[:SHOWN_REASONS]:
+            typer.echo(f"line {line}: {reason}")
+        if summary.rejected > SHOWN_REASONS:
+            typer.echo(f"… and {summary.rejected - SHOWN_REASONS} more (see --json)")
+    if summary.rejected:
+        raise typer.Exit(1)

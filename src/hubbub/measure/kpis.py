@@ -1,4 +1,5 @@
-"""The KPIs a goal can target: the funnel's fields (per topic) and the inbox's response figures.
+"""The KPIs a goal can target: the funnel's fields (per topic), the inbox's response figures,
+and recorded conversions (per topic or the whole workspace).
 
 ``additive`` KPIs accumulate over a quarter (a count), so their quarter-end forecast is a run
 rate; the others are levels (shares, percentiles) that the quarter so far already estimates.
@@ -10,18 +11,20 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hubbub.inbox.metrics import response_metrics
 from hubbub.listening.metrics import FunnelMetrics, funnel
 from hubbub.listening.models import Topic
+from hubbub.measure.models import Conversion
 
 
 @dataclass(frozen=True)
 class Kpi:
     name: str
     label: str
-    source: Literal["funnel", "response"]
+    source: Literal["funnel", "response", "conversions"]
     better: Literal["higher", "lower"] = "higher"
     additive: bool = True
     percent: bool = False
@@ -61,7 +64,8 @@ _RESPONSE = (
     Kpi("within_sla_share", "Answered within SLA", "response", additive=False, percent=True),
     Kpi("sla_breaches", "SLA breaches", "response", "lower"),
 )
-KPIS: dict[str, Kpi] = {kpi.name: kpi for kpi in (*_FUNNEL, *_RESPONSE)}
+_CONVERSIONS = (Kpi("conversions", "Conversions", "conversions"),)
+KPIS: dict[str, Kpi] = {kpi.name: kpi for kpi in (*_FUNNEL, *_RESPONSE, *_CONVERSIONS)}
 
 # Every funnel KPI is a field of FunnelMetrics: a renamed field must fail loudly here.
 assert {k.name for k in _FUNNEL} <= {f.name for f in fields(FunnelMetrics)}
@@ -77,6 +81,15 @@ def kpi_value(
     now: datetime,
 ) -> float | None:
     """The KPI over [start, end); None when it is undefined there (a ratio of nothing)."""
+    if kpi.source == "conversions":
+        query = select(func.count()).where(
+            Conversion.workspace_id == workspace_id,
+            Conversion.occurred_at >= start,
+            Conversion.occurred_at < end,
+        )
+        if topic is not None:
+            query = query.where(Conversion.topic_id == topic.id)
+        return float(session.scalar(query) or 0)
     if kpi.source == "funnel":
         if topic is None:
             raise ValueError(f"{kpi.name} is measured per topic")

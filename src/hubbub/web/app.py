@@ -92,6 +92,7 @@ def create_app(
     app.include_router(rest.router)
     app.include_router(accuracy.api)
     app.include_router(inbox_api.router)
+    app.include_router(metrics.api)
     app.include_router(pages.router)
     app.include_router(sources.router)
     app.include_router(topics.router)

@@ -1,8 +1,10 @@
-"""The metrics page: funnel per topic against the previous period, the inbox's response
-figures, quarterly goals with forecasts, and the business case; plus its CSV export.
+"""The metrics page: funnel per topic against the previous period, cohort retention, the
+inbox's response figures, quarterly goals with forecasts, and the business case with its
+actuals; plus its CSV export and the conversions API.
 
 Reading needs ``metrics.read``; adding or removing goals and editing the business case need
-``goals.manage``. Every change goes through :mod:`hubbub.measure.actions`.
+``goals.manage``; recording conversions (``POST /api/v1/w/{slug}/conversions``) needs
+``conversions.record``. Every change goes through :mod:`hubbub.measure.actions`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -25,20 +29,32 @@ from hubbub.listening.models import Topic
 from hubbub.listening.queries import list_topics
 from hubbub.measure import actions, queries
 from hubbub.measure.business import ACTUALS, Inputs
+from hubbub.measure.cohorts import (
+    Retention,
+    add_months,
+    cohort_retention,
+    returning_engagers,
+    sentiment_by_loyalty,
+)
+from hubbub.measure.conversions import MAX_EXTERNAL_ID, MAX_VALUE, ConversionIn
 from hubbub.measure.forecast import Progress, previous_quarter, quarter_bounds, quarter_of
 from hubbub.measure.kpis import KPIS
+from hubbub.measure.models import Conversion
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
-from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RowId, SessionDep
 from hubbub.web.pages import render
+from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
 from hubbub.web.queries import hourly_volume
 from hubbub.web.topics import csv_cell
 
 router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["metrics"])
 
 ReadMetrics = Annotated[Access, Depends(Permit("metrics.read"))]
 ManageGoals = Annotated[Access, Depends(Permit("goals.manage"))]
+RecordConversions = Annotated[Access, Depends(Permit("conversions.record"))]
 
 PERIODS = {
     "7": "Last 7 days",
@@ -54,6 +70,8 @@ FUNNEL_FIELDS = tuple(f.name for f in fields(FunnelMetrics) if f.name not in ("s
 RESPONSE_FIELDS = ("conversations", "answered", "within_sla", "breached", "pending")
 CSV_HEADER = ("section", "group", "metric", "start", "end", "current", "previous", "change")
 RESPONSE_FIGURES = (*RESPONSE_FIELDS, "within_sla_share", "p50_minutes", "p90_minutes")
+NO_TOPIC = "(no topic)"  # the group of conversions that name no topic
+COHORT_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,8 @@ class Row:
     current: float | None
     previous: float | None
     percent: bool = False
+    start: datetime | None = None  # the period the row covers, when not the page's
+    end: datetime | None = None
 
     @property
     def change(self) -> float | None:
@@ -127,23 +147,130 @@ def _number(value: float | int | None) -> float | None:
     return None if value is None else float(value)
 
 
-def funnel_rows(session: Session, topics: list[Topic], period: Period) -> list[Row]:
+def _conversion_rows(
+    group: str, now: queries.ConversionTotals | None, before: queries.ConversionTotals | None
+) -> list[Row]:
+    """Advocacy's recorded conversions and their value, one revenue row per currency."""
+    now, before = now or queries.ConversionTotals(), before or queries.ConversionTotals()
+    rows = [Row("funnel", group, "conversions", now.conversions, before.conversions)]
+    for currency in sorted({*now.revenue, *before.revenue}):
+        rows.append(
+            Row(
+                "funnel",
+                group,
+                f"revenue_{currency}",
+                now.revenue.get(currency, 0.0),
+                before.revenue.get(currency, 0.0),
+            )
+        )
+    return rows
+
+
+def _loyalty_sentiment_rows(session: Session, topic: Topic, period: Period) -> list[Row]:
+    """Positive and negative shares of the mentions by returning and by new authors."""
+    now = sentiment_by_loyalty(session, topic, period.start, period.end)
+    before = sentiment_by_loyalty(session, topic, period.previous_start, period.start)
+    return [
+        Row(
+            "funnel",
+            topic.name,
+            f"{label}_share_{group}",
+            now.share(group, label),
+            before.share(group, label),
+            percent=True,
+        )
+        for label in ("positive", "negative")
+        for group in ("returning", "new")
+    ]
+
+
+def funnel_rows(
+    session: Session, workspace_id: int, topics: list[Topic], period: Period
+) -> list[Row]:
+    """Each topic's funnel in both periods; with one topic every metric (returning engagers
+    after the returning share), with several the headline ones. Conversions and revenue close
+    the advocacy stage; with several topics only where a topic has any."""
     rows: list[Row] = []
+    converted = queries.conversions_by_topic(session, workspace_id, period.start, period.end)
+    earlier = queries.conversions_by_topic(
+        session, workspace_id, period.previous_start, period.start
+    )
+    single = len(topics) == 1
     for topic in topics:
         now = funnel(session, topic, period.start, period.end)
         before = funnel(session, topic, period.previous_start, period.start)
-        wanted = FUNNEL_FIELDS if len(topics) == 1 else HEADLINE
-        rows.extend(
-            Row(
-                "funnel",
-                topic.name,
-                name,
-                _number(getattr(now, name)),
-                _number(getattr(before, name)),
-                percent="share" in name,
+        for name in FUNNEL_FIELDS if single else HEADLINE:
+            rows.append(
+                Row(
+                    "funnel",
+                    topic.name,
+                    name,
+                    _number(getattr(now, name)),
+                    _number(getattr(before, name)),
+                    percent="share" in name,
+                )
             )
-            for name in wanted
-        )
+            if name == "returning_share":
+                rows.append(
+                    Row(
+                        "funnel",
+                        topic.name,
+                        "returning_engagers",
+                        returning_engagers(session, topic, period.start, period.end),
+                        returning_engagers(session, topic, period.previous_start, period.start),
+                    )
+                )
+            if name == "negative_share" and single:
+                rows += _loyalty_sentiment_rows(session, topic, period)
+        if single or topic.id in converted or topic.id in earlier:
+            rows += _conversion_rows(topic.name, converted.get(topic.id), earlier.get(topic.id))
+    if not single and (None in converted or None in earlier):
+        rows += _conversion_rows(NO_TOPIC, converted.get(None), earlier.get(None))
+    return rows
+
+
+def cohort_tables(session: Session, topics: list[Topic], period: Period) -> list[Retention]:
+    """Cohort retention of the chosen topic, or of the brand topics when all are shown."""
+    shown = topics if len(topics) == 1 else [t for t in topics if t.kind == "brand"]
+    return [cohort_retention(session, topic, period.end, COHORT_MONTHS) for topic in shown]
+
+
+def cohort_rows(tables: list[Retention]) -> list[Row]:
+    """Per topic and cohort month: its size, then the share active k months later."""
+    rows: list[Row] = []
+    for table in tables:
+        for cohort in table.cohorts:
+            if not cohort.size:
+                continue  # no author first seen that month (often: before listening began)
+            first = datetime.combine(cohort.month, datetime.min.time(), tzinfo=UTC)
+            label = cohort.month.strftime("%Y-%m")
+            rows.append(
+                Row(
+                    "cohort",
+                    table.topic,
+                    f"{label} size",
+                    cohort.size,
+                    None,
+                    False,
+                    first,
+                    add_months(first, 1),
+                )
+            )
+            for k, share in enumerate(cohort.shares):
+                if cohort.active[k] is None:
+                    continue
+                rows.append(
+                    Row(
+                        "cohort",
+                        table.topic,
+                        f"{label} +{k}",
+                        share,
+                        None,
+                        True,
+                        add_months(first, k),
+                        min(add_months(first, k + 1), table.end),
+                    )
+                )
     return rows
 
 
@@ -174,9 +301,16 @@ def response_rows(now: ResponseMetrics, before: ResponseMetrics) -> list[Row]:
     return rows
 
 
+def _whole(progress: Progress) -> str:
+    """What a goal without a topic measures: the inbox, or all conversions."""
+    return "all" if progress.kpi.source == "conversions" else "inbox"
+
+
 def goal_rows(progress: list[Progress]) -> list[Row]:
     return [
-        Row("goal", f"{p.quarter} {p.topic or 'inbox'}", p.kpi.name, p.actual, None, p.kpi.percent)
+        Row(
+            "goal", f"{p.quarter} {p.topic or _whole(p)}", p.kpi.name, p.actual, None, p.kpi.percent
+        )
         for p in progress
     ]
 
@@ -205,6 +339,7 @@ def _view(
 ) -> dict[str, Any]:
     workspace_id = access.ws.id
     topics, chosen = _chosen(session, workspace_id, topic)
+    cohorts = cohort_tables(session, topics, period)
     current = response_metrics(session, workspace_id, period.start, period.end, now)
     before = response_metrics(session, workspace_id, period.previous_start, period.start, now)
     quarter = quarter_of(now)
@@ -214,7 +349,9 @@ def _view(
         "period": period,
         "topics": list_topics(session, workspace_id),
         "chosen": chosen,
-        "funnel": funnel_rows(session, topics, period),
+        "funnel": funnel_rows(session, workspace_id, topics, period),
+        "cohorts": cohorts,
+        "cohort_rows": cohort_rows(cohorts),
         "single": len(topics) == 1,
         "mentions_chart": (
             bar_chart(
@@ -233,7 +370,10 @@ def _view(
         ),
         "quarter": quarter,
         "progress": progress,
-        "case": queries.business_case(session, workspace_id, q_start, now),
+        "case": queries.business_case(
+            session, workspace_id, q_start, now, actuals=(period.start, period.end)
+        ),
+        "recorded": queries.conversion_totals(session, workspace_id, period.start, period.end),
         "actuals": ACTUALS,
         "kpis": KPIS,
     }
@@ -315,14 +455,15 @@ def metrics_csv(
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    for row in [*view["funnel"], *view["response"], *goal_rows(view["progress"])]:
+    rows = [*view["funnel"], *view["cohort_rows"], *view["response"], *goal_rows(view["progress"])]
+    for row in rows:
         writer.writerow(
             [
                 row.section,
                 csv_cell(row.group),
                 row.metric,
-                chosen.start.isoformat(),
-                chosen.end.isoformat(),
+                (row.start or chosen.start).isoformat(),
+                (row.end or chosen.end).isoformat(),
                 "" if row.current is None else f"{row.current:g}",
                 "" if row.previous is None else f"{row.previous:g}",
                 "" if row.change is None else f"{row.change:.4f}",
@@ -410,3 +551,87 @@ def business_case_save(
     except Rejected as exc:
         return _page(request, session, access, error=exc, case_form=form, status_code=400)
     return RedirectResponse(f"/w/{access.ws.slug}/metrics#business-case", status_code=303)
+
+
+class ConversionBody(BaseModel):
+    """One conversion; ``external_id`` is your own id for it (an order number), unique in the
+    workspace: sending it again records nothing new."""
+
+    external_id: str = Field(
+        min_length=1, max_length=MAX_EXTERNAL_ID, pattern=r"^[!-~](?:[ -~]*[!-~])?$"
+    )
+    occurred_at: AwareDatetime
+    value: float = Field(ge=0, le=MAX_VALUE, description="Its value (revenue), not negative.")
+    currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code such as EUR.")
+    topic: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="The topic (a campaign is a topic of kind campaign) it is attributed to.",
+    )
+
+
+class ConversionOut(BaseModel):
+    id: int
+    external_id: str
+    occurred_at: datetime
+    value: float
+    currency: str
+    topic: str | None
+    source: str
+    created_at: datetime
+
+
+def _conversion_out(session: Session, workspace_id: int, external_id: str) -> ConversionOut:
+    row = session.execute(
+        select(Conversion, Topic.name)
+        .outerjoin(Topic, Topic.id == Conversion.topic_id)
+        .where(Conversion.workspace_id == workspace_id, Conversion.external_id == external_id)
+    ).one()
+    found, topic = row
+    return ConversionOut(
+        id=found.id,
+        external_id=found.external_id,
+        occurred_at=found.occurred_at,
+        value=float(found.value),
+        currency=found.currency,
+        topic=topic,
+        source=found.source,
+        created_at=found.created_at,
+    )
+
+
+@api.post(
+    "/w/{slug}/conversions",
+    response_model=ConversionOut,
+    status_code=201,
+    responses={
+        200: {"model": ConversionOut, "description": "Recorded before with the same values."},
+        409: {
+            "model": Problem,
+            "content": {"application/problem+json": {}},
+            "description": "The external_id is recorded already with other values.",
+        },
+    },
+)
+def api_record_conversion(
+    request: Request, body: ConversionBody, access: RecordConversions
+) -> Response:
+    """Record a conversion (201); the same one sent again answers 200 with the stored record."""
+    item = ConversionIn(
+        external_id=body.external_id,
+        occurred_at=body.occurred_at,
+        value=body.value,
+        currency=body.currency,
+        topic=body.topic,
+    )
+    with transaction(request.app.state.engine) as tx:
+        done = actions.record_conversions(
+            tx, access.ws.id, [(1, item)], "api", actor=access.principal.actor
+        )
+        if done.rejected:
+            reason = done.reasons[0][1]
+            return problem(409 if done.conflicts else 400, reason)
+        out = _conversion_out(tx, access.ws.id, item.external_id.strip())
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if done.accepted else 200)
