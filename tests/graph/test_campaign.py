@@ -43,7 +43,7 @@ def audience() -> list[Item]:
 
 def _plan(engine: Engine, workspace_id: int, **options):  # type: ignore[no-untyped-def]
     with Session(engine) as session:
-        return plan_campaign(session, workspace_id, k=1, mc_runs=4000, **options)
+        return plan_campaign(session, workspace_id, **{"k": 1, "mc_runs": 4000, **options})
 
 
 def test_imm_beats_followers_weighted_cascade(engine: Engine, workspace_id: int) -> None:
@@ -79,6 +79,30 @@ def test_marks_exclude_and_force(engine: Engine, workspace_id: int) -> None:
     assert [s["handle"] for s in forced["imm"]["seeds"]] == ["celeb.test"]
     with pytest.raises(Rejected):
         _plan(engine, workspace_id, force=[10**9])
+
+
+def test_costs_and_budget_bound_every_list(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, audience())
+    with Session(engine) as session:
+        amira = find_author(session, workspace_id, "amira.bsky.social")
+        fan1 = find_author(session, workspace_id, "fan1.test")
+        assert amira is not None and fan1 is not None
+    # Amira is worth 6.5 but costs 3; two seeds within a budget of 2 cannot include her.
+    plan = _plan(engine, workspace_id, k=2, costs={amira.id: 3.0}, budget=2.0)
+    for key in ("imm", "top_by_followers", "top_by_pagerank"):
+        handles = [s["handle"] for s in plan[key]["seeds"]]
+        assert "amira.bsky.social" not in handles and plan[key]["total_cost"] <= 2.0
+    assert plan["budget"] == 2.0 and plan["imm"]["total_cost"] == 2.0
+    roomy = _plan(engine, workspace_id, k=2, costs={amira.id: 3.0}, budget=4.0)
+    assert "amira.bsky.social" in [s["handle"] for s in roomy["imm"]["seeds"]]
+    assert roomy["imm"]["total_cost"] == 4.0
+    for bad in ({"costs": {amira.id: 1.0}}, {"costs": {10**9: 1.0}, "budget": 2.0}):
+        with pytest.raises(Rejected):
+            _plan(engine, workspace_id, k=2, **bad)
+    with pytest.raises(Rejected):  # forcing her costs more than the budget
+        _plan(engine, workspace_id, k=2, costs={amira.id: 3.0}, budget=2.0, force=[amira.id])
+    cheap = _plan(engine, workspace_id, k=2, costs={fan1.id: 0.5}, budget=1.5)
+    assert cheap["imm"]["total_cost"] <= 1.5
 
 
 def test_no_interactions_refused(engine: Engine, workspace_id: int) -> None:

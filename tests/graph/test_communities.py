@@ -8,7 +8,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import AuthorRef, Item, PostItem
-from hubbub.graph.communities import find_communities, terms_of
+from hubbub.graph import queries
+from hubbub.graph.actions import catch_up
+from hubbub.graph.communities import Community, find_communities, terms_of
+from hubbub.graph.interactions import stored_graph
 from tests.graph.posts import store
 from tests.support.factories import BASE_TIME
 
@@ -77,3 +80,36 @@ def test_two_groups_found_and_labelled(engine: Engine, workspace_id: int) -> Non
     assert 8 in skaters.active_hours_utc
     # 12 mentions of weight 0.5, decayed by about 1/14 of a half-life; the bridge is outside.
     assert 0.5 * 12 * 0.94 < skaters.internal_weight < 0.5 * 12
+
+
+def test_stored_graph_labels_come_from_a_bounded_sample(engine: Engine, workspace_id: int) -> None:
+    store(engine, workspace_id, _groups())
+    when = BASE_TIME + timedelta(days=1)
+    with Session(engine) as session:
+        from_posts = find_communities(session, workspace_id, as_of=when)
+    assert catch_up(engine, workspace_id)
+    with Session(engine) as session:
+        assert stored_graph(session, workspace_id, as_of=when) is not None
+        sampled = find_communities(session, workspace_id, as_of=when)
+        narrow = find_communities(session, workspace_id, as_of=when, label_posts=1)
+        latest = queries.recent_author_posts(session, workspace_id, [1, 2], 2)
+
+    # Every post fits in the sample here: the same cards as labelling from all posts.
+    # (Numbering may differ: ties of size are broken by node order, which differs.)
+    def cards(found: list[Community]) -> list[dict[str, object]]:
+        return sorted(({**c.as_dict(), "community": 0} for c in found), key=str)
+
+    assert cards(sampled) == cards(from_posts)
+    # One post per member: each member's latest; the post counts still cover all posts.
+    cooks = next(c for c in narrow if c.hashtags[0][0] == "kochen")
+    assert (cooks.sampled_posts, cooks.posts, cooks.languages) == (4, 12, [("de", 4)])
+    assert cooks.active_hours_utc == [19]
+    by_author: dict[int, list[int]] = {}
+    for post in latest:
+        by_author.setdefault(post.author_id, []).append(post.id)
+    with Session(engine) as session:
+        newest = {
+            a: sorted(p.id for p in queries.author_posts(session, workspace_id, [a], 10**9))[-2:]
+            for a in (1, 2)
+        }
+    assert {a: sorted(ids) for a, ids in by_author.items()} == newest

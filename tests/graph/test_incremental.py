@@ -202,10 +202,14 @@ def test_batches_equal_a_rebuild_and_the_graph_from_posts(
         for topic in _topics(engine, workspace_id):
             from_rows = stored_graph(session, workspace_id, topic.id, as_of=AS_OF)
             assert from_rows is not None
-            ids = list(
-                session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic.id))
+            # A topic's posts are its matches and the reshares of them (`topic_members`).
+            ids = topic_post_ids(session, workspace_id, topic.id)
+            matched = session.scalars(
+                select(TopicMatch.post_id).where(TopicMatch.topic_id == topic.id)
             )
+            assert set(ids) > set(matched)
             _same_graph(from_rows, build_graph(load_input(session, workspace_id, ids), as_of=AS_OF))
+    assert {r[4] for r in incremental if r[0] != 0} >= {"reshare", "reply"}
 
 
 def _topics(engine: Engine, workspace_id: int) -> list[Any]:
@@ -429,3 +433,27 @@ def test_largest_cascades_from_references_equal_those_from_posts(
                     reference.times,
                     reference.kinds,
                 ), post.id
+
+
+def test_migration_0022_makes_the_next_step_rebuild_every_topic_graph(
+    engine: Engine, workspace_id: int
+) -> None:
+    """What migration 0022 runs: topic states with match count -1 are rebuilt at the next
+    step, from the posts, into exactly the rows they had (here nothing changed meanwhile)."""
+    from importlib import import_module
+
+    from sqlalchemy import text
+
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "acme", "acme")
+    _store(engine, workspace_id, _stream(seed=5, count=60))
+    _match(engine, workspace_id)
+    _update(engine, workspace_id, batch=100)
+    before = sorted(_rows(engine, workspace_id))
+    migration = import_module("hubbub.migrations.versions.0022_topic_graph_reshares")
+    with transaction(engine) as session:
+        session.execute(text(migration.REBUILD_TOPIC_GRAPHS))
+    with transaction(engine) as session:
+        step = update_interaction_edges(session, workspace_id, batch=100)
+    assert step.rebuilt_topics == [_topics(engine, workspace_id)[0].id]
+    assert sorted(_rows(engine, workspace_id)) == before

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.models import AuditEntry
 from hubbub.core.errors import Rejected
 from hubbub.graph.actions import mark_author, unmark_author
 from hubbub.graph.cascades import post_cascade, post_descendants, summarise
@@ -76,6 +77,14 @@ def test_authenticity_flags(engine: Engine, workspace_id: int) -> None:
     assert bruno.authenticity == pytest.approx(0.6)
     chen = by_handle["chen@mastodon.example"]
     assert chen.flags == ["reshare_only"]
+    # The figures behind the flags are part of the explanation.
+    assert bruno.evidence["duplicate_share"] == pytest.approx(0.99)  # 1 distinct text in 100
+    assert bruno.evidence["posts_per_day"] > 72 and bruno.evidence["reshare_share"] == 0.0
+    assert chen.evidence["reshare_share"] == 1.0
+    explained = bruno.as_dict()["components"]["authenticity"]
+    assert set(explained) == {
+        "factor", "flags", "posts_per_day", "duplicate_share", "reshare_share", "account_age_days"
+    }  # fmt: skip
 
 
 def test_marks_and_blocked(engine: Engine, workspace_id: int) -> None:
@@ -98,6 +107,18 @@ def test_marks_and_blocked(engine: Engine, workspace_id: int) -> None:
         assert unmark_author(session, workspace_id, bruno.id, "blocked")
         assert not unmark_author(session, workspace_id, bruno.id, "blocked")
     assert "bruno.bsky.social" in {p.handle for p in _rank(engine, workspace_id)}
+    # Each change (not the repeated mark, not the second unmark) is in the audit log.
+    with Session(engine) as session:
+        logged = session.execute(
+            select(AuditEntry.action, AuditEntry.target, AuditEntry.actor_user_id)
+            .where(AuditEntry.workspace_id == workspace_id)
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [tuple(row) for row in logged] == [
+        ("author.mark", f"author:{bruno.id}", None),
+        ("author.mark", f"author:{amira.id}", None),
+        ("author.unmark", f"author:{bruno.id}", None),
+    ]
 
 
 def test_post_cascade(engine: Engine, workspace_id: int) -> None:

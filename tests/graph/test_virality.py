@@ -85,3 +85,17 @@ def test_eval_virality_cli(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["eval", "virality", "--higgs", str(tmp_path / "none"), "--json"])
     assert missing.exit_code == 2
     assert json.loads(missing.output)["error"]["code"] == "missing_file"
+
+
+def test_eval_virality_reads_the_shared_higgs_folder_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From a folder with no ../shared beside it, the default path is the one reported missing.
+    work = tmp_path / "repo"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, ["eval", "virality", "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.output)["error"]
+    assert error["code"] == "missing_file"
+    assert "../shared/data/cascades/higgs/higgs-activity_time.txt.gz" in error["detail"]

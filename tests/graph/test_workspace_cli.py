@@ -103,6 +103,25 @@ def test_seed_on_workspace(hubbub: Invoke, engine: Engine, workspace_id: int) ->
     assert json.loads(bad.output)["error"]["code"] == "bad_probabilities"
 
 
+def test_seed_on_workspace_within_a_budget(
+    hubbub: Invoke, engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    store(engine, workspace_id, conversation())
+    first = hubbub("graph", "seed", "-w", "acme", "--k", "1", "--mc-runs", "0", "--json")
+    amira = json.loads(first.output)["imm"]["seeds"][0]["author_id"]
+    costs = tmp_path / "costs.txt"
+    costs.write_text(f"# author cost\n{amira} 9\n")
+    args = ["graph", "seed", "-w", "acme", "--k", "1", "--mc-runs", "0", "--json"]
+    plan = json.loads(hubbub(*args, "--costs", str(costs), "--budget", "2").output)
+    assert plan["budget"] == 2.0 and plan["imm"]["seeds"][0]["author_id"] != amira
+    assert plan["imm"]["total_cost"] == 1.0
+    alone = hubbub(*args, "--costs", str(costs), code=2)
+    assert json.loads(alone.output)["error"]["code"] == "missing_field"
+    costs.write_text(f"{amira}\n")
+    broken = hubbub(*args, "--costs", str(costs), "--budget", "2", code=2)
+    assert json.loads(broken.output)["error"]["code"] == "bad_line"
+
+
 def test_a_topic_narrows_the_graph_to_the_posts_it_matched(
     hubbub: Invoke, engine: Engine, workspace_id: int, tmp_path: Path
 ) -> None:

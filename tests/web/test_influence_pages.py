@@ -334,6 +334,30 @@ def test_seeding_planner_beats_or_equals_followers(
     )
 
 
+def test_seeding_planner_skips_accounts_and_keeps_within_a_budget(
+    client: TestClient, buzz: dict[str, int]
+) -> None:
+    def imm_list(params: dict[str, str]) -> str:
+        page = client.get("/w/acme/seeding", params={"topic": "skates", "k": "2", **params})
+        assert page.status_code == 200, page.text
+        return page.text.split('id="imm"')[1].split("</section>")[0]
+
+    assert "amira.example" in imm_list({})
+    assert "amira.example" not in imm_list({"skip": "amira.example"})
+    # amira costs more than the whole budget: no list may hold her, each keeps within it.
+    priced = imm_list({"costs": "amira.example 5, celeb.example 2", "budget": "2"})
+    assert "amira.example" not in priced and 'class="cost">' in priced
+    page = client.get(
+        "/w/acme/seeding",
+        params={"topic": "skates", "k": "2", "costs": "amira.example 5", "budget": "2"},
+    ).text
+    costs = [float(c) for c in re.findall(r'class="cost">([\d.]+)<', page)]
+    assert len(costs) == 3 and all(c <= 2 for c in costs)
+    for bad in ({"costs": "amira.example", "budget": "2"}, {"budget": "-1"}, {"skip": "nobody"}):
+        refused = client.get("/w/acme/seeding", params={"topic": "skates", "k": "2", **bad})
+        assert refused.status_code == 400 and 'id="seed-error"' in refused.text
+
+
 def test_other_workspaces_are_404(
     client: TestClient, engine: Engine, settings: Settings, workspace_id: int, buzz: dict[str, int]
 ) -> None:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from hubbub.runtime import console, err_console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from hubbub.settings import Settings
 
 bench_app = typer.Typer(
     help="Measured benchmarks (figures go to docs/performance.md).", no_args_is_help=True
@@ -160,6 +166,51 @@ def bench_dashboard(
             f"same answer {figures['same_answer']}  met {figures['met']}"
         )
     console.print(f"peak {report['peak_rss_mb']:.0f} MB; targets met: {report['met']}")
+
+
+@bench_app.command("influence")
+def bench_influence(
+    posts: int = typer.Option(100_000, min=100, help="Posts in the demo workspace (at least)."),
+    topic: str = typer.Option("lumen", help="Demo topic of the per-topic calls and pages."),
+    reuse: Path | None = typer.Option(
+        None, help="Folder of a store to reuse (filled there on the first run)."
+    ),
+    seed: int = typer.Option(7, help="Seed of the first demo added."),
+    functions: bool = typer.Option(
+        True, "--functions/--pages-only", help="Also time each function once, before the pages."
+    ),
+    refresh: bool = typer.Option(
+        True, "--refresh/--no-refresh", help="Bring the persisted graph up to date first."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Influence functions and pages (first and repeat view) on a demo workspace (issue #5)."""
+    from hubbub.bench.influence import run as run_influence
+    from hubbub.demo.load import load_demo
+    from hubbub.web.app import create_app
+
+    def fill(engine: Engine, settings: Settings, slug: str, demo_seed: int, days: int) -> None:
+        load_demo(engine, settings, slug, seed=demo_seed, days=days)
+
+    with err_console.status(f"{posts:,} posts: building or reusing the workspace, then timing"):
+        report = run_influence(
+            posts,
+            fill,
+            create_app,
+            topic=topic,
+            reuse=reuse,
+            seed=seed,
+            functions=functions,
+            refresh=refresh,
+        )
+    if as_json:
+        print(json.dumps(report))
+        return
+    for name, seconds in (report["functions_seconds"] or {}).items():
+        console.print(f"{name:24s} {seconds:8.3f} s")
+    for name, views in report["pages_seconds"].items():
+        first, repeat = views["first"], views["repeat"]
+        console.print(f"page {name:19s} first {first:7.3f} s  repeat {repeat:.3f} s")
 
 
 def mount(app: typer.Typer) -> None:

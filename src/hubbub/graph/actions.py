@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.actions import CLI, Actor, record_audit
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.graph import queries
@@ -39,10 +40,30 @@ def _check(session: Session, workspace_id: int, author_id: int, mark: str) -> No
         raise Rejected("unknown_author", f"author {author_id} is not in this workspace")
 
 
+def _audit(
+    session: Session, action: str, actor: Actor, workspace_id: int, author_id: int, mark: str
+) -> None:
+    record_audit(
+        session,
+        action,
+        actor=actor,
+        target=f"author:{author_id}",
+        workspace_id=workspace_id,
+        detail={"mark": mark},
+    )
+
+
 def mark_author(
-    session: Session, workspace_id: int, author_id: int, mark: str, note: str | None = None
+    session: Session,
+    workspace_id: int,
+    author_id: int,
+    mark: str,
+    note: str | None = None,
+    *,
+    actor: Actor = CLI,
 ) -> AuthorMark:
-    """Put a mark on an author; marking twice keeps one mark (and updates the note)."""
+    """Put a mark on an author; marking twice keeps one mark (and updates the note). A new
+    mark goes to the audit log."""
     _check(session, workspace_id, author_id, mark)
     existing = session.scalar(
         select(AuthorMark).where(AuthorMark.author_id == author_id, AuthorMark.mark == mark)
@@ -56,11 +77,14 @@ def mark_author(
     )
     session.add(row)
     session.flush()
+    _audit(session, "author.mark", actor, workspace_id, author_id, mark)
     return row
 
 
-def unmark_author(session: Session, workspace_id: int, author_id: int, mark: str) -> bool:
-    """Take a mark off; False when the author did not carry it."""
+def unmark_author(
+    session: Session, workspace_id: int, author_id: int, mark: str, *, actor: Actor = CLI
+) -> bool:
+    """Take a mark off (audited); False when the author did not carry it."""
     _check(session, workspace_id, author_id, mark)
     result = session.execute(
         delete(AuthorMark).where(
@@ -69,7 +93,10 @@ def unmark_author(session: Session, workspace_id: int, author_id: int, mark: str
             AuthorMark.mark == mark,
         )
     )
-    return bool(getattr(result, "rowcount", 0))
+    removed = bool(getattr(result, "rowcount", 0))
+    if removed:
+        _audit(session, "author.unmark", actor, workspace_id, author_id, mark)
+    return removed
 
 
 # --- The persisted interaction graph ------------------------------------------------------------
@@ -225,6 +252,18 @@ def _apply(
         session.execute(statement, part)
 
 
+def _edge_topics(
+    session: Session, matched: Mapping[int, Sequence[int]], hits: Sequence[_Hit]
+) -> dict[int, list[int]]:
+    """The topics each hit's post counts in: its own matches, and for a reshare those of the
+    post it reshares (`queries.topic_members`)."""
+    inherited = queries.reshared_topics(session, {h.post_id for h in hits})
+    return {
+        post_id: sorted({*matched.get(post_id, ()), *inherited.get(post_id, ())})
+        for post_id in {*matched, *inherited}
+    }
+
+
 def _upsert(session: Session) -> Any:
     table = EDGES
     name = session.get_bind().dialect.name
@@ -306,7 +345,7 @@ def update_interaction_edges(
         for post_id in ids:
             batch_matches.update(topics_of.get(post_id, ()))
         hits = own + [h for h in late if h.order[0] > after]
-        _apply(session, workspace_id, hits, topics_of, half_life)
+        _apply(session, workspace_id, hits, _edge_topics(session, topics_of, hits), half_life)
         if ref_rows:
             for part in chunks(ref_rows):
                 session.execute(insert_ignoring_conflicts(session, REFS), part)
@@ -355,6 +394,7 @@ def _recompute_authors(
     posts = queries.author_posts(session, workspace_id, author_ids, upto)
     hits, _ = _hits(session, workspace_id, posts, upto)
     topics_of = queries.post_topics(session, {h.post_id for h in hits})
+    topics_of = _edge_topics(session, topics_of, hits)
     _apply(session, workspace_id, hits, topics_of, half_life, fresh_sources=author_ids)
 
 
@@ -393,7 +433,7 @@ def _topics(
             if found is not None:
                 session.delete(found)
             continue
-        posts = queries.topic_posts(session, topic_id, state.last_post_id)
+        posts = queries.topic_posts(session, workspace_id, topic_id, state.last_post_id)
         hits, _ = _hits(session, workspace_id, posts, state.last_post_id)
         _apply(session, workspace_id, hits, {}, half_life, only_topic=topic_id)
         if found is None:

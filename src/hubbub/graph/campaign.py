@@ -11,7 +11,7 @@ A's attention shares (decayed interaction weights, normalised to sum to one).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -92,13 +92,17 @@ def plan_campaign(
     probabilities: Probabilities = Probabilities.weighted_cascade,
     force: Sequence[int] = (),
     exclude: Sequence[int] = (),
+    costs: Mapping[int, float] | None = None,
+    budget: float | None = None,
     mc_runs: int = 10_000,
     half_life: timedelta = DEFAULT_HALF_LIFE,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Seed authors chosen by IMM, their Monte Carlo reach, and the follower and PageRank
     lists' reach for comparison. Authors marked blocked or competitor are never seeded; nor
-    are accounts only ever mentioned (no stored author to contact).
+    are accounts only ever mentioned (no stored author to contact). With a ``budget``, the
+    seeds' total cost stays within it (``costs`` per author id; an author not listed costs 1)
+    and so do the comparison lists, taken in their order while they fit.
 
     The whole workspace and a topic (``topic_id``, which replaces ``post_ids``) use the
     persisted edges and a grouped count of posts when the graph is up to date; any other set
@@ -138,21 +142,50 @@ def plan_campaign(
     k = min(k, eligible)
     if k < 1:
         raise Rejected("bad_k", "no author may be seeded")
+    if costs is not None and budget is None:
+        raise Rejected("missing_field", "costs were given without a budget")
+    cost = np.ones(graph.n, dtype=np.float64)
+    for author_id, value in (costs or {}).items():
+        if author_id not in node_of:
+            raise Rejected("unknown_author", f"author {author_id} is not in the graph")
+        cost[node_of[author_id]] = value
     result = imm(
         graph,
         k,
         epsilon,
         seed=seed,
-        constraints=SeedConstraints(exclude=tuple(sorted(banned)), force=tuple(forced)),
+        constraints=SeedConstraints(
+            exclude=tuple(sorted(banned)),
+            force=tuple(forced),
+            costs=cost if budget is not None else None,
+            budget=budget,
+        ),
     )
+
+    def affordable(order: Iterable[int]) -> list[int]:
+        """The first k of ``order`` that are not banned and, in turn, fit the budget."""
+        chosen: list[int] = []
+        spent = 0.0
+        for node in order:
+            if len(chosen) == k:
+                break
+            if node in banned or (budget is not None and spent + cost[node] > budget):
+                continue
+            chosen.append(node)
+            spent += float(cost[node])
+        return chosen
 
     followers = np.array(
         [n.followers if n.followers is not None else -1 for n in interactions.nodes],
         dtype=np.float64,
     )
     order = np.lexsort((np.arange(len(followers)), -followers))
-    by_followers = [int(i) for i in order if int(i) not in banned][:k]
-    by_pagerank = top_k_by_pagerank(graph, k, exclude=banned)
+    by_followers = affordable(int(i) for i in order)
+    by_pagerank = (
+        top_k_by_pagerank(graph, k, exclude=banned)
+        if budget is None
+        else affordable(top_k_by_pagerank(graph, graph.n, exclude=banned))
+    )
 
     def described(seeds: list[int]) -> dict[str, Any]:
         spread = monte_carlo_spread(graph, seeds, mc_runs, seed=seed) if mc_runs else None
@@ -163,9 +196,11 @@ def plan_campaign(
                     "handle": interactions.nodes[i].handle,
                     "native_id": interactions.nodes[i].key[1],
                     "followers": interactions.nodes[i].followers,
+                    "cost": float(cost[i]),
                 }
                 for i in seeds
             ],
+            "total_cost": round(float(cost[seeds].sum()), 6) if seeds else 0.0,
             "expected_reach": round(spread.mean, 3) if spread else None,
             "stderr": round(spread.stderr, 3) if spread else None,
         }
@@ -182,4 +217,5 @@ def plan_campaign(
         "top_by_followers": described(by_followers),
         "top_by_pagerank": described(by_pagerank),
         "excluded": len(banned),
+        "budget": budget,
     }

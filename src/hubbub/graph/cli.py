@@ -18,12 +18,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
+from hubbub.graph.queries import topic_post_ids
 from hubbub.graph.seeding.reader import Model
-from hubbub.listening.models import Topic, TopicMatch
+from hubbub.listening.models import Topic
 from hubbub.listening.queries import list_topics
 from hubbub.store.engine import transaction
 from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
+
+DEFAULT_HIGGS = Path("../shared/data/cascades/higgs")
+"""The shared data beside the repository (as `hubbub eval sentiment` finds its data)."""
 
 graph_app = typer.Typer(help="Influence and campaign seeding on interaction graphs.")
 
@@ -104,7 +108,7 @@ def _selected(
     if topic_id is None:
         known = ", ".join(t.name for t in list_topics(session, workspace_id)) or "none"
         raise typer.BadParameter(f"no topic {topic!r} in this workspace (topics: {known})")
-    return list(session.scalars(select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id)))
+    return topic_post_ids(session, workspace_id, topic_id)
 
 
 def _topic_id(session: Session, workspace_id: int, topic: str | None) -> int | None:
@@ -162,7 +166,11 @@ def seed(
         list[str] | None, typer.Option("--force", help="Node ids to seed whatever happens.")
     ] = None,
     costs: Annotated[
-        Path | None, typer.Option("--costs", help="File of 'node cost' lines (unlisted cost 1).")
+        Path | None,
+        typer.Option(
+            "--costs",
+            help="File of 'node cost' lines (unlisted cost 1); on a workspace, node = author id.",
+        ),
     ] = None,
     budget: Annotated[
         float | None, typer.Option("--budget", help="Total cost the seeds may use.")
@@ -189,7 +197,7 @@ def seed(
             raise _fail(Rejected("missing_field", "give --graph DIR or --workspace W"), as_json)
         _seed_workspace(
             workspace, post_ids, topic, probabilities, model, k, epsilon, exclude, force,
-            mc_runs, random_seed, as_json,
+            costs, budget, mc_runs, random_seed, as_json,
         )  # fmt: skip
         return
     # Imported here so that `hubbub --help` does not load numba.
@@ -306,7 +314,7 @@ def eval_virality(
     higgs: Annotated[
         Path,
         typer.Option("--higgs", help="SNAP Higgs folder holding higgs-activity_time.txt.gz."),
-    ],
+    ] = DEFAULT_HIGGS,
     window_minutes: Annotated[
         float, typer.Option("--window-minutes", min=1, help="Early window the features see.")
     ] = 60,
@@ -580,11 +588,14 @@ def _seed_workspace(
     epsilon: float,
     exclude: list[str] | None,
     force: list[str] | None,
+    costs: Path | None,
+    budget: float | None,
     mc_runs: int,
     random_seed: int,
     as_json: bool,
 ) -> None:
-    """`graph seed --workspace`: IMM on the interaction graph, beside followers and PageRank."""
+    """`graph seed --workspace`: IMM on the interaction graph, beside followers and PageRank.
+    Node ids are author ids here (in --exclude, --force and the --costs file)."""
     from hubbub.graph.campaign import Probabilities, plan_campaign
 
     def author_ids(values: list[str] | None, what: str) -> list[int]:
@@ -597,6 +608,9 @@ def _seed_workspace(
     try:
         if probabilities not in {p.value for p in Probabilities}:
             raise Rejected("bad_probabilities", "--probabilities is wc or learned")
+        if (costs is None) != (budget is None):
+            raise Rejected("missing_field", "--costs and --budget go together")
+        author_costs = _author_costs(costs) if costs is not None else None
         with Session(engine) as session:
             plan = plan_campaign(
                 session,
@@ -609,9 +623,34 @@ def _seed_workspace(
                 probabilities=Probabilities(probabilities),
                 force=author_ids(force, "--force"),
                 exclude=author_ids(exclude, "--exclude"),
+                costs=author_costs,
+                budget=budget,
                 mc_runs=mc_runs,
                 seed=random_seed,
             )
     except Rejected as exc:
         raise _fail(exc, as_json) from None
     _emit({"workspace": workspace, **plan}, as_json)
+
+
+def _author_costs(path: Path) -> dict[int, float]:
+    """'author_id cost' lines (blank lines and # comments skipped)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise Rejected("missing_file", f"--costs {path}: {exc}") from None
+    found: dict[int, float] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        try:
+            if len(fields) != 2:
+                raise ValueError
+            found[int(fields[0])] = float(fields[1])
+        except ValueError:
+            raise Rejected(
+                "bad_line", f"{path.name}:{number}: expected 'author_id cost', got {line!r}"
+            ) from None
+    return found

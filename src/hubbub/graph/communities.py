@@ -3,6 +3,10 @@
 Each community is described by what its members post (top hashtags, and terms weighted by
 TF-IDF across communities so that words every community uses drop out), the languages they
 write in, the hours (UTC) they are active and the members most central inside it.
+
+On the persisted graph the labels come from a bounded sample, the latest posts of each
+community's most central members, so labelling costs the same whatever the history; a set of
+posts given by the caller (or a graph built from the posts) is labelled from all of them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +43,12 @@ could every first into most other should still their there these thing think tho
 would which while where really today yes yeah it's i'm don't can't
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+LABEL_AUTHORS = 30
+"""Most central members of a community whose posts label it (sample path)."""
+LABEL_POSTS = 10
+"""Latest posts of each of them read (sample path)."""
+LABEL_AUTHORS_TOTAL = 2_000
+"""Members sampled over all communities, biggest first: the smallest may go unlabelled."""
 
 
 @dataclass
@@ -53,6 +63,10 @@ class Community:
     active_hours_utc: list[int] = field(default_factory=list)
     posts: int = 0
     internal_weight: float = 0.0
+    sampled_posts: int = 0
+    """Posts the labels were read from (``posts`` when every post was read)."""
+    nodes: list[int] = field(default_factory=list)
+    """Every member's index in the graph it was found on (for drawing the map)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +79,7 @@ class Community:
             "languages": [{"lang": lang, "posts": n} for lang, n in self.languages],
             "active_hours_utc": self.active_hours_utc,
             "internal_weight": round(self.internal_weight, 4),
+            "sampled_posts": self.sampled_posts,
         }
 
 
@@ -87,23 +102,26 @@ def find_communities(
     seed: int = 0,
     topic_id: int | None = None,
     graph: InteractionGraph | None = None,
+    post_counts: Mapping[int, int] | None = None,
+    label_authors: int = LABEL_AUTHORS,
+    label_posts: int = LABEL_POSTS,
 ) -> list[Community]:
     """Leiden (modularity) on the undirected, weighted interaction graph; biggest first.
 
     The graph is ``graph`` when the caller has it, else it comes from the persisted edges when
     they are up to date (whole workspace, or ``topic_id``, which then replaces ``post_ids``),
-    else from the posts. The cards read the posts' text, tags, languages and times only."""
+    else from the posts. Labels: see the module docstring; ``post_counts`` (live posts per
+    author in the same selection) saves counting them again."""
     if graph is None and (post_ids is None or topic_id is not None):
         graph = stored_graph(session, workspace_id, topic_id or 0, half_life=half_life, as_of=as_of)
-    if topic_id is not None:
-        post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
+    posts: list[queries.PostRow] | None = None
     if graph is None:
+        if topic_id is not None:
+            post_ids = queries.topic_post_ids(session, workspace_id, topic_id)
         data = load_input(session, workspace_id, post_ids)
         posts = data.posts
         graph = build_graph(data, half_life=half_life, as_of=as_of)
-    elif not graph.edges:
-        return []
-    else:
+    elif post_ids is not None and topic_id is None:
         posts = queries.workspace_posts(session, workspace_id, post_ids)
     if not graph.edges:
         return []
@@ -121,6 +139,21 @@ def find_communities(
         igraph.set_random_number_generator(random)  # igraph's default
     strength = undirected.strength(weights="weight")
 
+    groups = [list(c) for c in clusters if len(c) >= min_size]
+    groups.sort(key=lambda c: (-len(c), min(c)))
+    centrals = [sorted(members, key=lambda i: (-strength[i], i)) for members in groups]
+    if posts is None:  # the sample: latest posts of the most central members
+        budget = LABEL_AUTHORS_TOTAL
+        sampled: list[int] = []
+        for ordered in centrals:
+            chosen = [graph.nodes[i].author_id for i in ordered[: min(label_authors, budget)]]
+            sampled.extend(a for a in chosen if a is not None)
+            budget -= len(chosen)
+        posts = queries.recent_author_posts(
+            session, workspace_id, sampled, label_posts, topic_id or 0
+        )
+        if post_counts is None:
+            post_counts = queries.posts_per_author(session, workspace_id, topic_id or 0)
     node_of_author = {n.author_id: i for i, n in enumerate(graph.nodes) if n.author_id is not None}
     per_node_posts: dict[int, list[int]] = {}
     for index, p in enumerate(posts):
@@ -128,8 +161,6 @@ def find_communities(
         if node is not None:
             per_node_posts.setdefault(node, []).append(index)
 
-    groups = [list(c) for c in clusters if len(c) >= min_size]
-    groups.sort(key=lambda c: (-len(c), min(c)))
     group_of = {node: g for g, members in enumerate(groups) for node in members}
     internal: dict[int, float] = {}
     for (u, v), edge in graph.edges.items():
@@ -138,8 +169,8 @@ def find_communities(
             internal[g] = internal.get(g, 0.0) + edge.weight
     term_counts: list[Counter[str]] = []
     result: list[Community] = []
-    for number, members in enumerate(groups, start=1):
-        community = Community(number, len(members))
+    for number, (members, central) in enumerate(zip(groups, centrals, strict=True), start=1):
+        community = Community(number, len(members), nodes=sorted(members))
         hashtags: Counter[str] = Counter()
         terms: Counter[str] = Counter()
         languages: Counter[str] = Counter()
@@ -147,14 +178,18 @@ def find_communities(
         for node in members:
             for index in per_node_posts.get(node, []):
                 post = posts[index]
-                community.posts += 1
+                community.sampled_posts += 1
                 hashtags.update({t.lower() for t in post.hashtags})
                 terms.update(set(terms_of(post.text)))
                 languages.update(set(post.langs) or ({post.lang} if post.lang else set()))
                 hours[post.created_at.hour] += 1
+        community.posts = (
+            community.sampled_posts
+            if post_counts is None
+            else sum(post_counts.get(graph.nodes[i].author_id or -1, 0) for i in members)
+        )
         community.internal_weight = internal.get(number - 1, 0.0)
-        central = sorted(members, key=lambda i: (-strength[i], i))[:top]
-        community.members = [graph.nodes[i].label for i in central]
+        community.members = [graph.nodes[i].label for i in central[:top]]
         community.hashtags = hashtags.most_common(top)
         community.languages = languages.most_common(top)
         community.active_hours_utc = sorted(h for h, _ in hours.most_common(3))

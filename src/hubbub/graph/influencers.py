@@ -93,6 +93,9 @@ class Influencer:
     parts: dict[str, float] = field(default_factory=dict)
     """Each component's normalised value (0..1) and its weighted contribution."""
     authenticity: float = 1.0
+    evidence: dict[str, float | None] = field(default_factory=dict)
+    """What the authenticity flags are read from: posts per active day, duplicate-text and
+    reshare shares of the author's posts, account age in days (None when unknown)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -127,7 +130,11 @@ class Influencer:
                     "value": round(self.parts.get("authority", 0.0), 4),
                     "contribution": round(self.parts.get("authority_contribution", 0.0), 4),
                 },
-                "authenticity": {"factor": round(self.authenticity, 2), "flags": self.flags},
+                "authenticity": {
+                    "factor": round(self.authenticity, 2),
+                    "flags": self.flags,
+                    **{k: None if v is None else round(v, 3) for k, v in self.evidence.items()},
+                },
             },
             "marks": self.marks,
         }
@@ -217,6 +224,8 @@ class Ranked:
     authenticity: Floats
     flags: Bools
     parts: dict[str, Floats]
+    evidence: dict[str, Floats] = field(default_factory=dict)
+    """Per node, the figures the flags compare with their thresholds (see `Influencer`)."""
 
 
 def rank_arrays(a: RankingArrays, limit: int | None = None) -> Ranked:
@@ -275,7 +284,15 @@ def rank_arrays(a: RankingArrays, limit: int | None = None) -> Ranked:
     order = index[np.lexsort((index, -score[index]))]
     if limit is not None:
         order = order[:limit]
-    return Ranked(order, score, rank, engaged, got, per_post, relevance, authenticity, flags, parts)
+    evidence = {
+        "posts_per_day": total / np.maximum(a.active_days, 1.0),
+        "duplicate_share": np.where(printed > 0, duplicates, np.nan),
+        "reshare_share": np.divide(a.reshares, total, out=np.full(a.n, np.nan), where=active),
+        "account_age_days": a.account_age_days,
+    }
+    return Ranked(
+        order, score, rank, engaged, got, per_post, relevance, authenticity, flags, parts, evidence
+    )
 
 
 def rank_influencers(
@@ -495,6 +512,10 @@ def _explain(
             marks=list(marks.get(author_id, [])),
             parts={name: float(values[i]) for name, values in ranked.parts.items()},
             authenticity=float(ranked.authenticity[i]),
+            evidence={
+                name: None if np.isnan(values[i]) else float(values[i])
+                for name, values in ranked.evidence.items()
+            },
         )
         people.append(person)
     return people

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, case, func, select
+from sqlalchemy import Integer, Select, case, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from hubbub.graph.models import AuthorMark, GraphState, InteractionEdge, InteractionRef
@@ -80,6 +80,32 @@ def workspace_posts(
             rows.extend(session.execute(base.where(Post.id.in_(part))))
         rows.sort(key=lambda r: (r.created_at, r.id))
     return [PostRow(*tuple(row)) for row in rows]
+
+
+def recent_author_posts(
+    session: Session,
+    workspace_id: int,
+    author_ids: Iterable[int],
+    per_author: int,
+    topic_id: int = 0,
+) -> list[PostRow]:
+    """The latest ``per_author`` posts (by id) of each author, or of their posts a topic
+    matched: a bounded sample whatever the history. The ids come from the author index
+    alone; only the chosen rows are read (deleted ones are then dropped)."""
+    chosen: list[int] = []
+    for part in chunks(sorted(set(author_ids))):
+        post_id, author_id = (
+            (TopicMatch.post_id, TopicMatch.author_id) if topic_id else (Post.id, Post.author_id)
+        )
+        ranked = select(
+            post_id.label("id"),
+            func.row_number().over(partition_by=author_id, order_by=post_id.desc()).label("n"),
+        ).where(author_id.in_(part))
+        if topic_id:
+            ranked = ranked.where(TopicMatch.topic_id == topic_id)
+        sub = ranked.subquery()
+        chosen.extend(session.scalars(select(sub.c.id).where(sub.c.n <= per_author)))
+    return workspace_posts(session, workspace_id, chosen)
 
 
 def posts_after(session: Session, workspace_id: int, after: int, upto: int) -> list[PostRow]:
@@ -216,12 +242,81 @@ def author_urls(session: Session, workspace_id: int, author_ids: Iterable[int]) 
     return found
 
 
-def topic_post_ids(session: Session, workspace_id: int, topic_id: int) -> list[int]:
-    """Ids of the posts a topic of the workspace matched (the set the graph pages work on)."""
-    query = select(TopicMatch.post_id).where(
-        TopicMatch.workspace_id == workspace_id, TopicMatch.topic_id == topic_id
+def _original() -> Any:
+    """The post a reshare (``Post``) reshares, as a join target."""
+    original = aliased(Post)
+    return original, (
+        (original.native_id == Post.reshare_of)
+        & (original.workspace_id == Post.workspace_id)
+        & (original.network == Post.network)
     )
+
+
+def topic_members(session: Session, workspace_id: int, topic_id: int) -> Select[tuple[int]]:
+    """Ids of a topic's posts for the graph: its matches and the reshares of them. A reshare
+    has no text of its own to match, yet it is how a matched post spreads.
+
+    Reshares the graph job has processed are found from the matches through its reference
+    rows (indexed by target); later ones by scanning those posts (``reshare_of`` has no
+    index), so the cost does not grow with history once the graph is kept up to date."""
+    state = session.get(GraphState, (workspace_id, 0))
+    processed = state.last_post_id if state is not None else 0
+    original = aliased(Post)
+    known = (
+        select(InteractionRef.post_id)
+        .join(
+            original,
+            (original.native_id == InteractionRef.target_native_id)
+            & (original.workspace_id == InteractionRef.workspace_id)
+            & (original.network == InteractionRef.network),
+        )
+        .join(TopicMatch, TopicMatch.post_id == original.id)
+        .where(
+            TopicMatch.topic_id == topic_id,
+            InteractionRef.workspace_id == workspace_id,
+            InteractionRef.kind == "reshare",
+            InteractionRef.post_id <= processed,
+        )
+    )
+    later_original, on = _original()
+    matched_original = (
+        select(later_original.id)
+        .join(TopicMatch, TopicMatch.post_id == later_original.id)
+        .where(on, TopicMatch.topic_id == topic_id)
+        .exists()
+    )
+    later = select(Post.id).where(
+        Post.workspace_id == workspace_id,
+        Post.id > processed,
+        Post.reshare_of.is_not(None),
+        matched_original,
+    )
+    matched = select(TopicMatch.post_id).where(TopicMatch.topic_id == topic_id)
+    return union(matched, known, later)  # type: ignore[return-value]
+
+
+def topic_post_ids(session: Session, workspace_id: int, topic_id: int) -> list[int]:
+    """Ids of a topic's posts (`topic_members`; the set the graph pages work on)."""
+    members = topic_members(session, workspace_id, topic_id).subquery()
+    query = select(Post.id).where(Post.workspace_id == workspace_id, Post.id.in_(select(members)))
     return list(session.scalars(query))
+
+
+def reshared_topics(session: Session, post_ids: Iterable[int]) -> dict[int, list[int]]:
+    """For those of these posts that reshare a stored post: the topics that post matched."""
+    original, on = _original()
+    found: dict[int, list[int]] = {}
+    for part in chunks(sorted(set(post_ids))):
+        query = (
+            select(Post.id, TopicMatch.topic_id)
+            .join(original, on)
+            .join(TopicMatch, TopicMatch.post_id == original.id)
+            .where(Post.id.in_(part), Post.reshare_of.is_not(None))
+            .order_by(Post.id, TopicMatch.topic_id)
+        )
+        for post_id, topic_id in session.execute(query):
+            found.setdefault(post_id, []).append(topic_id)
+    return found
 
 
 # --- The persisted interaction graph ------------------------------------------------------------
@@ -344,12 +439,11 @@ def author_posts(
     return [PostRow(*tuple(row)) for row in rows]
 
 
-def topic_posts(session: Session, topic_id: int, upto: int) -> list[PostRow]:
-    """Live posts (id ≤ ``upto``) a topic matched."""
-    query = (
-        select(*_POST_COLUMNS)
-        .join(TopicMatch, TopicMatch.post_id == Post.id)
-        .where(TopicMatch.topic_id == topic_id, Post.deleted.is_(False), Post.id <= upto)
+def topic_posts(session: Session, workspace_id: int, topic_id: int, upto: int) -> list[PostRow]:
+    """Live posts (id ≤ ``upto``) of a topic (`topic_members`)."""
+    members = topic_members(session, workspace_id, topic_id).subquery()
+    query = select(*_POST_COLUMNS).where(
+        Post.id.in_(select(members)), Post.deleted.is_(False), Post.id <= upto
     )
     return [PostRow(*tuple(row)) for row in session.execute(query)]
 
@@ -441,8 +535,8 @@ def posting_authors(session: Session, workspace_id: int, upto: int, topic_id: in
         .where(Post.workspace_id == workspace_id, Post.deleted.is_(False), Post.id <= upto)
     )
     if topic_id:
-        query = query.join(TopicMatch, TopicMatch.post_id == Post.id).where(
-            TopicMatch.topic_id == topic_id
+        query = query.where(
+            Post.id.in_(select(topic_members(session, workspace_id, topic_id).subquery()))
         )
     return set(session.scalars(query))
 
@@ -541,8 +635,8 @@ def posts_per_author(session: Session, workspace_id: int, topic_id: int = 0) -> 
         .group_by(Post.author_id)
     )
     if topic_id:
-        query = query.join(TopicMatch, TopicMatch.post_id == Post.id).where(
-            TopicMatch.topic_id == topic_id
+        query = query.where(
+            Post.id.in_(select(topic_members(session, workspace_id, topic_id).subquery()))
         )
     return {int(a): int(n) for a, n in session.execute(query)}
 

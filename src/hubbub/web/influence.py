@@ -9,7 +9,6 @@ without ``?topic=``, on the whole workspace, and bounds what it draws.
 from __future__ import annotations
 
 import math
-import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 
-from hubbub.accounts.actions import record_audit
 from hubbub.core.errors import Rejected
 from hubbub.graph import queries as graph_queries
 from hubbub.graph.actions import catch_up, mark_author, unmark_author
@@ -34,7 +32,7 @@ from hubbub.graph.cascades import (
     stored_cascade,
     summarise,
 )
-from hubbub.graph.communities import find_communities
+from hubbub.graph.communities import Community, find_communities
 from hubbub.graph.interactions import InteractionGraph, interaction_graph
 from hubbub.graph.models import MARK_KINDS
 from hubbub.listening.actions import get_topic
@@ -289,19 +287,11 @@ def mark_influencer(
     """Put a mark on an author or take it off (through the graph actions), then go back."""
     try:
         with transaction(request.app.state.engine) as tx:
+            actor = access.principal.actor
             if action == "remove":
-                changed = unmark_author(tx, access.ws.id, author_id, mark)
+                unmark_author(tx, access.ws.id, author_id, mark, actor=actor)
             else:
-                changed = mark_author(tx, access.ws.id, author_id, mark) is not None
-            if changed:
-                record_audit(
-                    tx,
-                    "author.unmark" if action == "remove" else "author.mark",
-                    actor=access.principal.actor,
-                    target=f"author:{author_id}",
-                    workspace_id=access.ws.id,
-                    detail={"mark": mark},
-                )
+                mark_author(tx, access.ws.id, author_id, mark, actor=actor)
     except Rejected as exc:
         raise HTTPException(400, exc.detail) from None
     back = f"/w/{access.ws.slug}/influencers"
@@ -313,24 +303,12 @@ def mark_influencer(
 # --- communities --------------------------------------------------------------------------
 
 
-def _membership(graph: InteractionGraph, min_size: int = 2, seed: int = 0) -> list[int]:
-    """Community number of each node (0: in none), numbered as ``find_communities`` lists
-    them: Leiden with the same parameters and seed, biggest first."""
-    undirected = graph.to_igraph().as_undirected(mode="collapse", combine_edges={"weight": "sum"})
-    igraph.set_random_number_generator(random.Random(seed))
-    try:
-        clusters = undirected.community_leiden(
-            objective_function="modularity", weights="weight", n_iterations=-1
-        )
-    finally:
-        igraph.set_random_number_generator(random)
-    groups = sorted(
-        (list(c) for c in clusters if len(c) >= min_size), key=lambda c: (-len(c), min(c))
-    )
+def _membership(graph: InteractionGraph, cards: Sequence[Community]) -> list[int]:
+    """Community number of each node (0: in none), from the cards found on this graph."""
     number = [0] * len(graph.nodes)
-    for g, members in enumerate(groups, start=1):
-        for node in members:
-            number[node] = g
+    for card in cards:
+        for node in card.nodes:
+            number[node] = card.number
     return number
 
 
@@ -455,12 +433,14 @@ def _community_page(
 ) -> dict[str, Any]:
     """Cards, map and counts of the communities page (the persisted graph when fresh)."""
     graph = interaction_graph(session, workspace_id, topic_id=selection.topic_id)
-    cards = find_communities(session, workspace_id, topic_id=selection.topic_id, graph=graph)
+    teleport = graph_queries.posts_per_author(session, workspace_id, selection.topic_id or 0)
+    cards = find_communities(
+        session, workspace_id, topic_id=selection.topic_id, graph=graph, post_counts=teleport
+    )
     picture: Markup | None = None
     left_out = 0
     if graph.edges:
-        membership = _membership(graph)
-        teleport = graph_queries.posts_per_author(session, workspace_id, selection.topic_id or 0)
+        membership = _membership(graph, cards)
         scores = {p.author_id: p.score for p in ranked}
         nodes, edges, left_out = community_map(
             graph, membership, scores, {a: float(n) for a, n in teleport.items()}
@@ -674,6 +654,31 @@ def cascade(
 # --- seeding ------------------------------------------------------------------------------
 
 
+def _authors(session: SessionDep, workspace_id: int, names: Sequence[str]) -> list[int]:
+    """Author ids of handles (or native ids) typed into the planner."""
+    found: list[int] = []
+    for name in names:
+        author = graph_queries.find_author(session, workspace_id, name)
+        if author is None:
+            raise Rejected("unknown_author", f"no author {name!r} in this workspace")
+        found.append(author.id)
+    return found
+
+
+def _costs(session: SessionDep, workspace_id: int, text: str) -> dict[int, float]:
+    """``handle cost`` pairs, whitespace or comma separated, to costs per author id."""
+    words = text.replace(",", " ").split()
+    if len(words) % 2:
+        raise Rejected("bad_costs", "costs are pairs: a handle, then its cost")
+    found: dict[int, float] = {}
+    for name, value in zip(words[::2], words[1::2], strict=True):
+        cost = _number(value, f"the cost of {name}")
+        if cost is None or cost <= 0:
+            raise Rejected("bad_costs", f"the cost of {name} must be above zero")
+        found[_authors(session, workspace_id, [name])[0]] = cost
+    return found
+
+
 @router.get("/w/{slug}/seeding")
 def seeding(
     request: Request,
@@ -685,9 +690,15 @@ def seeding(
     probabilities: str = "wc",
     exclude: Annotated[list[str] | None, Query()] = None,
     force: str = "",
+    skip: str = "",
+    costs: str = "",
+    budget: str = "",
 ) -> Response:
     """Choose campaign seeds with IMM on submit (a read-only GET form) and compare them with
-    the top-k by followers and by PageRank, each checked by Monte Carlo simulation."""
+    the top-k by followers and by PageRank, each checked by Monte Carlo simulation.
+
+    ``skip`` and ``force`` name accounts (handles); ``costs`` is ``handle cost`` pairs
+    (others cost 1), which only count with a ``budget``."""
     from hubbub.graph.campaign import Probabilities, plan_campaign
     from hubbub.graph.seeding.api import Model
 
@@ -699,6 +710,9 @@ def seeding(
         "probabilities": probabilities,
         "exclude": excluded_marks,
         "force": force,
+        "skip": skip,
+        "costs": costs,
+        "budget": budget,
     }
     plan: dict[str, Any] | None = None
     error: Rejected | None = None
@@ -712,26 +726,27 @@ def seeding(
             if probabilities not in {p.value for p in Probabilities}:
                 raise Rejected("bad_probabilities", "probabilities are wc or learned")
             marks = graph_queries.author_marks(session, access.ws.id)
-            skip = [a for a, kinds in marks.items() if set(kinds) & set(excluded_marks)]
-            forced: list[int] = []
-            for name in force.replace(",", " ").split():
-                found = graph_queries.find_author(session, access.ws.id, name)
-                if found is None:
-                    raise Rejected("unknown_author", f"no author {name!r} in this workspace")
-                forced.append(found.id)
+            skipped = {a for a, kinds in marks.items() if set(kinds) & set(excluded_marks)}
+            skipped.update(_authors(session, access.ws.id, skip.replace(",", " ").split()))
+            forced = _authors(session, access.ws.id, force.replace(",", " ").split())
+            spend = _number(budget, "budget")
+            if spend is not None and spend <= 0:
+                raise Rejected("bad_budget", "the budget must be above zero")
             options = {
                 "k": int(wanted),
                 "model": Model(form["model"]),
                 "probabilities": Probabilities(probabilities),
                 "force": tuple(forced),
-                "exclude": tuple(sorted(skip)),
+                "exclude": tuple(sorted(skipped)),
+                "costs": _costs(session, access.ws.id, costs) if spend is not None else None,
+                "budget": spend,
             }
             plan = _cached(
                 request,
                 session,
                 access,
                 selection,
-                ("seeding", *sorted(options.items())),
+                ("seeding", *sorted((key, repr(value)) for key, value in options.items())),
                 lambda: plan_campaign(
                     session,
                     access.ws.id,
