@@ -291,6 +291,7 @@ class _Store:
     def __init__(self, engine: Engine, workspace_id: int) -> None:
         self.engine = engine
         self._id = workspace_id
+        self.settings: Settings | None = None
 
     def workspace_id(self, slug: str, create: bool = False) -> int:
         return self._id
@@ -343,3 +344,107 @@ def test_cli_dry_run_against_the_higgs_backtest(
     assert payload["alerts"] == payload["matched"] == 3  # docs/alerts.md: the week's 3 alerts
     assert "2012-07-04T03:56:00Z" in [run["alert"]["time"] for run in payload["runs"]]
     assert {e["outcome"] for run in payload["runs"] for e in run["actions"]} == {"dry_run"}
+
+
+# ---- notification channels ----------------------------------------------------------------------
+
+SECRET = "s3cret-Pa55word"
+
+
+def channel_playbook(*channels: str) -> str:
+    return (
+        "name: channel-surge\ntrigger: {kind: any}\nactions:\n"
+        f"  - notify: {{channels: [{', '.join(channels)}]}}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#alerts", f"json://ops:{SECRET}@x.io/h"],
+)
+def test_a_url_carrying_a_secret_is_refused_in_the_yaml(url: str) -> None:
+    source = f"name: x\ntrigger: {{kind: any}}\nactions:\n  - notify: {{urls: ['{url}']}}\n"
+    with pytest.raises(PlaybookInvalid) as caught:
+        parse_playbook(source)
+    assert caught.value.problems == [
+        f"line 4: {url.split('://', maxsplit=1)[0]}://… URL carries a password or token: store it as a"
+        " notification channel and name it under channels"
+    ]
+    assert SECRET not in str(caught.value)
+
+
+def test_a_channel_is_stored_encrypted_and_notified_through(
+    engine: Engine, workspace_id: int, settings: Settings
+) -> None:
+    from sqlalchemy import text
+
+    with receiver() as (host, bodies):
+        with transaction(engine) as session:
+            stored = actions.set_channel(
+                session, settings, workspace_id, "ops", f"json://ops:{SECRET}@{host}/hook"
+            )
+            assert SECRET not in stored.target and "ops:****@" in stored.target
+            actions.add_playbook(session, workspace_id, channel_playbook("ops"))
+        with transaction(engine) as session:
+            raw = session.execute(text("SELECT url_encrypted FROM notify_channels")).scalar_one()
+            assert SECRET not in raw and host not in raw
+            (run,) = actions.handle_alert(session, workspace_id, ALERT, settings)
+        assert len(bodies) == 1 and bodies[0]["title"] == "[high] sentiment_shift on acme"
+    (notify,) = run.actions
+    assert notify["outcome"] == "ok" and notify["detail"].startswith("channel ops: ")
+    assert SECRET not in json.dumps(run.actions)
+
+
+def test_channels_named_by_a_playbook_must_exist_and_a_removed_one_fails_the_notify(
+    engine: Engine, workspace_id: int, settings: Settings
+) -> None:
+    with transaction(engine) as session:
+        with pytest.raises(Rejected) as caught:
+            actions.add_playbook(session, workspace_id, channel_playbook("ops", "pager"))
+        assert caught.value.detail == "no notification channel named 'ops', 'pager'"
+    with receiver() as (host, bodies):
+        with transaction(engine) as session:
+            actions.set_channel(session, settings, workspace_id, "ops", f"json://{host}/hook")
+            actions.add_playbook(session, workspace_id, channel_playbook("ops"))
+            assert actions.remove_channel(session, workspace_id, "ops")
+            assert not actions.remove_channel(session, workspace_id, "ops")
+            (run,) = actions.handle_alert(session, workspace_id, ALERT, settings)
+    assert bodies == []
+    assert run.actions[0]["outcome"] == "failed"
+    assert run.actions[0]["detail"] == "channel ops: no such channel"
+
+
+def test_a_channel_is_checked_before_it_is_stored(
+    engine: Engine, workspace_id: int, tmp_path: Path
+) -> None:
+    strict = Settings(home=tmp_path)
+    cases = [
+        ("Ops!", "json://hooks.example.com/x", "bad_channel", "not a channel name: 'Ops!'"),
+        ("ops", "nonsense://x", "bad_channel", "not a notification URL apprise knows"),
+        ("ops", "json://127.0.0.1:9/hook", "unsafe_url", "non-public address 127.0.0.1"),
+        ("ops", " ", "bad_channel", "a notification URL has 1 to 2048 characters"),
+    ]
+    for name, url, code, detail in cases:
+        with transaction(engine) as session, pytest.raises(Rejected) as caught:
+            actions.set_channel(session, strict, workspace_id, name, url)
+        assert caught.value.code == code and detail in caught.value.detail
+    with transaction(engine) as session:
+        assert queries.channels(session, workspace_id) == []
+
+
+def test_cli_channel_reads_the_url_from_stdin_and_never_prints_it(
+    engine: Engine, workspace_id: int, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _Store(engine, workspace_id)
+    store.settings = settings
+    monkeypatch.setattr(access, "_opener", [lambda: store])
+    runner = CliRunner()
+    url = f"json://ops:{SECRET}@127.0.0.1:9/hook\n"
+    result = runner.invoke(alerts_app, ["channel", "set", "ops", "--json"], input=url)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["name"] == "ops" and SECRET not in result.output
+    listed = runner.invoke(alerts_app, ["channel", "list", "--json"]).output
+    assert [c["name"] for c in json.loads(listed)["channels"]] == ["ops"]
+    assert SECRET not in listed
+    assert runner.invoke(alerts_app, ["channel", "remove", "ops"]).exit_code == 0
+    assert runner.invoke(alerts_app, ["channel", "remove", "ops"]).exit_code == 2

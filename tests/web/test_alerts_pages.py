@@ -438,3 +438,59 @@ def test_another_workspaces_alerts_playbooks_and_drafts_are_404(
     with transaction(engine) as session:  # … and acme's playbook and its runs are untouched
         assert queries.playbook_by_id(session, workspace_id, world.playbook_id) is not None
         assert queries.runs(session, workspace_id, world.playbook_id) != []
+
+
+# ---- notification channels ------------------------------------------------------------------
+
+
+def test_channels_are_write_only_audited_without_the_secret_and_for_managers(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    secret = "TIiajkdnlazkcOXrIdevi7FQ"
+    url = f"slack://T1JJ3T3L2/A1BRTD4JD/{secret}/#alerts"
+    token = as_role(client, engine, settings, workspace_id, Role.ANALYST)
+    page = client.get("/w/acme/playbooks").text
+    assert 'id="channels"' in page and 'action="/w/acme/playbooks/channels"' not in page
+    refused = client.post(
+        "/w/acme/playbooks/channels", data={"name": "ops", "url": url, "csrf_token": token}
+    )
+    assert refused.status_code == 403
+    token = as_role(client, engine, settings, workspace_id, Role.MANAGER)
+    bad = client.post(
+        "/w/acme/playbooks/channels",
+        data={"name": "ops", "url": "nonsense://x", "csrf_token": token},
+    )
+    assert bad.status_code == 400 and "not a notification URL apprise knows" in bad.text
+    saved = client.post(
+        "/w/acme/playbooks/channels",
+        data={"name": "ops", "url": url, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text[-3000:]
+    page = client.get("/w/acme/playbooks").text
+    row = page.split('id="channel-')[1].split("</tr>")[0]
+    assert "<code>ops</code>" in row and "slack://" in row
+    assert secret not in page
+    playbook = "name: ping\ntrigger: {kind: any}\nactions:\n  - notify: {channels: [ops]}\n"
+    added = client.post(
+        "/w/acme/playbooks", data={"source": playbook, "csrf_token": token}, follow_redirects=False
+    )
+    assert added.status_code == 303
+    with transaction(engine) as session:
+        (channel,) = queries.channels(session, workspace_id)
+        details = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action.like("channel.%"))
+        )
+        assert secret not in str(list(details))
+    removed = client.post(
+        f"/w/acme/playbooks/channels/{channel.id}/remove",
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert removed.status_code == 303
+    with transaction(engine) as session:
+        assert queries.channels(session, workspace_id) == []
+        actions_logged = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("channel.%"))
+        ).all()
+    assert actions_logged == ["channel.set", "channel.remove"]

@@ -14,31 +14,61 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
+import apprise
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.alerts import notify, queries
 from hubbub.alerts.cases import case_openers
-from hubbub.alerts.models import AlertRecord, CrisisState, Playbook, PlaybookRun, ReplyDraft
-from hubbub.alerts.playbooks import ActionSpec, PlaybookSpec, parse_playbook, render
+from hubbub.alerts.models import (
+    AlertRecord,
+    CrisisState,
+    NotifyChannel,
+    Playbook,
+    PlaybookRun,
+    ReplyDraft,
+)
+from hubbub.alerts.playbooks import (
+    ASSET,
+    CHANNEL_NAME,
+    CHANNEL_RULE,
+    ActionSpec,
+    PlaybookSpec,
+    parse_playbook,
+    render,
+)
 from hubbub.core.clock import parse_timestamp, utcnow
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import ConfigError, Rejected, UnsafeURL
 from hubbub.settings import Settings
+from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
 from hubbub.store.dialect import insert_ignoring_conflicts
 from hubbub.webhooks.actions import enqueue
 
 RUNS = cast(Table, PlaybookRun.__table__)
+MAX_CHANNEL_URL = 2048
 ALERTS = cast(Table, AlertRecord.__table__)
 
 
 # ---- playbooks ------------------------------------------------------------------------------
 
 
+def _parse(session: Session, workspace_id: int, source: str) -> PlaybookSpec:
+    """A valid playbook whose notify actions name only channels the workspace has."""
+    spec = parse_playbook(source)
+    named = {name for a in spec.actions if a.kind == "notify" for name in a.params["channels"]}
+    missing = sorted(named - {c.name for c in queries.channels(session, workspace_id)})
+    if missing:
+        raise Rejected(
+            "no_channel", f"no notification channel named {', '.join(map(repr, missing))}"
+        )
+    return spec
+
+
 def add_playbook(
     session: Session, workspace_id: int, source: str, replace: bool = False
 ) -> Playbook:
     """Store a validated playbook; with `replace`, a playbook of the same name is updated."""
-    spec = parse_playbook(source)
+    spec = _parse(session, workspace_id, source)
     now = utcnow()
     existing = queries.playbook(session, workspace_id, spec.name)
     if existing is not None:
@@ -64,7 +94,7 @@ def add_playbook(
 
 def update_playbook(session: Session, workspace_id: int, source: str) -> Playbook:
     """Replace an existing playbook's YAML (found by the name inside it)."""
-    spec = parse_playbook(source)
+    spec = _parse(session, workspace_id, source)
     if queries.playbook(session, workspace_id, spec.name) is None:
         raise Rejected("not_found", f"no playbook {spec.name!r}")
     return add_playbook(session, workspace_id, source, replace=True)
@@ -72,7 +102,7 @@ def update_playbook(session: Session, workspace_id: int, source: str) -> Playboo
 
 def edit_playbook(session: Session, workspace_id: int, playbook_id: int, source: str) -> Playbook:
     """Replace a playbook's YAML by id, so an edit may also rename it (to a free name)."""
-    spec = parse_playbook(source)
+    spec = _parse(session, workspace_id, source)
     found = queries.playbook_by_id(session, workspace_id, playbook_id)
     if found is None:
         raise Rejected("not_found", f"no playbook {playbook_id}")
@@ -104,6 +134,60 @@ def _require(session: Session, workspace_id: int, name: str) -> Playbook:
     if found is None:
         raise Rejected("not_found", f"no playbook {name!r}")
     return found
+
+
+# ---- notification channels -------------------------------------------------------------------
+
+
+def set_channel(
+    session: Session, settings: Settings, workspace_id: int, name: str, url: str
+) -> NotifyChannel:
+    """Add or replace a named notification URL, stored encrypted; the URL is checked first."""
+    if not CHANNEL_NAME.fullmatch(name):
+        raise Rejected("bad_channel", f"not a channel name: {name!r} ({CHANNEL_RULE})")
+    url = url.strip()
+    if not url or len(url) > MAX_CHANNEL_URL:
+        raise Rejected("bad_channel", f"a notification URL has 1 to {MAX_CHANNEL_URL} characters")
+    plugin = apprise.Apprise.instantiate(url, asset=ASSET)
+    if plugin is None:
+        scheme = url.split("://", 1)[0] + "://…" if "://" in url else "(no scheme)"
+        raise Rejected("bad_channel", f"not a notification URL apprise knows: {scheme}")
+    try:
+        notify.check_notify_url(url, settings)
+    except UnsafeURL as exc:
+        raise Rejected("unsafe_url", str(exc)) from None
+    now = utcnow()
+    encrypted = encrypt_credentials(settings, {"url": url}) or ""
+    target = notify.redacted(url)[:300]
+    found = queries.channel(session, workspace_id, name)
+    if found is None:
+        found = NotifyChannel(
+            workspace_id=workspace_id,
+            name=name,
+            url_encrypted=encrypted,
+            target=target,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(found)
+    else:
+        found.url_encrypted, found.target, found.updated_at = encrypted, target, now
+    session.flush()
+    return found
+
+
+def remove_channel(session: Session, workspace_id: int, name: str) -> bool:
+    """Delete a channel; playbooks naming it log a failed notify until they are edited."""
+    found = queries.channel(session, workspace_id, name)
+    if found is None:
+        return False
+    session.delete(found)
+    session.flush()
+    return True
+
+
+def channel_url(settings: Settings, channel: NotifyChannel) -> str:
+    return decrypt_credentials(settings, channel.url_encrypted)["url"]
 
 
 # ---- alerts and runs ------------------------------------------------------------------------
@@ -259,11 +343,25 @@ class _Runner:
         title = render(title_template, self.context)
         body = render(action.params.get("body") or "{{ alert.summary }}", self.context)
         urls: list[str] = action.params["urls"]
-        targets = [notify.redacted(url) for url in urls]
+        names: list[str] = action.params.get("channels", [])
+        stored = {c.name: c for c in queries.channels(self.session, self.workspace_id)}
+        targets = [f"channel {name}" for name in names] + [notify.redacted(url) for url in urls]
         if self.dry_run or self.settings is None:
             self.entry(action, "dry_run", f"would notify {', '.join(targets)}", title=title)
             return
-        deliveries = notify.send(urls, title, body, self.settings)
+        deliveries: list[notify.Delivery] = []
+        for name in names:
+            if name not in stored:
+                deliveries.append(notify.Delivery(f"channel {name}", False, "no such channel"))
+                continue
+            try:
+                url = channel_url(self.settings, stored[name])
+            except ConfigError as exc:
+                deliveries.append(notify.Delivery(f"channel {name}", False, str(exc)))
+                continue
+            sent = notify.send([url], title, body, self.settings)[0]
+            deliveries.append(notify.Delivery(f"channel {name}", sent.ok, sent.detail))
+        deliveries += notify.send(urls, title, body, self.settings)
         failed = [d for d in deliveries if not d.ok]
         self.entry(
             action,

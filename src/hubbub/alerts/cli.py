@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -242,3 +243,65 @@ def playbook_runs(
             playbook_id = found.id
         for run in queries.runs(session, workspace_id, playbook_id, limit):
             typer.echo(json.dumps(_run_dict(run)))
+
+
+# ---- notification channels ----------------------------------------------------------------
+
+channel_app = typer.Typer(
+    help="Notification channels: named, encrypted apprise URLs that playbooks notify.",
+    no_args_is_help=True,
+)
+alerts_app.add_typer(channel_app, name="channel")
+
+
+@channel_app.command("set")
+def channel_set(
+    name: Annotated[str, typer.Argument(help="Channel name, e.g. ops-slack.")],
+    workspace: WorkspaceOpt = DEFAULT_SLUG,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or replace a channel. The URL is read from standard input or a hidden prompt,
+    never from the command line, where other users of the machine could see it."""
+    if sys.stdin.isatty():
+        url = typer.prompt("Notification URL", hide_input=True)
+    else:
+        url = sys.stdin.readline()
+    access = open_store()
+    engine, workspace_id = access.engine, access.workspace_id(workspace, create=True)
+    try:
+        with transaction(engine) as session:
+            found = actions.set_channel(session, access.settings, workspace_id, name, url)
+            result = {"name": found.name, "target": found.target, "id": found.id}
+    except Rejected as exc:
+        raise _fail(exc, as_json) from exc
+    typer.echo(
+        json.dumps(result) if as_json else f"channel {found.name!r} stored: {result['target']}"
+    )
+
+
+@channel_app.command("list")
+def channel_list(workspace: WorkspaceOpt = DEFAULT_SLUG, as_json: JsonOpt = False) -> None:
+    """Channels with their masked targets (the URLs themselves are never printed)."""
+    engine, workspace_id = _open(workspace)
+    with transaction(engine) as session:
+        rows = [
+            {"name": c.name, "target": c.target, "updated_at": c.updated_at.isoformat()}
+            for c in queries.channels(session, workspace_id)
+        ]
+    if as_json:
+        typer.echo(json.dumps({"channels": rows}))
+        return
+    for row in rows:
+        typer.echo(f"{row['name']}\t{row['target']}\t{row['updated_at']}")
+
+
+@channel_app.command("remove")
+def channel_remove(name: str, workspace: WorkspaceOpt = DEFAULT_SLUG) -> None:
+    """Remove a channel (playbooks that name it log a failed notify until edited)."""
+    engine, workspace_id = _open(workspace)
+    with transaction(engine) as session:
+        removed = actions.remove_channel(session, workspace_id, name)
+    if not removed:
+        typer.echo(f"error: not_found: no channel {name!r}", err=True)
+        raise typer.Exit(code=2)
+    typer.echo(f"channel {name!r} removed")

@@ -16,7 +16,7 @@ templates:
     text: "We know about {{ issue }} and are on it. Updates: {{ link }}"
     approved_by: Dana (comms lead)
 actions:
-  - notify: {urls: ["slack://…"], title: "{{ alert.topic }}: {{ alert.kind }}"}
+  - notify: {channels: [ops-slack], title: "{{ alert.topic }}: {{ alert.kind }}"}
   - open_case: {priority: high}
   - reply_draft: {template: holding, variables: {issue: "the outage", link: "https://…"}}
   - require_approval: {chain: [manager, legal]}
@@ -26,6 +26,7 @@ actions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -306,14 +307,28 @@ def _action_params(
     if kind == "open_case" and isinstance(node, yaml.ScalarNode) and not node.value:
         return {"priority": "high"}
     if kind == "notify":
-        found = reader.mapping(node, "notify", ("urls", "title", "body"), ("urls",))
-        if found is None or "urls" not in found:
+        found = reader.mapping(node, "notify", ("channels", "urls", "title", "body"))
+        if found is None:
             return None
-        urls = reader.texts(found["urls"], "notify urls") or []
-        for url in urls:
-            if apprise.Apprise.instantiate(url, asset=ASSET) is None:
+        if "channels" not in found and "urls" not in found:
+            reader.fail(node, "notify needs channels (names of notification channels) or urls")
+            return None
+        channels = reader.texts(found["channels"], "notify channels") if "channels" in found else []
+        for channel in channels or []:
+            if not CHANNEL_NAME.fullmatch(channel):
+                reader.fail(found["channels"], f"not a channel name: {channel!r} ({CHANNEL_RULE})")
+        urls = reader.texts(found["urls"], "notify urls") if "urls" in found else []
+        for url in urls or []:
+            plugin = apprise.Apprise.instantiate(url, asset=ASSET)
+            if plugin is None:
                 reader.fail(found["urls"], f"not a notification URL apprise knows: {_scheme(url)}")
-        params: dict[str, Any] = {"urls": urls}
+            elif carries_secret(plugin):
+                reader.fail(
+                    found["urls"],
+                    f"{_scheme(url)} URL carries a password or token: store it as a"
+                    " notification channel and name it under channels",
+                )
+        params: dict[str, Any] = {"channels": channels or [], "urls": urls or []}
         for part in ("title", "body"):
             if part in found:
                 params[part] = reader.template(found[part], f"notify {part}")
@@ -360,6 +375,18 @@ def _action_params(
 
 ASSET = apprise.AppriseAsset(storage_mode="memory")
 """No apprise cache on disk: notification URLs carry secrets."""
+
+CHANNEL_RULE = "lower-case letters, digits, - and _, at most 64, starting with a letter or digit"
+CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def carries_secret(plugin: Any) -> bool:
+    """Whether apprise masks part of this URL when printing it privately (a token, password).
+
+    Only what apprise knows to be secret is found: a token hidden in a webhook's path or a
+    header is not, which is why docs/alerts.md says to put every such URL in a channel.
+    """
+    return bool(plugin.url(privacy=True) != plugin.url(privacy=False))
 
 
 def _scheme(url: str) -> str:

@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hubbub.alerts.models import AlertRecord, CrisisState, Playbook, PlaybookRun, ReplyDraft
+from hubbub.alerts.models import (
+    AlertRecord,
+    CrisisState,
+    NotifyChannel,
+    Playbook,
+    PlaybookRun,
+    ReplyDraft,
+)
 
 
 def playbooks(session: Session, workspace_id: int) -> Sequence[Playbook]:
@@ -141,3 +148,19 @@ def runs_for_alert(
         .order_by(PlaybookRun.id.desc())
         .limit(limit)
     ).all()
+
+
+def channels(session: Session, workspace_id: int) -> Sequence[NotifyChannel]:
+    return session.scalars(
+        select(NotifyChannel)
+        .where(NotifyChannel.workspace_id == workspace_id)
+        .order_by(NotifyChannel.name)
+    ).all()
+
+
+def channel(session: Session, workspace_id: int, name: str) -> NotifyChannel | None:
+    return session.scalars(
+        select(NotifyChannel).where(
+            NotifyChannel.workspace_id == workspace_id, NotifyChannel.name == name
+        )
+    ).one_or_none()

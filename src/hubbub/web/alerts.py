@@ -232,6 +232,8 @@ def _playbooks_page(
     source: str = NEW_PLAYBOOK,
     error: Rejected | None = None,
     draft_error: str | None = None,
+    channel_error: str | None = None,
+    channel_name: str = "",
     status_code: int = 200,
 ) -> Response:
     found = queries.playbooks(session, access.ws.id)
@@ -248,6 +250,9 @@ def _playbooks_page(
             "source": source,
             "problems": _problems(error),
             "draft_error": draft_error,
+            "channels": queries.channels(session, access.ws.id),
+            "channel_error": channel_error,
+            "channel_name": channel_name,
             "max_chars": MAX_PLAYBOOK_CHARS,
             "crisis": queries.crisis_state(session, access.ws.id),
         },
@@ -282,6 +287,52 @@ def playbook_add(
     except Rejected as exc:
         return _playbooks_page(request, session, access, source=source, error=exc, status_code=400)
     return RedirectResponse(f"/w/{access.ws.slug}/playbooks", status_code=303)
+
+
+@router.post("/w/{slug}/playbooks/channels")
+def channel_set(
+    request: Request,
+    session: SessionDep,
+    access: ManagePlaybooks,
+    name: Annotated[str, Form(max_length=64)] = "",
+    url: Annotated[str, Form(max_length=actions.MAX_CHANNEL_URL)] = "",
+) -> Response:
+    """Add or replace a notification channel; the URL is write-only (stored encrypted)."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = actions.set_channel(tx, request.app.state.settings, access.ws.id, name, url)
+            record_audit(
+                tx,
+                "channel.set",
+                actor=access.principal.actor,
+                target=f"channel:{found.id}",
+                workspace_id=access.ws.id,
+                detail={"name": found.name, "target": found.target},
+            )
+    except Rejected as exc:
+        return _playbooks_page(
+            request, session, access, channel_error=exc.detail, channel_name=name, status_code=400
+        )
+    return RedirectResponse(f"/w/{access.ws.slug}/playbooks#channels", status_code=303)
+
+
+@router.post("/w/{slug}/playbooks/channels/{channel_id}/remove")
+def channel_remove(request: Request, access: ManagePlaybooks, channel_id: RowId) -> Response:
+    """Remove a channel; one already gone is not an error (a second click)."""
+    with transaction(request.app.state.engine) as tx:
+        found = next((c for c in queries.channels(tx, access.ws.id) if c.id == channel_id), None)
+        if found is not None:
+            name = found.name
+            actions.remove_channel(tx, access.ws.id, name)
+            record_audit(
+                tx,
+                "channel.remove",
+                actor=access.principal.actor,
+                target=f"channel:{channel_id}",
+                workspace_id=access.ws.id,
+                detail={"name": name},
+            )
+    return RedirectResponse(f"/w/{access.ws.slug}/playbooks#channels", status_code=303)
 
 
 @router.get("/w/{slug}/playbooks/runs")
