@@ -100,6 +100,33 @@ def test_lists_highest_priority_first_with_root_posts(api: TestClient, inbox: In
     assert first["root"]["text"] in TEXTS and first["status"] == "new"
 
 
+def test_the_list_serialises_exactly_as_its_documented_models(
+    api: TestClient, engine: Engine, inbox: Inbox
+) -> None:
+    """The list is built without pydantic for speed; it must be byte for byte what
+    ``ConversationList`` (the OpenAPI schema) makes of the same conversations."""
+    from hubbub.web.inbox_api import ConversationList, ConversationOut, _roots
+
+    with transaction(engine) as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == inbox.ids[0])
+            .values(first_responded_at=Conversation.created_at)
+        )
+    raw = api.get(f"{API}?limit=5").content
+    body = ConversationList.model_validate_json(raw)
+    with transaction(engine) as session:
+        found = [session.get(Conversation, item.id) for item in body.items]
+        assert len(found) == 5 and all(found)
+        roots = _roots(session, found)
+        expected = ConversationList(
+            items=[ConversationOut.of(c, roots.get(c.root_post_id)) for c in found if c],
+            next_cursor=body.next_cursor,
+            next=body.next,
+        ).model_dump_json()
+    assert raw.decode() == expected
+
+
 def test_filters(
     api: TestClient, engine: Engine, workspace_id: int, owner_id: int, inbox: Inbox
 ) -> None:

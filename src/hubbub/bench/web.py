@@ -246,6 +246,16 @@ def build_fixture(home: Path, posts: int, conversations: int, seed: int = 0) -> 
     cells, cell_authors = _rollups(matches, created, author_of, followers)
     _stream(engine, tables["hourly_rollups"], _rollup_rows(ws, cells))
     _stream(engine, tables["hourly_rollup_authors"], _rollup_author_rows(cell_authors))
+    # The daily term and author rollups are counted from the stored matches by the real
+    # repair commands, as `hubbub topic backfill --terms --authors` would.
+    from sqlalchemy.orm import Session
+
+    from hubbub.listening.actions import rebuild_author_rollups, rebuild_term_rollups
+
+    with Session(engine) as session:  # both commit page by page themselves
+        rebuild_term_rollups(session, ws)
+        rebuild_author_rollups(session, ws)
+        session.commit()
 
     statuses = [name for name, weight in STATUS_WEIGHTS for _ in range(weight)]
     last_post: dict[int, int] = {}

@@ -9,6 +9,10 @@ a test walks ``app.routes`` and fails on a route without one. ``Permit``:
   ``X-CSRF-Token``), except for API-token requests, which no browser sends on its own;
 * for workspace permissions, answers 404 — exactly as for a workspace that does not exist —
   when the principal has no role in the workspace of the path, and 403 when the role is too low.
+
+Each of its steps runs in a worker thread and ends its transaction before returning: a request
+that held a pooled connection while queueing for the next thread could leave every thread
+waiting for a connection and every connection waiting for a thread.
 """
 
 from __future__ import annotations
@@ -123,8 +127,6 @@ def _resolve(request: Request, session: Session) -> Principal:
         if token is None:
             raise HTTPException(401, "the API token is unknown or revoked", _bearer_challenge())
         touch_token(session, token)
-        if session.dirty:
-            session.commit()
         principal = Principal(token=token)
     else:
         found = session_for_cookie(session, request.cookies.get(SESSION_COOKIE, ""))
@@ -132,6 +134,9 @@ def _resolve(request: Request, session: Session) -> Principal:
             principal = Principal(user=found[1], web=found[0])
     request.state.principal = principal
     request.state.csrf_token = _csrf_token(request, principal)
+    # End the transaction (saving a token's use) so the connection goes back to the pool
+    # before this request waits for its next thread: see ``Permit``.
+    session.commit()
     return principal
 
 
@@ -232,6 +237,7 @@ class Permit:
             raise HTTPException(
                 403, f"your role here ({role.value}) does not allow: {self.permission.description}"
             )
+        session.commit()  # the connection back to the pool while waiting for the next thread
         return Access(principal, workspace, role)
 
 
