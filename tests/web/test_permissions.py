@@ -213,6 +213,7 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         .replace("{user_id}", str(world.spare_user_id))
         .replace("{source_id}", str(world.source_id))
         .replace("{goal_id}", "1")  # removing a goal that may be gone is answered all the same
+        .replace("{channel_id}", "1")  # likewise a channel
         .replace("{alert_id}", str(world.alerts.alert_id))
         .replace("{draft_id}", str(world.alerts.draft_id))
         .replace(
@@ -265,6 +266,15 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         },
         ("POST", "/w/{slug}/posts/{post_id}/correction"): {"data": {"label": "neutral"}},
         ("POST", "/api/v1/w/{slug}/posts/{post_id}/corrections"): {"json": {"label": "neutral"}},
+        ("POST", "/api/v1/w/{slug}/conversions"): {
+            "json": {
+                "external_id": "matrix-1",
+                "occurred_at": "2026-11-20T10:00:00Z",
+                "value": 10,
+                "currency": "EUR",
+                "topic": "skates",
+            }
+        },
         ("POST", "/forgot"): {"data": {"email": "nobody@example.com"}},
         ("POST", "/w/{slug}/sources"): {
             "data": {"kind": "rss", "name": "matrix feed", "cfg.url": "https://a.example/f"}
@@ -306,6 +316,12 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
             "data": {"source": holding_playbook()}
         },
         ("POST", "/w/{slug}/playbooks/{playbook_id}/enabled"): {"data": {"enabled": "on"}},
+        ("POST", "/w/{slug}/playbooks/channels"): {
+            "data": {
+                "name": "matrix",
+                "url": "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+            }
+        },
         ("POST", "/w/{slug}/playbooks/{playbook_id}/dry-run"): {"data": {"matrix": "1"}},
         ("POST", "/w/{slug}/drafts/{draft_id}/approve"): {"data": {"decision": "approve"}},
         ("POST", "/w/{slug}/crisis/end"): {"data": {"matrix": "1"}},
