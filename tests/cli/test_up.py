@@ -113,3 +113,36 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
                 up.kill()
                 output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
         assert up.returncode == 0, output
+
+
+def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
+    """The quick start's own command: the demo loaded (history included), then served."""
+    env = dict(os.environ, HUBBUB_HOME=str(tmp_path / "home"))
+    env.pop("HUBBUB_DATABASE_URL", None)  # the embedded default, as the quick start runs it
+    port = _free_port()
+    up = subprocess.Popen(
+        [sys.executable, "-m", "hubbub", "up", "--demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        status = None
+        deadline = time.monotonic() + 150
+        while status != 200 and time.monotonic() < deadline and up.poll() is None:
+            time.sleep(1)
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code
+            except httpx.TransportError:
+                continue
+        assert status == 200
+    finally:
+        up.send_signal(signal.SIGINT)
+        try:
+            output = up.communicate(timeout=30)[0].decode()
+        except subprocess.TimeoutExpired:
+            up.kill()
+            output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
+    assert up.returncode == 0, output
+    assert "Demo workspace demo ready" in output and "password" in output, output

@@ -32,7 +32,7 @@ def up(
     if demo:
         from hubbub.demo.cli import demo as load_demo
 
-        load_demo(workspace="demo", seed=7, days=42)
+        load_demo(workspace="demo", seed=7, days=42, history_days=None)
     rt = runtime()
     sign_in = ""
     if demo:
