@@ -15,7 +15,7 @@ from hubbub.core.errors import Rejected
 from hubbub.listening.actions import add_topic, remove_topic
 from hubbub.measure import actions, queries
 from hubbub.measure.business import Inputs
-from hubbub.measure.conversions import ConversionIn, read_csv
+from hubbub.measure.conversions import ConversionIn, decoded_lines, read_csv
 from hubbub.measure.models import Conversion
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
@@ -203,6 +203,25 @@ def test_the_csv_reader_names_lines_and_reasons() -> None:
         read_csv(["external_id,occurred_at\n"], "EUR")
     with pytest.raises(Rejected, match="empty"):
         read_csv([], "EUR")
+
+
+def test_lines_not_utf8_or_too_big_are_refused_alone_and_the_rest_read() -> None:
+    raw = [
+        b"\xef\xbb\xbfexternal_id,occurred_at,value\n",
+        b"b-1,2026-11-19T10:00:00Z,12\n",
+        b"b-2,2026-11-19T10:00:00Z,1\xe9\n",
+        b"b-3," + b"a" * 200_000 + b",1\n",
+        b"b-4,2026-11-19T10:00:00Z,7\n",
+    ]
+    undecodable: set[int] = set()
+    _, rows = read_csv(decoded_lines(raw, undecodable), "EUR", undecodable)
+    found = [(row.line, row.item.external_id if row.item else row.reason) for row in rows]
+    assert found == [
+        (2, "b-1"),
+        (3, "not UTF-8 text"),
+        (4, "not a readable CSV row: field larger than field limit (131072)"),
+        (5, "b-4"),
+    ]
 
 
 def test_a_conversions_goal_per_topic_or_for_all(

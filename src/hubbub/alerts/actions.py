@@ -36,6 +36,7 @@ from hubbub.alerts.playbooks import (
     PlaybookSpec,
     parse_playbook,
     render,
+    scheme_only,
 )
 from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import ConfigError, Rejected, UnsafeURL
@@ -150,8 +151,7 @@ def set_channel(
         raise Rejected("bad_channel", f"a notification URL has 1 to {MAX_CHANNEL_URL} characters")
     plugin = apprise.Apprise.instantiate(url, asset=ASSET)
     if plugin is None:
-        scheme = url.split("://", 1)[0] + "://…" if "://" in url else "(no scheme)"
-        raise Rejected("bad_channel", f"not a notification URL apprise knows: {scheme}")
+        raise Rejected("bad_channel", f"not a notification URL apprise knows: {scheme_only(url)}")
     try:
         notify.check_notify_url(url, settings)
     except UnsafeURL as exc:

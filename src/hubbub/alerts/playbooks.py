@@ -321,11 +321,13 @@ def _action_params(
         for url in urls or []:
             plugin = apprise.Apprise.instantiate(url, asset=ASSET)
             if plugin is None:
-                reader.fail(found["urls"], f"not a notification URL apprise knows: {_scheme(url)}")
+                reader.fail(
+                    found["urls"], f"not a notification URL apprise knows: {scheme_only(url)}"
+                )
             elif carries_secret(plugin):
                 reader.fail(
                     found["urls"],
-                    f"{_scheme(url)} URL carries a password or token: store it as a"
+                    f"{scheme_only(url)} URL carries a password or token: store it as a"
                     " notification channel and name it under channels",
                 )
         params: dict[str, Any] = {"channels": channels or [], "urls": urls or []}
@@ -389,6 +391,6 @@ def carries_secret(plugin: Any) -> bool:
     return bool(plugin.url(privacy=True) != plugin.url(privacy=False))
 
 
-def _scheme(url: str) -> str:
+def scheme_only(url: str) -> str:
     """Only the scheme of a URL that failed to parse: the rest may be a secret."""
     return url.split("://", 1)[0] + "://…" if "://" in url else "(no scheme)"

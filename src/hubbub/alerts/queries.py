@@ -164,3 +164,11 @@ def channel(session: Session, workspace_id: int, name: str) -> NotifyChannel | N
             NotifyChannel.workspace_id == workspace_id, NotifyChannel.name == name
         )
     ).one_or_none()
+
+
+def channel_by_id(session: Session, workspace_id: int, channel_id: int) -> NotifyChannel | None:
+    return session.scalars(
+        select(NotifyChannel).where(
+            NotifyChannel.workspace_id == workspace_id, NotifyChannel.id == channel_id
+        )
+    ).one_or_none()

@@ -21,7 +21,7 @@ from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.measure import actions, queries
 from hubbub.measure.business import ACTUALS, Inputs
-from hubbub.measure.conversions import ConversionIn, RecordSummary, read_csv
+from hubbub.measure.conversions import ConversionIn, RecordSummary, decoded_lines, read_csv
 from hubbub.measure.forecast import Progress, quarter_bounds, quarter_of
 from hubbub.measure.kpis import KPIS
 from hubbub.measure.models import BusinessCase
@@ -247,9 +247,10 @@ def conversions_import(
             case = session.get(BusinessCase, workspace_id)
         currency = case.currency if case is not None else "EUR"
     summary = RecordSummary()
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    undecodable: set[int] = set()
+    with path.open("rb") as handle:
         try:
-            ignored, rows = read_csv(handle, currency)
+            ignored, rows = read_csv(decoded_lines(handle, undecodable), currency, undecodable)
         except Rejected as error:
             raise _fail(error) from None
         with bar.Progress(

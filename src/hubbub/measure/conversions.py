@@ -121,7 +121,22 @@ class CsvRow:
     reason: str | None = None
 
 
-def read_csv(lines: Iterable[str], default_currency: str) -> tuple[list[str], Iterator[CsvRow]]:
+def decoded_lines(raw: Iterable[bytes], undecodable: set[int]) -> Iterator[str]:
+    """UTF-8 lines of a file read as bytes (a leading BOM dropped). A line that is not UTF-8
+    is given with replacement characters and its number noted in ``undecodable``, so
+    :func:`read_csv` refuses that row alone instead of the import stopping half-way."""
+    for number, line in enumerate(raw, start=1):
+        data = line[3:] if number == 1 and line.startswith(b"\xef\xbb\xbf") else line
+        try:
+            yield data.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable.add(number)
+            yield data.decode("utf-8", errors="replace")
+
+
+def read_csv(
+    lines: Iterable[str], default_currency: str, undecodable: set[int] | None = None
+) -> tuple[list[str], Iterator[CsvRow]]:
     """(ignored column names, rows) of a CSV file with a header line.
 
     Columns: ``external_id``, ``occurred_at``, ``value`` (required), ``currency`` (else
@@ -145,8 +160,18 @@ def read_csv(lines: Iterable[str], default_currency: str) -> tuple[list[str], It
         return row[index] if index is not None and index < len(row) else ""
 
     def rows() -> Iterator[CsvRow]:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a field over the csv module's size limit
+                yield CsvRow(reader.line_num, None, f"not a readable CSV row: {exc}")
+                continue
             line = reader.line_num
+            if undecodable and line in undecodable:
+                yield CsvRow(line, None, "not UTF-8 text")
+                continue
             if not any(value.strip() for value in row):
                 continue
             try:

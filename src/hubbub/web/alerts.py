@@ -320,7 +320,7 @@ def channel_set(
 def channel_remove(request: Request, access: ManagePlaybooks, channel_id: RowId) -> Response:
     """Remove a channel; one already gone is not an error (a second click)."""
     with transaction(request.app.state.engine) as tx:
-        found = next((c for c in queries.channels(tx, access.ws.id) if c.id == channel_id), None)
+        found = queries.channel_by_id(tx, access.ws.id, channel_id)
         if found is not None:
             name = found.name
             actions.remove_channel(tx, access.ws.id, name)
