@@ -7,12 +7,13 @@ copy of a deleted post from coming back.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Dialect, Row, Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item
@@ -30,6 +31,43 @@ AUTHOR_INSERT = BulkInsert(AUTHORS, [c.name for c in AUTHORS.columns if c.name !
 CROSS_NETWORK_WINDOW = timedelta(days=7)
 _WINDOW_SECONDS = CROSS_NETWORK_WINDOW.total_seconds()
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+_EXISTING_COLUMNS = ("id", "native_id", "deleted", "likes", "reshares", "replies", "quotes")
+
+
+@functools.lru_cache(maxsize=64)  # keyed by each engine's dialect: bounded
+def _by_native_ids(
+    model: type[Author] | type[Post] | type[Tombstone], columns: tuple[str, ...], dialect: Dialect
+) -> Select[Any]:
+    """``columns`` of one workspace and network's rows with the native ids bound as ``keys``.
+
+    Built once per dialect: constructing the statement again for every batch cost the writer
+    as much as SQLite running it (~0.3 µs an event for each lookup).
+    """
+    return select(*(getattr(model, name) for name in columns)).where(
+        model.workspace_id == bindparam("workspace_id"),
+        model.network == bindparam("network"),
+        in_keys(model.native_id, dialect),
+    )
+
+
+@functools.lru_cache(maxsize=64)  # keyed by each engine's dialect: bounded
+def _canonical_by_fingerprint(dialect: Dialect) -> Select[Any]:
+    columns: tuple[Any, ...] = (
+        Post.id,
+        Post.fingerprint,
+        Post.network,
+        Post.author_id,
+        Post.created_at,
+    )
+    return (
+        select(*columns)
+        .where(
+            Post.workspace_id == bindparam("workspace_id"),
+            in_keys(Post.fingerprint, dialect),
+            Post.near_dup_of.is_(None),
+        )
+        .order_by(Post.id)
+    )
 
 
 class AuthorState(NamedTuple):
@@ -223,15 +261,8 @@ class _BatchWriter:
             else:
                 existing[key] = cached
         for chunk in chunks(missing):
-            rows = self.conn.execute(
-                select(*(getattr(Author, name) for name in AuthorState._fields)).where(
-                    Author.workspace_id == self.workspace_id,
-                    Author.network == self.network,
-                    in_keys(Author.native_id, self.conn.dialect),
-                ),
-                {"keys": chunk},
-            )
-            existing.update({row.native_id: AuthorState(*row) for row in rows})
+            rows = self._lookup(Author, AuthorState._fields, chunk)
+            existing.update({row.native_id: AuthorState._make(row) for row in rows})
 
         merged = {
             key: ref or AuthorRef(native_id=key)
@@ -330,20 +361,25 @@ class _BatchWriter:
     def _key(self, native_id: str) -> AuthorKey:
         return (self.workspace_id, self.network, native_id)
 
+    def _lookup(
+        self,
+        model: type[Author] | type[Post] | type[Tombstone],
+        columns: tuple[str, ...],
+        native_ids: list[str],
+    ) -> list[Row[Any]]:
+        """``columns`` of this workspace and network's rows with these native ids."""
+        statement = _by_native_ids(model, columns, self.conn.dialect)
+        params = {"workspace_id": self.workspace_id, "network": self.network}
+        rows: list[Row[Any]] = []
+        for chunk in chunks(native_ids):
+            rows.extend(self.conn.execute(statement, {**params, "keys": chunk}))
+        return rows
+
     def _ids(self, model: type[Author] | type[Post], native_ids: list[str]) -> dict[str, int]:
         """Ids of rows just inserted (executemany returns none), by native id."""
-        found: dict[str, int] = {}
-        for chunk in chunks(native_ids):
-            rows = self.conn.execute(
-                select(model.id, model.native_id).where(
-                    model.workspace_id == self.workspace_id,
-                    model.network == self.network,
-                    in_keys(model.native_id, self.conn.dialect),
-                ),
-                {"keys": chunk},
-            )
-            found.update({row.native_id: row.id for row in rows})
-        return found
+        return {
+            row.native_id: row.id for row in self._lookup(model, ("id", "native_id"), native_ids)
+        }
 
     # deletes -------------------------------------------------------------------------------
 
@@ -400,19 +436,7 @@ class _BatchWriter:
         self.result.deletes += len(recorded)
 
     def _tombstoned(self, native_ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in chunks(native_ids):
-            found.update(
-                self.conn.scalars(
-                    select(Tombstone.native_id).where(
-                        Tombstone.workspace_id == self.workspace_id,
-                        Tombstone.network == self.network,
-                        in_keys(Tombstone.native_id, self.conn.dialect),
-                    ),
-                    {"keys": chunk},
-                )
-            )
-        return found
+        return {row.native_id for row in self._lookup(Tombstone, ("native_id",), native_ids)}
 
     # posts ---------------------------------------------------------------------------------
 
@@ -503,42 +527,12 @@ class _BatchWriter:
             self.result.near_duplicates += len(links)
 
     def _existing_posts(self, native_ids: list[str]) -> dict[str, Any]:
-        existing: dict[str, Any] = {}
-        for chunk in chunks(native_ids):
-            rows = self.conn.execute(
-                select(
-                    Post.id,
-                    Post.native_id,
-                    Post.deleted,
-                    Post.likes,
-                    Post.reshares,
-                    Post.replies,
-                    Post.quotes,
-                ).where(
-                    Post.workspace_id == self.workspace_id,
-                    Post.network == self.network,
-                    in_keys(Post.native_id, self.conn.dialect),
-                ),
-                {"keys": chunk},
-            )
-            existing.update({row.native_id: row for row in rows})
-        return existing
+        rows = self._lookup(Post, _EXISTING_COLUMNS, native_ids)
+        return {row.native_id: row for row in rows}
 
     def _known_posts(self, native_ids: list[str]) -> set[str]:
         """Which of these posts are stored, answered from the identity index alone."""
-        found: set[str] = set()
-        for chunk in chunks(native_ids):
-            found.update(
-                self.conn.scalars(
-                    select(Post.native_id).where(
-                        Post.workspace_id == self.workspace_id,
-                        Post.network == self.network,
-                        in_keys(Post.native_id, self.conn.dialect),
-                    ),
-                    {"keys": chunk},
-                )
-            )
-        return found
+        return {row.native_id for row in self._lookup(Post, ("native_id",), native_ids)}
 
     def _update_existing(self, posts: list[PreparedPost], existing: dict[str, Any]) -> None:
         edits: list[dict[str, Any]] = []
@@ -619,18 +613,11 @@ class _BatchWriter:
 
     def _earlier_by_fingerprint(self, prints: set[int]) -> dict[int, list[Any]]:
         found: dict[int, list[Any]] = defaultdict(list)
+        statement = _canonical_by_fingerprint(self.conn.dialect)
         for chunk in chunks(sorted(prints)):
-            rows = self.conn.execute(
-                select(Post.id, Post.fingerprint, Post.network, Post.author_id, Post.created_at)
-                .where(
-                    Post.workspace_id == self.workspace_id,
-                    in_keys(Post.fingerprint, self.conn.dialect),
-                    Post.near_dup_of.is_(None),
-                )
-                .order_by(Post.id),
-                {"keys": chunk},
-            )
-            for row in rows:
+            for row in self.conn.execute(
+                statement, {"workspace_id": self.workspace_id, "keys": chunk}
+            ):
                 found[row.fingerprint].append(row)
         return found
 
