@@ -8,6 +8,7 @@ SQLite's datetime format), so the rows stored are exactly those the ORM would st
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
@@ -16,17 +17,31 @@ _PLACEHOLDER = {"sqlite": "?", "postgresql": "%s"}
 Processor = Callable[[Any], Any] | None
 
 
+# Values converted once per distinct value and type in a batch: rollup rows repeat a few
+# days and hours thousands of times. (Type too, so ``1`` and ``True`` stay apart.)
+_MEMO_TYPES = (datetime, str, int, float)
+
+
 def processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
     """Each value through ``process``; a repeat of the same object (one timestamp for the whole
-    batch, the shared empty tuple) reuses the previous result instead of converting again."""
+    batch, the shared empty tuple) reuses the previous result instead of converting again, and
+    so does a repeat of an equal datetime, string or number."""
     out: list[Any] = []
     last_in: Any = None
     last_out: Any = None
+    memo: dict[tuple[type, Any], Any] = {}
     for value in values:
         if value is None:
             out.append(None)
         elif value is last_in:
             out.append(last_out)
+        elif isinstance(value, _MEMO_TYPES):
+            key = (value.__class__, value)
+            found = memo.get(key, memo)
+            if found is memo:
+                found = memo[key] = process(value)
+            last_in, last_out = value, found
+            out.append(found)
         else:
             last_in, last_out = value, process(value)
             out.append(last_out)
@@ -34,11 +49,21 @@ def processed(values: list[Any], process: Callable[[Any], Any]) -> list[Any]:
 
 
 class BulkInsert:
-    """A prepared bulk insert of ``columns`` into ``table``, ignoring conflicting rows."""
+    """A prepared bulk insert of ``columns`` into ``table``, ignoring conflicting rows.
 
-    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+    With ``add_on_conflict=(keys, counters)`` a row whose ``keys`` are stored already adds its
+    ``counters`` to the stored row's instead (the rollups' upsert).
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        add_on_conflict: tuple[Sequence[str], Sequence[str]] | None = None,
+    ) -> None:
         self.table = table
         self.columns = tuple(columns)
+        self.add_on_conflict = add_on_conflict
         self._prepared: dict[str, tuple[str, list[Processor]]] = {}
 
     def processors(self, dialect: Dialect) -> dict[str, Processor]:
@@ -51,10 +76,18 @@ class BulkInsert:
             mark = _PLACEHOLDER[dialect.name]
             quote = dialect.identifier_preparer.quote
             # Identifiers come from the table definition, never from input; values are bound.
+            table = quote(self.table.name)
+            conflict = "ON CONFLICT DO NOTHING"
+            if self.add_on_conflict is not None:
+                keys, counters = self.add_on_conflict
+                adds = ", ".join(
+                    f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in counters
+                )
+                conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {adds}"
             sql = (
-                f"INSERT INTO {quote(self.table.name)} "  # noqa: S608
+                f"INSERT INTO {table} "  # noqa: S608
                 f"({', '.join(quote(c) for c in self.columns)}) "
-                f"VALUES ({', '.join(mark for _ in self.columns)}) ON CONFLICT DO NOTHING"
+                f"VALUES ({', '.join(mark for _ in self.columns)}) {conflict}"
             )
             processors: list[Processor] = [
                 self.table.c[name].type._cached_bind_processor(dialect) for name in self.columns
@@ -64,7 +97,8 @@ class BulkInsert:
         return found
 
     def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert ``rows`` (mappings with every column); returns how many were new."""
+        """Insert ``rows`` (mappings with every column); returns how many were new (or, adding
+        on conflict, how many rows were written)."""
         if not rows:
             return 0
         processors = self._prepare(conn.dialect)[1]
