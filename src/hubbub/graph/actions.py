@@ -24,7 +24,7 @@ from hubbub.graph.interactions import DECAY_EPOCH, DEFAULT_HALF_LIFE, DEFAULT_WE
 from hubbub.graph.models import MARK_KINDS, AuthorMark, GraphState, InteractionEdge, InteractionRef
 from hubbub.graph.queries import PostRow
 from hubbub.posts.models import Author, Post, Tombstone
-from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+from hubbub.store.dialect import chunks, insert_ignoring_conflicts, unindexed
 from hubbub.store.engine import transaction
 
 EDGES = cast(Table, InteractionEdge.__table__)
@@ -323,7 +323,7 @@ def update_interaction_edges(
     ids = list(
         session.scalars(
             select(Post.id)
-            .where(Post.workspace_id == workspace_id, Post.id > after)
+            .where(unindexed(Post.workspace_id) == workspace_id, Post.id > after)
             .order_by(Post.id)
             .limit(batch)
         )

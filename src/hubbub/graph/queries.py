@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from hubbub.graph.models import AuthorMark, GraphState, InteractionEdge, InteractionRef
 from hubbub.listening.models import TopicMatch
 from hubbub.posts.models import Author, Post, Tombstone
-from hubbub.store.dialect import chunks
+from hubbub.store.dialect import chunks, unindexed
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,10 @@ def recent_author_posts(
 def posts_after(session: Session, workspace_id: int, after: int, upto: int) -> list[PostRow]:
     """Live posts with ``after`` < id ≤ ``upto`` (one range scan on the primary key)."""
     query = select(*_POST_COLUMNS).where(
-        Post.id > after, Post.id <= upto, Post.workspace_id == workspace_id, Post.deleted.is_(False)
+        Post.id > after,
+        Post.id <= upto,
+        unindexed(Post.workspace_id) == workspace_id,
+        Post.deleted.is_(False),
     )
     return [PostRow(*tuple(row)) for row in session.execute(query)]
 
@@ -487,7 +490,9 @@ def graph_backlog(session: Session, workspace_id: int) -> int:
     """Posts stored after the persisted graph's cursor (all of them when it was never built)."""
     state = session.get(GraphState, (workspace_id, 0))
     after = state.last_post_id if state is not None else 0
-    query = select(func.count()).where(Post.workspace_id == workspace_id, Post.id > after)
+    query = select(func.count()).where(
+        unindexed(Post.workspace_id) == workspace_id, Post.id > after
+    )
     return int(session.scalar(query) or 0)
 
 

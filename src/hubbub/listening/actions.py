@@ -38,7 +38,7 @@ from hubbub.listening.models import (
 from hubbub.listening.query import QueryError, parse
 from hubbub.posts.models import Author, Post
 from hubbub.store.bulk import BulkInsert
-from hubbub.store.dialect import chunks, insert_ignoring_conflicts
+from hubbub.store.dialect import chunks, insert_ignoring_conflicts, unindexed
 
 MATCHES = cast(Table, TopicMatch.__table__)
 ENRICHMENTS = cast(Table, PostEnrichment.__table__)
@@ -700,7 +700,7 @@ def backfill(
     enrichment = enrichment or Enrichment()
     matcher = workspace_matcher(session, workspace_id)
     result = BackfillResult()
-    where = [Post.workspace_id == workspace_id, Post.deleted.is_(False)]
+    where = [unindexed(Post.workspace_id) == workspace_id, Post.deleted.is_(False)]
     if since is not None:
         where.append(Post.created_at >= since)
     total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0

@@ -29,7 +29,7 @@ from hubbub.listening.search_index import (
     index_posts,
 )
 from hubbub.posts.models import Author, Post
-from hubbub.store.dialect import chunks
+from hubbub.store.dialect import chunks, unindexed
 
 
 @dataclass
@@ -56,7 +56,11 @@ def collect_short_links(
     posts after ``after_id``; idempotent, so a cursor looked back costs only reading."""
     rows = session.execute(
         select(Post.id, Post.links, Post.title, Post.text)
-        .where(Post.workspace_id == workspace_id, Post.id > after_id, Post.deleted.is_(False))
+        .where(
+            unindexed(Post.workspace_id) == workspace_id,
+            Post.id > after_id,
+            Post.deleted.is_(False),
+        )
         .order_by(Post.id)
         .limit(batch)
     ).all()
