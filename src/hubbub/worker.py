@@ -45,6 +45,7 @@ from hubbub.enrich.links.resolve import HostPacer
 from hubbub.enrich.links.shorteners import known_shorteners
 from hubbub.graph.actions import update_interaction_edges
 from hubbub.inbox.actions import open_conversations_for
+from hubbub.inbox.mentions import send_due_mentions
 from hubbub.inbox.outbound import send_due_replies
 from hubbub.listening.actions import compact_recent_days
 from hubbub.listening.links import collect_short_links, refresh_resolved_posts
@@ -75,6 +76,7 @@ class TickResult:
     replies_sent: int = 0
     webhooks_delivered: int = 0
     reports_sent: int = 0
+    mention_mails_sent: int = 0
     graph_posts: int = 0
     links_resolved: int = 0
     errors: dict[str, str] = field(default_factory=dict)
@@ -126,6 +128,7 @@ class Pipeline:
                 ("replies", self._replies),
                 ("webhooks", self._webhooks),
                 ("reports", self._reports),
+                ("mention mails", self._mention_mails),
                 ("graph", self._graph),
                 ("links", self._links),
                 ("terms", self._terms),
@@ -180,6 +183,12 @@ class Pipeline:
     def _reports(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         """Mail the workspace's scheduled reports that are due (nothing without SMTP)."""
         result.reports_sent += send_due_reports(
+            self.engine, self.settings, workspace_id=workspace_id
+        ).sent
+
+    def _mention_mails(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        """Mail teammates @-mentioned in notes (nothing without SMTP)."""
+        result.mention_mails_sent += send_due_mentions(
             self.engine, self.settings, workspace_id=workspace_id
         ).sent
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import Message
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, select
 
 from hubbub.alerts.actions import record_alert
@@ -25,6 +19,9 @@ from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, post
 from tests.support.factories import BASE_TIME
+from tests.support.smtp import Mailbox, mail_settings, mailbox
+
+__all__ = ["Mailbox", "mail_settings", "mailbox"]  # fixtures shared with tests/support/smtp.py
 
 # BASE_TIME is Saturday 2026-07-04 12:00 UTC: the report's week is Monday 06-29 to 07-06.
 WEEK_START = datetime(2026, 6, 29, tzinfo=UTC)
@@ -107,48 +104,3 @@ def require_pdftoppm() -> str:
             pytest.fail(f"PDF page checks are required under CI=true: {message}")
         pytest.skip(message)
     return found
-
-
-@dataclass
-class Mailbox:
-    """What the local SMTP server received; ``refuse`` answers the next N messages with 451."""
-
-    port: int = 0
-    messages: list[Message] = field(default_factory=list)
-    refuse: int = 0
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd hook name)
-        if self.refuse:
-            self.refuse -= 1
-            return "451 4.3.0 try again later"
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(port=_free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "smtp_from": "reports@acme.example",
-            "smtp_starttls": False,
-        }
-    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -27,6 +26,7 @@ from hubbub.accounts.actions import (
     record_audit,
     set_password,
 )
+from hubbub.accounts.mail import smtp_ready, smtp_send
 from hubbub.accounts.models import User
 from hubbub.accounts.security import digest, new_secret
 from hubbub.core.clock import utcnow
@@ -75,7 +75,7 @@ class ResetThrottled(AccountError):
 
 
 def smtp_configured(settings: Settings) -> bool:
-    return bool(settings.smtp_host and settings.smtp_from)
+    return smtp_ready(settings)
 
 
 @dataclass(frozen=True)
@@ -225,18 +225,9 @@ def send_reset_mail(settings: Settings, to: str, link: str) -> bool:
     """Send the link by SMTP; False (logged without the link) when the server refuses."""
     if not smtp_configured(settings):
         return False
-    assert settings.smtp_host is not None
     message = reset_message(settings, to, link)
     try:
-        with smtplib.SMTP(
-            settings.smtp_host, settings.smtp_port, timeout=settings.http_timeout_seconds
-        ) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_username:
-                password = settings.smtp_password
-                smtp.login(settings.smtp_username, password.get_secret_value() if password else "")
-            smtp.send_message(message)
+        smtp_send(settings, message)
     except (OSError, smtplib.SMTPException) as exc:
         log.warning("password reset mail to the SMTP server failed: %s", type(exc).__name__)
         return False

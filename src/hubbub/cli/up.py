@@ -89,7 +89,7 @@ def worker(
             f"mentions {result.mentions}, alerts {result.alerts}, "
             f"playbook runs {result.playbook_runs}, replies sent {result.replies_sent}, "
             f"webhooks delivered {result.webhooks_delivered}, reports sent {result.reports_sent}, "
-            f"graph posts {result.graph_posts}",
+            f"mention mails sent {result.mention_mails_sent}, graph posts {result.graph_posts}",
             highlight=False,
         )
         for job, error in result.errors.items():

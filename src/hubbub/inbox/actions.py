@@ -34,6 +34,7 @@ from hubbub.inbox.models import (
     Conversation,
     ConversationPost,
     ConversationView,
+    MentionMail,
     Note,
     OutboundReply,
     Queue,
@@ -819,6 +820,20 @@ def add_note(session: Session, found: Conversation, body: str, *, actor: Actor =
     )
     session.add(note)
     session.flush()
+    now = note.created_at
+    for user_id in note.mentions:
+        if user_id != actor.user_id:  # writing "@me" mails no one
+            session.add(
+                MentionMail(
+                    workspace_id=found.workspace_id,
+                    note_id=note.id,
+                    user_id=user_id,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
     _audit(session, "conversation.note", found, actor, {"note": note.id, "mentions": note.mentions})
     return note
 

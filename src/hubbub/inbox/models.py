@@ -147,6 +147,28 @@ class Note(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class MentionMail(Base):
+    """An email owed to a teammate @-mentioned in a note: written with the note (so it is owed
+    exactly when the note exists) and sent by the pipeline when SMTP is configured."""
+
+    __tablename__ = "inbox_mention_mails"
+    __table_args__ = (
+        Index("uq_inbox_mention_mails_note_user", "note_id", "user_id", unique=True),
+        Index("ix_inbox_mention_mails_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    note_id: Mapped[int] = mapped_column(ForeignKey("inbox_notes.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # sent, expired, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ConversationView(Base):
     """Who had a conversation open, and when last: the collision warning ("Bob is on this one
     too") and what counts as new for them (notes mentioning them since)."""

@@ -12,11 +12,12 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.mail import smtp_ready
 from hubbub.core.clock import utcnow
 from hubbub.inbox.queries import policy
 from hubbub.reports import queries
 from hubbub.reports.actions import ReportsError, add_schedule, remove_schedule
-from hubbub.reports.mail import send_due, smtp_ready
+from hubbub.reports.mail import send_due
 from hubbub.reports.render import FORMATS, ReportError, build_report, csv_files, render
 from hubbub.reports.schedule import PeriodError, explicit_period, last_complete_period, zone
 from hubbub.reports.sections import SECTIONS

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -19,6 +18,7 @@ from email.message import EmailMessage
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.mail import smtp_ready, smtp_send
 from hubbub.core.clock import utcnow
 from hubbub.reports.actions import claim_run, finish_run
 from hubbub.reports.models import ReportSchedule
@@ -29,10 +29,6 @@ from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 
 log = logging.getLogger(__name__)
-
-
-def smtp_ready(settings: Settings) -> bool:
-    return bool(settings.smtp_host and settings.smtp_from)
 
 
 def report_message(settings: Settings, recipients: list[str], report: Report) -> EmailMessage:
@@ -53,20 +49,6 @@ def report_message(settings: Settings, recipients: list[str], report: Report) ->
         filename=f"{safe_name}-{report.start.date().isoformat()}.pdf",
     )
     return message
-
-
-def smtp_send(settings: Settings, message: EmailMessage) -> None:
-    """Hand the message to the configured server; raises OSError or SMTPException."""
-    assert settings.smtp_host is not None
-    with smtplib.SMTP(
-        settings.smtp_host, settings.smtp_port, timeout=settings.http_timeout_seconds
-    ) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
-        if settings.smtp_username:
-            password = settings.smtp_password
-            smtp.login(settings.smtp_username, password.get_secret_value() if password else "")
-        smtp.send_message(message)
 
 
 @dataclass

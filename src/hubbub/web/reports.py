@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hubbub.accounts.mail import smtp_ready
 from hubbub.core.clock import utcnow
 from hubbub.inbox.queries import policy
 from hubbub.listening.queries import list_topics
 from hubbub.reports import queries
 from hubbub.reports.actions import ReportsError, add_schedule, remove_schedule
-from hubbub.reports.mail import smtp_ready
 from hubbub.reports.models import CADENCES
 from hubbub.reports.render import MEDIA_TYPES, ReportError, build_report, render
 from hubbub.reports.schedule import PeriodError, explicit_period, last_complete_period, zone
