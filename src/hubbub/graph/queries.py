@@ -289,7 +289,7 @@ def topic_members(session: Session, workspace_id: int, topic_id: int) -> Select[
         .exists()
     )
     later = select(Post.id).where(
-        Post.workspace_id == workspace_id,
+        unindexed(Post.workspace_id) == workspace_id,
         Post.id > processed,
         Post.reshare_of.is_not(None),
         matched_original,
