@@ -32,7 +32,7 @@ def test_bench_dashboard_reports_both_sides_with_equal_answers(tmp_path: Path) -
     assert report["same_answers"] is True
     rows = report["store"]["rollup_rows"]
     assert rows["hourly_rollups"] > 0 and rows["term_rollups"] > 0
-    assert report["peak_rss_mb"] > 0 and report["machine"]["cores"]
+    assert report["peak_rss_mb"] > 0 and report["machine"]["cpus"]
 
     # --reuse keeps the store: the second run builds nothing and answers the same.
     again = CliRunner().invoke(app, [*args, "--reuse", str(tmp_path)])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import random
 import re
 import resource
@@ -33,6 +32,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, insert, text
 from sqlalchemy.orm import Session
 
+from hubbub.bench import machine
 from hubbub.enrich.terms import STOPWORDS
 from hubbub.listening import dashboard
 from hubbub.listening.actions import add_topic, backfill
@@ -452,24 +452,6 @@ def _timed(call: Question, repeat: int) -> tuple[Answer, dict[str, float]]:
     }
 
 
-def _machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model or platform.processor(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-    }
-
-
 def run(posts: int, seed: int, repeat: int, reuse: Path | None) -> dict[str, Any]:
     """Build (or reuse) the store, time both sides, compare their answers."""
     import tempfile
@@ -540,5 +522,5 @@ def run(posts: int, seed: int, repeat: int, reuse: Path | None) -> dict[str, Any
         "met": all(all(q["met"].values()) for q in questions.values()),
         "same_answers": all(same.values()),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "machine": _machine() | {"load_before": load_before, "load_after": os.getloadavg()},
+        "machine": machine() | {"load_before": load_before, "load_after": os.getloadavg()},
     }

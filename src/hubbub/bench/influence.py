@@ -27,7 +27,8 @@ from starlette.types import ASGIApp
 from hubbub.accounts.actions import AccountError, add_member, create_user, start_session
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import user_by_email
-from hubbub.bench.web import SESSION_COOKIE, _machine
+from hubbub.bench import machine
+from hubbub.bench.web import SESSION_COOKIE
 from hubbub.listening.actions import get_topic
 from hubbub.listening.models import TopicMatch
 from hubbub.posts.models import Author, Post
@@ -212,7 +213,7 @@ def run(
             "pages_seconds": pages,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "machine": {
-                **_machine(),
+                **machine(),
                 "load_average_before": [round(x, 2) for x in load_before],
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
             },

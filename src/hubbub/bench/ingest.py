@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import platform
 import resource
 import sqlite3
 import tempfile
@@ -23,6 +22,8 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from hubbub.bench import machine
 
 BATCH = 500
 
@@ -216,12 +217,7 @@ def run(events: int, seed: int = 0, commit_batches: int | None = None) -> dict[s
         "events": events,
         "batch": BATCH,
         "commit_batches": commit_batches,
-        "machine": {
-            "cpus": multiprocessing.cpu_count(),
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "baseline": baseline,
         "hubbub": ours,
         "ratio_to_baseline": ratio,

@@ -14,7 +14,6 @@ Each part runs in a fresh child process on the same event file:
 from __future__ import annotations
 
 import multiprocessing
-import platform
 import random
 import re
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from hubbub.bench import machine
 from hubbub.bench.ingest import BATCH, peak_rss_mb, worker_peak_rss_mb
 
 CHUNK = 10_000
@@ -313,11 +313,7 @@ def run(posts: int, rule_count: int, seed: int = 0) -> dict[str, Any]:
         "posts": posts,
         "rules": rule_count,
         "posts_carrying_a_rule_snippet": carrying,
-        "machine": {
-            "cpus": multiprocessing.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "stages": stages,
         "match_speedup_over_naive": speedup,
         "end_to_end": end_to_end,

@@ -26,10 +26,8 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import random
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, insert
+
+from hubbub.bench import machine
 
 NETWORKS = ("bluesky", "mastodon", "rss", "hackernews")
 TOPICS = (
@@ -592,24 +592,6 @@ def _load_process(
     return asyncio.run(both())
 
 
-def _machine() -> dict[str, Any]:
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-    }
-
-
 def run(
     posts: int = 1_000_000,
     conversations: int = 50_000,
@@ -684,7 +666,7 @@ def run(
             "load": f"{clients} httpx async clients in a separate process; dashboard: "
             f"{DASHBOARD_CLIENTS} clients with a session",
             "machine": {
-                **_machine(),
+                **machine(),
                 "load_average_before": [round(x, 2) for x in load_before],
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
             },
