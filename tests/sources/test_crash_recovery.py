@@ -59,8 +59,11 @@ def _counts(db_url: str) -> tuple[int, int, str | None]:
     engine = create_engine(db_url)
     try:
         with Session(engine) as session:
-            total = session.scalar(select(func.count()).select_from(Post)) or 0
-            distinct = session.scalar(select(func.count(func.distinct(Post.native_id)))) or 0
+            # One statement, so one snapshot: on PostgreSQL the server finishes a COMMIT its
+            # SIGKILLed client had sent, and two statements could straddle it.
+            total, distinct = session.execute(
+                select(func.count(), func.count(func.distinct(Post.native_id))).select_from(Post)
+            ).one()
             cursor = session.scalar(select(Source.cursor))
             return int(total), int(distinct), cursor
     finally:
