@@ -74,10 +74,6 @@ class ResetThrottled(AccountError):
         self.retry_after = retry_after
 
 
-def smtp_configured(settings: Settings) -> bool:
-    return smtp_ready(settings)
-
-
 @dataclass(frozen=True)
 class ResetLink:
     """A token to mail: ``token`` is the only copy of the secret."""
@@ -223,7 +219,7 @@ def reset_message(settings: Settings, to: str, link: str) -> EmailMessage:
 
 def send_reset_mail(settings: Settings, to: str, link: str) -> bool:
     """Send the link by SMTP; False (logged without the link) when the server refuses."""
-    if not smtp_configured(settings):
+    if not smtp_ready(settings):
         return False
     message = reset_message(settings, to, link)
     try:

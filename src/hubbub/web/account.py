@@ -23,6 +23,7 @@ from hubbub.accounts.actions import (
     setup_owner,
     start_session,
 )
+from hubbub.accounts.mail import smtp_ready
 from hubbub.accounts.models import User, WebSession
 from hubbub.accounts.permissions import ROLES_DESCENDING, rank
 from hubbub.accounts.queries import (
@@ -38,7 +39,6 @@ from hubbub.accounts.reset import (
     request_reset,
     reset_password,
     send_reset_mail,
-    smtp_configured,
     token_valid,
 )
 from hubbub.accounts.security import new_secret, verify_password
@@ -174,7 +174,7 @@ def setup_submit(
 def _forgot(
     request: Request, session: Session, access: Access, extra: dict[str, Any], status: int = 200
 ) -> Response:
-    context = {"available": smtp_configured(_settings(request)), "sent": False, "error": None}
+    context = {"available": smtp_ready(_settings(request)), "sent": False, "error": None}
     return render(request, session, access, "forgot", {**context, **extra}, status)
 
 
@@ -195,7 +195,7 @@ def forgot_submit(
     """The same answer whether the address exists or not; the mail leaves after the response,
     so the time taken does not tell either."""
     settings = _settings(request)
-    if not smtp_configured(settings):
+    if not smtp_ready(settings):
         return _forgot(request, session, access, {}, 400)
     try:
         with transaction(request.app.state.engine) as tx:
