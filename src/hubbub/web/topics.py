@@ -44,7 +44,7 @@ from hubbub.web.queries import (
     Slice,
     hourly_volume,
     matching_posts,
-    rollup_split,
+    rollup_splits,
     top_authors,
     top_terms,
     topic_volumes,
@@ -418,6 +418,7 @@ def topic_dashboard(
         for t in [topic, *competitors]
     ]
     unit = "hour" if hours else "day"
+    splits = rollup_splits(session, topic.id, start, end, where)
     return render(
         request,
         session,
@@ -434,9 +435,9 @@ def topic_dashboard(
             "unit": unit,
             "per_bucket": list(buckets.items()),
             "chart": bar_chart(list(buckets.items()), f"Posts per {unit} about {topic.name}"),
-            "sentiment": rollup_split(session, topic.id, start, end, "sentiment", where),
-            "networks": rollup_split(session, topic.id, start, end, "network", where),
-            "languages": rollup_split(session, topic.id, start, end, "lang", where),
+            "sentiment": splits["sentiment"],
+            "networks": splits["network"],
+            "languages": splits["lang"],
             "authors": top_authors(session, topic.id, start, end, where),
             "terms": top_terms(session, topic.id, start, end, where, TOP_TERMS),
             "terms_since": start.date(),
