@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import create_token, create_user
 from hubbub.accounts.models import ApiToken, AuditEntry, Membership, User
 from hubbub.accounts.permissions import Role
+from hubbub.core.clock import utcnow
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.app import create_app
@@ -284,6 +287,34 @@ def test_bearer_tokens_skip_csrf_and_carry_only_their_workspace_and_role(
         ).all()
     assert admin not in hashes and viewer not in hashes
     assert actions == ["token.create", "token.revoke"]
+
+
+def test_a_tokens_use_is_noted_at_most_once_a_minute(
+    anonymous: TestClient, engine: Engine, workspace_id: int
+) -> None:
+    with transaction(engine) as session:
+        token, plaintext = create_token(session, workspace_id, Role.VIEWER, "poller")
+    as_token = {"Authorization": f"Bearer {plaintext}"}
+
+    def last_used() -> datetime | None:
+        with Session(engine) as session:
+            return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token.id))
+
+    assert last_used() is None
+    assert anonymous.get("/api/v1/w/acme/conversations", headers=as_token).status_code == 200
+    first = last_used()
+    assert first is not None and abs(utcnow() - first) < timedelta(minutes=1)
+    assert anonymous.get("/api/v1/w/acme/posts", headers=as_token).status_code == 200
+    assert last_used() == first  # within the minute: a read stays a read
+    with transaction(engine) as session:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == token.id)
+            .values(last_used_at=first - timedelta(minutes=5))
+        )
+    assert anonymous.get("/api/v1/w/acme/conversations", headers=as_token).status_code == 200
+    again = last_used()
+    assert again is not None and again > first
 
 
 def test_a_deactivated_user_is_signed_out_everywhere(

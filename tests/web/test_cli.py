@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -70,3 +71,61 @@ def test_serve_answers_on_127_0_0_1_with_a_fresh_migrated_home(tmp_path: Path) -
 )
 def test_only_loopback_addresses_count_as_private(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def _workers(parent: int) -> list[int]:
+    """The server processes ``serve --workers`` started (spawned multiprocessing children)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid"))
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+def test_serve_workers_each_listen_and_one_that_dies_is_replaced(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "HUBBUB_HOME": str(tmp_path / "home")}
+    env.pop("HUBBUB_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, "--port", str(port), "--workers", "2", "--no-access-log"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def answering(workers: int) -> list[int]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            pids = _workers(process.pid)
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                if len(pids) == workers and health.status_code == 200:
+                    return pids
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"no {workers} answering workers within 60 s")
+
+    try:
+        first = answering(2)
+        # Each has its own socket on the port: with one gone, the other still answers.
+        os.kill(first[0], signal.SIGKILL)
+        replaced = answering(2)
+        assert first[0] not in replaced and first[1] in replaced
+        for _ in range(20):  # new connections spread over both: every one is answered
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=40)
+    assert process.returncode == 0, output.decode()
+    assert b"starting another" in output
+    assert _workers(process.pid) == []

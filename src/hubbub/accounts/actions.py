@@ -311,10 +311,17 @@ def revoke_token(
     return token
 
 
-def touch_token(session: Session, token: ApiToken, now: datetime | None = None) -> None:
-    """Note a use; at most once a minute, so reads do not turn into a write each."""
+def token_use_due(token: ApiToken, now: datetime | None = None) -> bool:
+    """Whether a use is to be noted: at most once a minute, so reads do not turn into a write
+    each."""
     moment = now or utcnow()
-    if token.last_used_at is None or moment - token.last_used_at > timedelta(minutes=1):
+    return token.last_used_at is None or moment - token.last_used_at > timedelta(minutes=1)
+
+
+def touch_token(session: Session, token: ApiToken, now: datetime | None = None) -> None:
+    """Note a use (see :func:`token_use_due`)."""
+    moment = now or utcnow()
+    if token_use_due(token, moment):
         token.last_used_at = moment
 
 

@@ -91,13 +91,27 @@ def session_for_cookie(
 
 def token_for_bearer(session: Session, plaintext: str) -> ApiToken | None:
     """The unrevoked token with this plaintext, else ``None``."""
+    found = bearer_grant(session, plaintext)
+    return found[0] if found is not None else None
+
+
+def bearer_grant(session: Session, plaintext: str) -> tuple[ApiToken, Workspace] | None:
+    """The unrevoked token with this plaintext and its workspace, in one query (every API
+    request asks both), else ``None``."""
     if not plaintext or len(plaintext) > 200:
         return None
     hashed = digest(plaintext)
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hashed))
-    if token is None or token.revoked_at is not None or not same(token.token_hash, hashed):
+    row = session.execute(
+        select(ApiToken, Workspace)
+        .join(Workspace, Workspace.id == ApiToken.workspace_id)
+        .where(ApiToken.token_hash == hashed)
+    ).first()
+    if row is None:
         return None
-    return token
+    token, workspace = row
+    if token.revoked_at is not None or not same(token.token_hash, hashed):
+        return None
+    return token, workspace
 
 
 def list_tokens(session: Session, workspace_id: int | None = None) -> list[ApiToken]:

@@ -12,7 +12,7 @@ import uvicorn
 
 from hubbub.runtime import console, runtime
 from hubbub.sources.listener import Listener
-from hubbub.web.app import LOOPBACK_HOSTS, create_app
+from hubbub.web.app import LOOPBACK_HOSTS, create_app, settle_heap
 from hubbub.web.cli import is_loopback
 from hubbub.worker import Pipeline
 
@@ -41,6 +41,7 @@ def up(
         email, password = ensure_demo_owner(rt.engine)
         sign_in = f"\nSign in as {email} with password {password} (new on every --demo start)."
     app = create_app(rt.settings, rt.engine, allowed_hosts=list(LOOPBACK_HOSTS))
+    settle_heap()
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False

@@ -7,9 +7,22 @@ import binascii
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, Text, and_, cast, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp
@@ -397,63 +410,119 @@ def _escaped_like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _filtered(f: ConversationFilter, query: Select[Any]) -> Select[Any]:
-    query = query.where(Conversation.workspace_id == f.workspace_id)
-    if f.status is not None:
-        query = query.where(Conversation.status == f.status)
-    if f.unassigned:
+def _filtered(shape: _ListShape, query: Select[Any]) -> Select[Any]:
+    """``query`` narrowed by the filters ``shape`` names, each value a bind parameter (see
+    :func:`_list_params`), so one statement serves every request of the same shape."""
+    query = query.where(Conversation.workspace_id == bindparam("workspace_id"))
+    if shape.status:
+        query = query.where(Conversation.status == bindparam("status"))
+    if shape.unassigned:
         query = query.where(Conversation.assignee_user_id.is_(None))
-    elif f.assignee_user_id is not None:
-        query = query.where(Conversation.assignee_user_id == f.assignee_user_id)
-    if f.queue_id is not None:
-        query = query.where(Conversation.queue_id == f.queue_id)
-    if f.priority_min is not None:
-        query = query.where(Conversation.priority >= f.priority_min)
-    if f.network is not None:
-        query = query.where(Conversation.network == f.network)
-    if f.intent is not None:
+    elif shape.assignee:
+        query = query.where(Conversation.assignee_user_id == bindparam("assignee_user_id"))
+    if shape.queue:
+        query = query.where(Conversation.queue_id == bindparam("queue_id"))
+    if shape.priority_min:
+        query = query.where(Conversation.priority >= bindparam("priority_min"))
+    if shape.network:
+        query = query.where(Conversation.network == bindparam("network"))
+    if shape.intent:
         # The intent lives only in the priority explanation (one ``{"factor": "intent",
         # "value": label}`` part); labels are a closed set that no other part's value equals,
         # so the quoted label in the JSON text identifies it on every backend.
         query = query.where(
             cast(Conversation.priority_explanation, Text).like(
-                _escaped_like(f'"{f.intent}"'), escape="\\"
+                bindparam("intent_like", type_=Text), escape="\\"
             )
         )
-    if f.topic_id is not None:
+    if shape.topic:
         matched = (
             select(ConversationPost.id)
             .join(
                 TopicMatch,
                 and_(
                     TopicMatch.post_id == ConversationPost.post_id,
-                    TopicMatch.topic_id == f.topic_id,
+                    TopicMatch.topic_id == bindparam("topic_id"),
                 ),
             )
             .where(ConversationPost.conversation_id == Conversation.id)
         )
         query = query.where(matched.exists())
-    if f.text:
+    if shape.text:
         said = (
             select(ConversationPost.id)
             .join(Post, Post.id == ConversationPost.post_id)
             .where(
                 ConversationPost.conversation_id == Conversation.id,
-                Post.text.ilike(_escaped_like(f.text), escape="\\"),
+                Post.text.ilike(bindparam("text_like", type_=Text), escape="\\"),
             )
         )
         query = query.where(said.exists())
     return query
 
 
-LIST_COLUMNS = (
+@dataclass(frozen=True)
+class _ListShape:
+    """Which filters a list request sets, its sort and whether it continues a page: what its
+    statement depends on (the values are bound)."""
+
+    status: bool
+    unassigned: bool
+    assignee: bool
+    queue: bool
+    priority_min: bool
+    network: bool
+    intent: bool
+    topic: bool
+    text: bool
+    sort: str
+    after: bool
+
+    @classmethod
+    def of(cls, f: ConversationFilter, after: bool) -> _ListShape:
+        return cls(
+            status=f.status is not None,
+            unassigned=f.unassigned,
+            assignee=f.assignee_user_id is not None,
+            queue=f.queue_id is not None,
+            priority_min=f.priority_min is not None,
+            network=f.network is not None,
+            intent=f.intent is not None,
+            topic=f.topic_id is not None,
+            text=bool(f.text),
+            sort=f.sort,
+            after=after,
+        )
+
+
+def _list_params(f: ConversationFilter, after: ConversationCursor | None) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "workspace_id": f.workspace_id,
+        "status": f.status,
+        "assignee_user_id": f.assignee_user_id,
+        "queue_id": f.queue_id,
+        "priority_min": f.priority_min,
+        "network": f.network,
+        "intent_like": _escaped_like(f'"{f.intent}"') if f.intent is not None else None,
+        "topic_id": f.topic_id,
+        "text_like": _escaped_like(f.text) if f.text else None,
+    }
+    if after is not None:
+        params["after_key"] = after.key
+        params["after_id"] = after.conversation_id
+    return params
+
+
+LIST_COLUMNS: tuple[Any, ...] = (
     Conversation.id,
     Conversation.network,
     Conversation.thread_key,
     Conversation.status,
     Conversation.reason,
     Conversation.priority,
-    Conversation.priority_explanation,
+    # As stored: the API copies the JSON text into its answer without parsing it (SQLite's
+    # driver returns text; a server database's driver still returns the parsed list).
+    type_coerce(Conversation.priority_explanation, Text).label("priority_explanation"),
     Conversation.assignee_user_id,
     Conversation.queue_id,
     Conversation.first_response_due,
@@ -479,45 +548,51 @@ def page_conversations(
 ) -> ConversationPage:
     """One page in the filter's sort: ``priority`` is highest first (ties: newest id first),
     ``waiting`` longest-waiting first (ties: oldest id first); strictly after ``after``.
-
-    The keyset condition starts with a plain range on the sort column, so the database seeks
-    into the (workspace, sort column, id) index instead of counting past earlier pages.
     Rows carry :data:`LIST_COLUMNS`.
     """
     if after is not None and after.sort != f.sort:
         raise ListError("cursor", f"was issued for sort={after.sort}, not sort={f.sort}")
-    query = _filtered(
-        f,
-        select(*LIST_COLUMNS)
-        .outerjoin(Post, Post.id == Conversation.root_post_id)
-        .outerjoin(Author, Author.id == Post.author_id),
-    )
-    if f.sort == "priority":
-        if after is not None:
-            assert not isinstance(after.key, datetime)
-            key = float(after.key)
-            query = query.where(
-                Conversation.priority <= key,
-                or_(Conversation.priority < key, Conversation.id < after.conversation_id),
-            )
-        query = query.order_by(Conversation.priority.desc(), Conversation.id.desc())
-    else:
-        if after is not None:
-            assert isinstance(after.key, datetime)
-            query = query.where(
-                Conversation.last_customer_post_at >= after.key,
-                or_(
-                    Conversation.last_customer_post_at > after.key,
-                    Conversation.id > after.conversation_id,
-                ),
-            )
-        query = query.order_by(Conversation.last_customer_post_at, Conversation.id)
-    rows = list(session.execute(query.limit(limit + 1)))
+    if after is not None and isinstance(after.key, datetime) != (f.sort == "waiting"):
+        raise ListError("cursor", "is not one this server issued")
+    statement = _list_statement(_ListShape.of(f, after is not None))
+    params = {**_list_params(f, after), "limit": limit + 1}
+    # Through the connection, not the session: plain rows, without the ORM's result layer.
+    rows = list(session.connection().execute(statement, params).all())
     if len(rows) <= limit:
         return ConversationPage(rows, None)
     last = rows[limit - 1]
     key_of: float | datetime = last.priority if f.sort == "priority" else last.last_customer_post_at
     return ConversationPage(rows[:limit], ConversationCursor(f.sort, key_of, last.id))
+
+
+@lru_cache(maxsize=1024)
+def _list_statement(shape: _ListShape) -> Select[Any]:
+    """The page query of a shape, built once (building and coercing it cost as much as running
+    it). The keyset condition starts with a plain range on the sort column, so the database
+    seeks into the (workspace, sort column, id) index instead of counting past earlier pages."""
+    query = _filtered(
+        shape,
+        select(*LIST_COLUMNS)
+        .outerjoin(Post, Post.id == Conversation.root_post_id)
+        .outerjoin(Author, Author.id == Post.author_id),
+    )
+    key: BindParameter[Any] = bindparam("after_key")
+    after_id: BindParameter[int] = bindparam("after_id")
+    if shape.sort == "priority":
+        if shape.after:
+            query = query.where(
+                Conversation.priority <= key,
+                or_(Conversation.priority < key, Conversation.id < after_id),
+            )
+        query = query.order_by(Conversation.priority.desc(), Conversation.id.desc())
+    else:
+        if shape.after:
+            query = query.where(
+                Conversation.last_customer_post_at >= key,
+                or_(Conversation.last_customer_post_at > key, Conversation.id > after_id),
+            )
+        query = query.order_by(Conversation.last_customer_post_at, Conversation.id)
+    return query.limit(bindparam("limit"))
 
 
 @dataclass(frozen=True)

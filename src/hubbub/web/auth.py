@@ -10,9 +10,10 @@ a test walks ``app.routes`` and fails on a route without one. ``Permit``:
 * for workspace permissions, answers 404 — exactly as for a workspace that does not exist —
   when the principal has no role in the workspace of the path, and 403 when the role is too low.
 
-Each of its steps runs in a worker thread and ends its transaction before returning: a request
-that held a pooled connection while queueing for the next thread could leave every thread
-waiting for a connection and every connection waiting for a thread.
+Its reads run where :func:`hubbub.web.deps.read` says (inline on SQLite), the once-a-minute
+note of a token's use in a worker thread; each step ends its transaction before returning: a
+request that held a pooled connection while queueing for the next thread could leave every
+thread waiting for a connection and every connection waiting for a thread.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from fastapi import HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hubbub.accounts.actions import Actor, touch_token
+from hubbub.accounts.actions import Actor, token_use_due, touch_token
 from hubbub.accounts.models import ApiToken, User, WebSession
 from hubbub.accounts.permissions import PERMISSIONS, Permission, Role, Scope, allows
-from hubbub.accounts.queries import role_in, session_for_cookie, token_for_bearer, workspaces_of
+from hubbub.accounts.queries import bearer_grant, role_in, session_for_cookie, workspaces_of
 from hubbub.accounts.security import new_secret, same
 from hubbub.settings import Settings
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import SessionDep, read
 from hubbub.web.queries import workspace_by_slug
 from hubbub.workspaces.models import Workspace
 
@@ -57,6 +58,8 @@ class Principal:
     user: User | None = None
     web: WebSession | None = None
     token: ApiToken | None = None
+    #: The token's workspace, read with it (a token acts in no other).
+    token_workspace: Workspace | None = None
     _roles: dict[int, Role | None] = field(default_factory=dict)
 
     @property
@@ -123,21 +126,25 @@ def _resolve(request: Request, session: Session) -> Principal:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer":
             raise HTTPException(401, "only Bearer API tokens are accepted", _bearer_challenge())
-        token = token_for_bearer(session, credentials.strip())
-        if token is None:
+        grant = bearer_grant(session, credentials.strip())
+        if grant is None:
             raise HTTPException(401, "the API token is unknown or revoked", _bearer_challenge())
-        touch_token(session, token)
-        principal = Principal(token=token)
+        principal = Principal(token=grant[0], token_workspace=grant[1])
     else:
         found = session_for_cookie(session, request.cookies.get(SESSION_COOKIE, ""))
         if found is not None:
             principal = Principal(user=found[1], web=found[0])
     request.state.principal = principal
     request.state.csrf_token = _csrf_token(request, principal)
-    # End the transaction (saving a token's use) so the connection goes back to the pool
-    # before this request waits for its next thread: see ``Permit``.
+    # End the transaction so the connection goes back to the pool before this request waits
+    # for its next thread: see ``Permit``.
     session.commit()
     return principal
+
+
+def _note_use(session: Session, token: ApiToken) -> None:
+    touch_token(session, token)
+    session.commit()
 
 
 def _bearer_challenge() -> dict[str, str]:
@@ -218,7 +225,9 @@ class Permit:
         return f"Permit({self.permission.name!r})"
 
     async def __call__(self, request: Request, session: SessionDep) -> Access:
-        principal = await run_in_threadpool(_resolve, request, session)
+        principal = await read(request, _resolve, request, session)
+        if principal.token is not None and token_use_due(principal.token):
+            await run_in_threadpool(_note_use, session, principal.token)
         permission = self.permission
         if permission.scope is not Scope.PUBLIC and principal.anonymous:
             raise SignInRequired()
@@ -226,10 +235,12 @@ class Permit:
         if permission.scope is not Scope.WORKSPACE:
             return Access(principal)
         slug = str(request.path_params.get("slug", ""))
-        return await run_in_threadpool(self._workspace_access, session, principal, slug)
+        return await read(request, self._workspace_access, session, principal, slug)
 
     def _workspace_access(self, session: Session, principal: Principal, slug: str) -> Access:
-        workspace = workspace_by_slug(session, slug)
+        known = principal.token_workspace
+        workspace = known if known is not None and known.slug == slug else None
+        workspace = workspace or workspace_by_slug(session, slug)
         role = principal.role_in(session, workspace.id) if workspace is not None else None
         if workspace is None or role is None:
             raise HTTPException(404, f"no workspace {slug!r}")

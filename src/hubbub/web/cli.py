@@ -3,18 +3,28 @@
 Everything but sign-in needs an account; the Host header must be one of
 ``HUBBUB_ALLOWED_HOSTS`` (loopback names by default), so serving other addresses also needs
 that setting.
+
+With ``--workers N`` each process listens on its own ``SO_REUSEPORT`` socket, so the kernel
+spreads new connections over the processes. On uvicorn's one shared socket, whichever process
+wakes first accepts every pending connection: 50 kept-alive clients could all land on one
+process, which then served all of them while the others idled (seen in ``hubbub bench web``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
+import signal
+import socket
+import time
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
 import uvicorn
 
 from hubbub.runtime import err_console, runtime
-from hubbub.web.app import create_app
+from hubbub.web.app import create_app, settle_heap
 
 
 def is_loopback(host: str) -> bool:
@@ -52,8 +62,76 @@ def serve(
         "log_level": "info",
         "access_log": access_log,
     }
+    if workers > 1 and hasattr(socket, "SO_REUSEPORT"):
+        _serve_reusing_port(workers, options)
+        return
     if workers > 1:
         # Each worker process builds its own app (and engine) from the HUBBUB_* settings.
-        uvicorn.run("hubbub.web.app:app_from_environment", factory=True, workers=workers, **options)
+        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
         return
-    uvicorn.run(create_app(rt.settings, rt.engine), **options)
+    app = create_app(rt.settings, rt.engine)
+    settle_heap()
+    uvicorn.run(app, **options)
+
+
+APP_FACTORY = "hubbub.web.app:app_from_environment"
+RESTART_PAUSE_SECONDS = 1.0
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host.strip("[]"), port, type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(options: dict[str, Any]) -> None:
+    """One server process: its own socket on the shared port, its own app and engine."""
+    sock = _listening_socket(options["host"], options["port"])
+    config = uvicorn.Config(APP_FACTORY, factory=True, **options)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_reusing_port(workers: int, options: dict[str, Any]) -> None:
+    """Run ``workers`` processes until SIGINT or SIGTERM; one that dies is started again."""
+    _listening_socket(options["host"], options["port"]).close()  # fail early if taken
+    context = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes = [context.Process(target=_worker, args=(options,)) for _ in range(workers)]
+    try:
+        for process in processes:
+            process.start()
+        while not stopping:
+            time.sleep(0.2)
+            for index, process in enumerate(processes):
+                if not process.is_alive() and not stopping:
+                    err_console.print(
+                        f"server process {process.pid} exited ({process.exitcode}); "
+                        "starting another",
+                        highlight=False,
+                    )
+                    time.sleep(RESTART_PAUSE_SECONDS)
+                    processes[index] = context.Process(target=_worker, args=(options,))
+                    processes[index].start()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # uvicorn shuts down gracefully on SIGTERM
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def reads_inline(engine: Engine) -> bool:
+    """Whether short reads run in the event loop: on SQLite a query is a C call in this process
+    that costs less than the hop to a worker thread and back (and under load those hops queue
+    for the GIL); a server database's round trips would stall the loop, so they stay in the
+    thread pool. WAL readers never wait for the writer, so an inline read cannot block."""
+    return engine.dialect.name == "sqlite"
+
+
+async def read(request: Request, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a short database *read* (never a write: a write may wait for SQLite's lock) where
+    :func:`reads_inline` says."""
+    if request.app.state.reads_inline:
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session a request, opened lazily; closed (its connection back to the pool) after
+    the route, where :func:`read` says."""
     engine: Engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        await read(request, session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
