@@ -14,16 +14,21 @@ from hubbub.cli import app
 def test_bench_web_tiny_run_reports_every_endpoint_and_no_errors(tmp_path: Path) -> None:
     store = tmp_path / "store"
     args = ["bench", "web", "--posts", "2000", "--conversations", "200", "--clients", "4"]
+    args += ["--rate", "100"]
     result = CliRunner().invoke(app, [*args, "--seconds", "2", "--reuse", str(store), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     fixture = report["fixture"]
     assert fixture["posts"] == 2000 and fixture["conversations"] == 200
     assert fixture["reused"] is False and fixture["topic_matches"] > 0
-    api, page = report["api"], report["dashboard"]
-    assert api["clients"] == 4 and api["requests"] > 0 and api["errors"] == 0
-    assert page["requests"] > 0 and page["errors"] == 0
-    assert report["requests"] == api["requests"] + page["requests"]
+    saturation, api, page = report["saturation"], report["api"], report["dashboard"]
+    assert saturation["clients"] == api["clients"] == 4
+    assert saturation["mode"] == "closed loop" and api["mode"] == "open loop at 100 requests/s"
+    for phase in (saturation, api, page):
+        assert phase["requests"] > 0 and phase["errors"] == 0, phase["error_kinds"]
+    assert report["requests"] == saturation["requests"] + api["requests"] + page["requests"]
+    # The open loop keeps to its schedule: about rate × seconds requests, never more.
+    assert 0.5 * 100 * 2 <= api["requests"] <= 100 * 2 + 4
     # Every request of the mix was sent, and pages were followed through their cursors.
     assert {"list", "waiting", "status", "topic", "text", "intent", "next_page"} <= set(
         api["endpoints"]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from hubbub.listening.dashboard import Slice, rollup_split, rollup_splits
 from hubbub.listening.actions import add_topic
+from hubbub.listening.dashboard import Slice, rollup_split, rollup_splits
 from hubbub.listening.models import HourlyRollup
 from hubbub.store.engine import transaction
 

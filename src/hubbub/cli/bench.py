@@ -110,8 +110,14 @@ def bench_web(
         None, help="Folder of a store to reuse (built there on the first run)."
     ),
     seed: int = typer.Option(0, help="Fixture seed."),
-    server_workers: int = typer.Option(
-        1, min=1, max=16, help="Processes of the server under test (hubbub serve --workers)."
+    server_workers: int | None = typer.Option(
+        None,
+        min=1,
+        max=16,
+        help="Processes of the server under test (hubbub serve --workers); default: one a core.",
+    ),
+    rate: float = typer.Option(
+        500.0, min=1.0, max=5_000.0, help="Requests/s of the open-loop API phase."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -121,14 +127,15 @@ def bench_web(
     with err_console.status(
         f"{posts:,} posts, {conversations:,} conversations, {clients} clients for {seconds:g} s"
     ):
-        report = run_web(posts, conversations, clients, seconds, reuse, seed, server_workers)
+        report = run_web(posts, conversations, clients, seconds, reuse, seed, server_workers, rate)
     if as_json:
         print(json.dumps(report))
         return
-    api, page = report["api"], report["dashboard"]
+    saturation, api, page = report["saturation"], report["api"], report["dashboard"]
     console.print(
-        f"API {api['rps']:,.0f} requests/s, p50 {api['latency_ms']['p50']} ms, "
-        f"p99 {api['latency_ms']['p99']} ms, errors {api['errors']}"
+        f"API closed loop {saturation['rps']:,.0f} requests/s; at {api['rps']:,.0f} requests/s "
+        f"p50 {api['latency_ms']['p50']} ms, p99 {api['latency_ms']['p99']} ms, "
+        f"errors {saturation['errors'] + api['errors']}"
     )
     console.print(
         f"dashboard p95 {page['latency_ms']['p95']} ms, errors {page['errors']}; "
