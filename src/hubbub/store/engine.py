@@ -119,17 +119,18 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str, *, writer: bool = True) -> Engine:
+def make_engine(url: str, *, writer: bool = True, connections: int | None = None) -> Engine:
     """An engine tuned for the backend; SQLite gets WAL so readers never block the writer.
 
     JSON columns are encoded with orjson: they are on the ingest hot path (five per post).
     ``writer=False`` (a process that only reads, like the ingest prepare worker) starts no
     checkpointer of its own: the writing process's one keeps the WAL in check.
+    ``connections`` caps a SQLite file's pool (default: SQLAlchemy's 5 + 10 overflow).
     """
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
         on_disk = path not in ("", ":memory:") and "mode=memory" not in url
-        if on_disk:
+        if on_disk and writer:  # a reader opens what a writer made
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
@@ -137,6 +138,11 @@ def make_engine(url: str, *, writer: bool = True) -> Engine:
             # A file's pool hands out the most recently used connection, whose page cache is
             # the warm one (an in-memory database has a single connection).
             **({"pool_use_lifo": True} if on_disk else {}),
+            **(
+                {"pool_size": connections, "max_overflow": 0}
+                if on_disk and connections is not None
+                else {}
+            ),
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
         )

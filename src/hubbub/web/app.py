@@ -37,7 +37,7 @@ from hubbub.web import (
     webhooks,
 )
 from hubbub.web.auth import Access, Permit, SignInRequired
-from hubbub.web.deps import reads_inline
+from hubbub.web.deps import loop_engine
 from hubbub.web.guards import RefuseNul
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
@@ -66,9 +66,13 @@ def create_app(
     owned = engine is None
     db = engine_for(settings) if engine is None else engine
 
+    loop_db = loop_engine(db)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if loop_db is not None:
+            loop_db.dispose()
         if owned:
             db.dispose()
 
@@ -81,7 +85,7 @@ def create_app(
         openapi_url=None,  # served below, so that it too declares its permission
     )
     app.state.engine = db
-    app.state.reads_inline = reads_inline(db)
+    app.state.loop_engine = loop_db
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

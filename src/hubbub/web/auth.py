@@ -142,8 +142,12 @@ def _resolve(request: Request, session: Session) -> Principal:
     return principal
 
 
-def _note_use(session: Session, token: ApiToken) -> None:
-    touch_token(session, token)
+def _note_use(session: Session, token_id: int) -> None:
+    """The token was read by another session (see :func:`hubbub.web.deps.read`): read again
+    here, where the write is committed."""
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        touch_token(session, token)
     session.commit()
 
 
@@ -225,9 +229,9 @@ class Permit:
         return f"Permit({self.permission.name!r})"
 
     async def __call__(self, request: Request, session: SessionDep) -> Access:
-        principal = await read(request, _resolve, request, session)
+        principal = await read(request, session, lambda reader: _resolve(request, reader))
         if principal.token is not None and token_use_due(principal.token):
-            await run_in_threadpool(_note_use, session, principal.token)
+            await run_in_threadpool(_note_use, session, principal.token.id)
         permission = self.permission
         if permission.scope is not Scope.PUBLIC and principal.anonymous:
             raise SignInRequired()
@@ -235,7 +239,9 @@ class Permit:
         if permission.scope is not Scope.WORKSPACE:
             return Access(principal)
         slug = str(request.path_params.get("slug", ""))
-        return await read(request, self._workspace_access, session, principal, slug)
+        return await read(
+            request, session, lambda reader: self._workspace_access(reader, principal, slug)
+        )
 
     def _workspace_access(self, session: Session, principal: Principal, slug: str) -> Access:
         known = principal.token_workspace

@@ -3,42 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-P = ParamSpec("P")
+from hubbub.store.engine import make_engine
+
 T = TypeVar("T")
 
 
-def reads_inline(engine: Engine) -> bool:
-    """Whether short reads run in the event loop: on SQLite a query is a C call in this process
-    that costs less than the hop to a worker thread and back (and under load those hops queue
-    for the GIL); a server database's round trips would stall the loop, so they stay in the
-    thread pool. WAL readers never wait for the writer, so an inline read cannot block."""
-    return engine.dialect.name == "sqlite"
+def loop_engine(engine: Engine) -> Engine | None:
+    """The event loop's own engine, for reads run in the loop; ``None`` where reads stay in the
+    thread pool.
+
+    On a SQLite file a read is a C call in this process that costs less than the hop to a
+    worker thread and back (and under load those hops queue for the GIL); WAL readers never
+    wait for the writer. The loop gets a one-connection engine that only its thread uses, one
+    read at a time, so it never waits for a connection: the shared pool's connections are
+    handed back when requests end, on the loop, so a loop waiting for one could wait forever.
+    A server database's round trips would stall the loop, and an in-memory database is one
+    connection's own, so both keep their reads in the thread pool.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if "mode=memory" in str(url):
+        return None
+    return make_engine(url.render_as_string(hide_password=False), writer=False, connections=1)
 
 
-async def read(request: Request, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a short database *read* (never a write: a write may wait for SQLite's lock) where
-    :func:`reads_inline` says."""
-    if request.app.state.reads_inline:
-        return work(*args, **kwargs)
-    return await run_in_threadpool(work, *args, **kwargs)
+async def read(request: Request, session: Session, work: Callable[[Session], T]) -> T:
+    """``work(session)``, a short database *read* (never a write: a write may wait for SQLite's
+    lock): in the loop with a session of :func:`loop_engine`, closed before this returns (what
+    it loaded stays readable, detached), else in a worker thread with the request's
+    ``session``."""
+    engine: Engine | None = request.app.state.loop_engine
+    if engine is not None:
+        with Session(engine, expire_on_commit=False) as own:
+            return work(own)
+    return await run_in_threadpool(work, session)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session a request, opened lazily; closed (its connection back to the pool) after
-    the route, where :func:`read` says."""
+    the route: in the loop on SQLite, where closing never waits, else in a worker thread."""
     engine: Engine = request.app.state.engine
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
-        await read(request, session.close)
+        if request.app.state.loop_engine is not None:
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

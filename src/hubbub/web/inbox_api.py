@@ -359,9 +359,9 @@ async def api_conversations(
     :func:`hubbub.web.deps.read`)."""
     assert sort in SORTS
 
-    def one_page() -> ConversationPage:
+    def one_page(reader: Session) -> ConversationPage:
         found = _filter(
-            session,
+            reader,
             access,
             status=status,
             assignee=assignee,
@@ -374,15 +374,15 @@ async def api_conversations(
             sort=sort,
         )
         after = ConversationCursor.decode(cursor) if cursor else None
-        return page_conversations(session, found, limit, after)
+        return page_conversations(reader, found, limit, after)
 
     try:
         if q or intent or topic:
             # These filters test rows one by one; one that matches nothing walks every
             # conversation (1.7 s for a text in none of 50,000), which must not hold the loop.
-            page = await run_in_threadpool(one_page)
+            page = await run_in_threadpool(one_page, session)
         else:
-            page = await read(request, one_page)  # an index walk: short
+            page = await read(request, session, one_page)  # an index walk: short
     except ListError as exc:
         return _bad(exc.field, exc.message)
     next_cursor = page.next_cursor.encode() if page.next_cursor else None
