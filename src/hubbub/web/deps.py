@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -35,16 +38,45 @@ def loop_engine(engine: Engine) -> Engine | None:
     return make_engine(url.render_as_string(hide_password=False), writer=False, connections=1)
 
 
-async def read(request: Request, session: Session, work: Callable[[Session], T]) -> T:
-    """``work(session)``, a short database *read* (never a write: a write may wait for SQLite's
+async def read(
+    request: Request,
+    session: Session,
+    work: Callable[[Session], T],
+    *,
+    budget: float | None = None,
+) -> T:
+    """``work(session)``, a database *read* (never a write: a write may wait for SQLite's
     lock): in the loop with a session of :func:`loop_engine`, closed before this returns (what
     it loaded stays readable, detached), else in a worker thread with the request's
-    ``session``."""
+    ``session``.
+
+    With a ``budget`` (seconds of CPU) a read that may be long starts in the loop anyway:
+    SQLite interrupts it when the budget is spent, and it runs again in a worker thread. Most such
+    reads end in a few ms; the loop never waits longer than the budget for one that does not.
+    """
     engine: Engine | None = request.app.state.loop_engine
     if engine is not None:
         with Session(engine, expire_on_commit=False) as own:
-            return work(own)
+            if budget is None:
+                return work(own)
+            driver = own.connection().connection.dbapi_connection
+            assert isinstance(driver, sqlite3.Connection)
+            # CPU time of this thread, not wall time: waiting for the GIL (a worker thread's
+            # turn) must not count, or each thread a read moved to would push more past budget.
+            deadline = time.thread_time() + budget
+            driver.set_progress_handler(lambda: time.thread_time() > deadline, PROGRESS_STEPS)
+            try:
+                return work(own)
+            except OperationalError as exc:
+                if "interrupted" not in str(exc.orig):
+                    raise
+            finally:
+                driver.set_progress_handler(None, 0)
     return await run_in_threadpool(work, session)
+
+
+#: SQLite virtual-machine steps between looks at a read's budget (tens of µs of work).
+PROGRESS_STEPS = 20_000
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
