@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -402,7 +403,7 @@ class ConversationCursor:
 
 @dataclass
 class ConversationPage:
-    rows: list[Row[Any]]
+    rows: Sequence[Row[Any]]
     next_cursor: ConversationCursor | None
 
 
@@ -552,12 +553,10 @@ def page_conversations(
     """
     if after is not None and after.sort != f.sort:
         raise ListError("cursor", f"was issued for sort={after.sort}, not sort={f.sort}")
-    if after is not None and isinstance(after.key, datetime) != (f.sort == "waiting"):
-        raise ListError("cursor", "is not one this server issued")
     statement = _list_statement(_ListShape.of(f, after is not None))
     params = {**_list_params(f, after), "limit": limit + 1}
     # Through the connection, not the session: plain rows, without the ORM's result layer.
-    rows = list(session.connection().execute(statement, params).all())
+    rows = session.connection().execute(statement, params).all()
     if len(rows) <= limit:
         return ConversationPage(rows, None)
     last = rows[limit - 1]

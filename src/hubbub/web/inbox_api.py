@@ -54,7 +54,8 @@ from hubbub.web.deps import NO_NUL, RowId, SessionDep, read
 from hubbub.web.problems import PROBLEM_RESPONSES, problem
 from hubbub.web.rest import PostOut
 
-#: Seconds a list page that may be long is read in the event loop before a thread takes over.
+#: CPU seconds a list page that may be long is read in the event loop before a thread takes
+#: over (see :func:`hubbub.web.deps.read`).
 LONG_READ_BUDGET = 0.1
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["inbox"])
@@ -357,8 +358,7 @@ async def api_conversations(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Conversations of the workspace, filtered, one keyset page at a time. The API's busiest
-    route: a page that is an index walk is read inline on SQLite (see
-    :func:`hubbub.web.deps.read`)."""
+    route: its page is read in the event loop on SQLite (see :func:`hubbub.web.deps.read`)."""
     assert sort in SORTS
 
     def one_page(reader: Session) -> ConversationPage:
