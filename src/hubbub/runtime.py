@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from hubbub.connectors import load_ingest_plugins
 from hubbub.core.errors import ConfigError
 from hubbub.migrations import upgrade
 from hubbub.settings import Settings, get_settings
@@ -52,15 +53,9 @@ class Runtime:
 
 def load_connectors() -> None:
     """Import every connector package so its registrations run (only entry points do this)."""
-    import importlib
-    import pkgutil
+    import hubbub.inbox.actions  # noqa: F401 - registers the inbox's case opener
 
-    import hubbub.connectors as package
-    import hubbub.inbox.actions
-    import hubbub.listening.stage  # noqa: F401 - the listening ingest stage registers itself
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    load_ingest_plugins()
 
 
 def runtime() -> Runtime:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 from hubbub.accounts.models import ApiToken, User
 from hubbub.accounts.queries import token_for_bearer
 from hubbub.accounts.security import verify_password
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import get_settings
 
 Invoke = Callable[..., Result]

@@ -33,7 +33,7 @@ from hubbub.accounts.reset import (
     send_reset_mail,
 )
 from hubbub.accounts.security import verify_password
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.settings import Settings, get_settings
 from hubbub.store.engine import transaction

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from hubbub.bench.dashboard import build_store, duckdb_questions, load_duckdb, our_questions
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.store.engine import make_engine
 
 QUESTIONS = {"volume_per_hour", "sentiment_split", "share_of_voice", "top_authors", "top_terms"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.demo.load import demo_topics
 
 

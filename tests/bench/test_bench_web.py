@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 
 
 def test_bench_web_tiny_run_reports_every_endpoint_and_no_errors(tmp_path: Path) -> None:

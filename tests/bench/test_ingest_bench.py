@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 
 
 def test_bench_ingest_reports_both_sides_on_the_same_events() -> None:

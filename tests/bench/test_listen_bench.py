@@ -6,7 +6,7 @@ import json
 
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 
 
 def test_bench_listen_measures_every_stage_and_keeps_what_the_topics_match() -> None:

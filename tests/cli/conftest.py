@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import get_settings
 
 Invoke = Callable[..., Result]

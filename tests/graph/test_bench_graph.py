@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.graph.bench import build_edges, generate_interactions
 from hubbub.graph.pagerank import pagerank
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorRef, DeleteItem, Item, PostItem
 from hubbub.graph.actions import (

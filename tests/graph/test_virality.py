@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.graph.cascades import higgs_cascades, read_higgs
 from hubbub.graph.virality import auc, evaluate, fit_logistic, top_threshold
 from tests.support.data import shared_path

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import get_settings
 from tests.graph.posts import AMIRA, BRUNO, conversation, post_ids, store
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import get_settings
 from hubbub.store.engine import make_engine
 from hubbub.workspaces.models import Workspace

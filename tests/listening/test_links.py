@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.core.items import RawEvent
 from hubbub.enrich.links.actions import MAX_ATTEMPTS, record_outcome

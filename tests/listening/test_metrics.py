@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.listening.actions import add_topic, get_topic
 from hubbub.listening.metrics import compare
 from hubbub.listening.models import PostEnrichment, TopicMatch

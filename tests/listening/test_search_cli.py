@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.listening.models import Topic
 from hubbub.listening.search_cli import excerpt

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import Settings, get_settings
 from tests.listening.ingesting import ingest, matches, post
 

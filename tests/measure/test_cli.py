@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.measure.forecast import quarter_bounds, quarter_of
 from hubbub.settings import get_settings

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import Settings, get_settings
 from hubbub.store.engine import make_engine
 from hubbub.workspaces.access import open_store

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from hubbub.cli import app
+from hubbub.cli.app import app
 from hubbub.settings import get_settings
 from hubbub.store.engine import make_engine, transaction
 from hubbub.webhooks.actions import enqueue

@@ -138,6 +138,7 @@ def _run_baseline(path: str, folder: str, commit_batches: int) -> dict[str, Any]
 
 
 def _run_hubbub(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
+    from hubbub.connectors import load_ingest_plugins
     from hubbub.core.items import RawEvent
     from hubbub.runtime import load_connectors
     from hubbub.settings import Settings
@@ -152,9 +153,9 @@ def _run_hubbub(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
         ingest_batch_size=BATCH,
         ingest_commit_batches=commit_batches,
     )
-    ingestor = Ingestor(make_engine(url), settings, worker_setup=load_connectors)
+    ingestor = Ingestor(make_engine(url), settings, worker_setup=load_ingest_plugins)
     target = Target(workspace_id)
-    events = stored = rejected = 0
+    events = stored = rejected = batches = 0
 
     def raw_batches() -> Iterator[list[RawEvent]]:
         number = 0
@@ -171,6 +172,7 @@ def _run_hubbub(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
         stored += result.store.stored
         rejected += result.rejected
         events += result.events
+        batches += 1
     elapsed = time.perf_counter() - started
     return {
         "events": events,
@@ -179,6 +181,8 @@ def _run_hubbub(path: str, folder: str, commit_batches: int) -> dict[str, Any]:
         "seconds": elapsed,
         "events_per_second": events / elapsed,
         "prepare_workers": settings.ingest_prepare_workers,
+        # Batches the writer prepared itself while the worker was starting.
+        "batches_prepared_inline": batches - ingestor.batches_prepared_by_worker,
         # Writer and prepare worker together (the worker is a reaped child by now).
         "peak_rss_mb": peak_rss_mb() + worker_peak_rss_mb(),
         "peak_rss_mb_writer": peak_rss_mb(),

@@ -211,6 +211,7 @@ def _store_with_topics(
     folder: Path, topic_rules: dict[str, str], keep: str
 ) -> tuple[Any, Any, int]:
     from hubbub.bench.ingest import fresh_store
+    from hubbub.connectors import load_ingest_plugins
     from hubbub.listening.actions import add_topic
     from hubbub.runtime import load_connectors
     from hubbub.settings import Settings
@@ -224,7 +225,7 @@ def _store_with_topics(
         for name, rule in topic_rules.items():
             add_topic(session, workspace_id, name, rule)
     settings = Settings(home=folder, database_url=url, ingest_batch_size=BATCH, keep=keep)
-    return Ingestor(engine, settings, worker_setup=load_connectors), engine, workspace_id
+    return Ingestor(engine, settings, worker_setup=load_ingest_plugins), engine, workspace_id
 
 
 def _raw_batches(path: str) -> Iterator[list[Any]]:

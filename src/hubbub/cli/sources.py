@@ -15,8 +15,9 @@ from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hubbub.connectors import load_ingest_plugins
 from hubbub.core.errors import ConfigError
-from hubbub.runtime import WorkspaceOption, console, fail, load_connectors, runtime
+from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
 from hubbub.sources.importer import import_file
@@ -201,7 +202,7 @@ def import_(
     if format_ not in normalisers:
         raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
     workspace_id = rt.workspace_id(workspace, create=True)
-    ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_connectors)
+    ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),

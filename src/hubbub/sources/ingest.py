@@ -217,7 +217,7 @@ def _prepare_in_worker(target: Target, packed: PackedEvents) -> PreparedBatch:
 class Ingestor:
     """Stores batches for one database; shared by the listener, importer, replay and bench.
 
-    ``worker_setup`` (the entry point's plugin loader, e.g. ``load_connectors``) lets
+    ``worker_setup`` (a plugin loader, e.g. ``connectors.load_ingest_plugins``) lets
     ``ingest_stream`` start a prepare worker process; without it everything runs here.
     """
 
