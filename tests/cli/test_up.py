@@ -119,9 +119,12 @@ def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
     """The quick start's own command: the demo loaded (history included), then served."""
     env = dict(os.environ, HUBBUB_HOME=str(tmp_path / "home"))
     env.pop("HUBBUB_DATABASE_URL", None)  # the embedded default, as the quick start runs it
-    port = _free_port()
+    port, network_port = _free_port(), _free_port()
     up = subprocess.Popen(
-        [sys.executable, "-m", "hubbub", "up", "--demo", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "hubbub", "up", "--demo", "--port", str(port)),
+            *("--demo-network-port", str(network_port)),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -137,6 +140,9 @@ def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
             except httpx.TransportError:
                 continue
         assert status == 200
+        # The stand-in for the brand's Mastodon server, where inbox replies go.
+        network = httpx.get(f"http://127.0.0.1:{network_port}/", timeout=5)
+        assert network.status_code == 200 and "Nothing received yet" in network.text
     finally:
         up.send_signal(signal.SIGINT)
         try:
@@ -146,3 +152,4 @@ def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
             output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
     assert up.returncode == 0, output
     assert "Demo workspace demo ready" in output and "password" in output, output
+    assert f"http://127.0.0.1:{network_port}/" in output.replace("\n", ""), output

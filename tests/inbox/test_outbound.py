@@ -12,7 +12,7 @@ from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorRef
 from hubbub.inbox import actions, queries
 from hubbub.inbox.models import Conversation, OutboundReply
-from hubbub.inbox.outbound import record_key, send_due_replies, send_reply
+from hubbub.inbox.outbound import comparable, record_key, send_due_replies, send_reply
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from tests.inbox.conftest import (
@@ -348,3 +348,15 @@ def test_the_worker_sends_due_replies_once_and_retries_only_when_due(
     assert len(server.statuses) == 1
     assert pipeline.tick().replies_sent == 0  # sent: never tried again
     assert len(server.statuses) == 1
+
+
+def test_a_reply_that_looks_like_markup_is_recognised_in_the_status_the_server_made() -> None:
+    content = (
+        '<p><span class="h-card"><a href="https://mastodon.example/@chen">@<span>chen</span>'
+        "</a></span> use &lt;b&gt; &amp; co</p>"
+    )
+    assert comparable(content, markup=True) == comparable("@chen@mastodon.example use <b> & co")
+    assert comparable("use <b> & co") != comparable("use  & co")
+    assert comparable("<p>first</p><p>second<br>third</p>", markup=True) == comparable(
+        "first\n\nsecond\nthird"
+    )

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
+import threading
 
 import typer
 import uvicorn
+from sqlalchemy import Engine
 
-from hubbub.runtime import console, runtime
+from hubbub.runtime import console, fail, runtime
+from hubbub.settings import Settings
 from hubbub.sources.listener import Listener
 from hubbub.web.app import LOOPBACK_HOSTS, create_app, settle_heap
 from hubbub.web.cli import is_loopback
@@ -23,6 +27,13 @@ def up(
     ),
     port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     demo: bool = typer.Option(False, "--demo", help="Load the demo workspace first (idempotent)."),
+    demo_network_port: int | None = typer.Option(
+        None,
+        min=1,
+        max=65535,
+        help="With --demo: port of the local stand-in for the brand's Mastodon server "
+        "(default: --port + 1).",
+    ),
 ) -> None:
     """Serve the web app and listen to every enabled source, until stopped."""
     if not is_loopback(host):
@@ -34,13 +45,21 @@ def up(
 
         load_demo(workspace="demo", seed=7, days=42, history_days=None)
     rt = runtime()
+    settings = rt.settings
     sign_in = ""
+    network_server: uvicorn.Server | None = None
     if demo:
         from hubbub.demo.load import ensure_demo_owner
 
         email, password = ensure_demo_owner(rt.engine)
         sign_in = f"\nSign in as {email} with password {password} (new on every --demo start)."
-    app = create_app(rt.settings, rt.engine, allowed_hosts=list(LOOPBACK_HOSTS))
+        net_port = demo_network_port or (port + 1 if port < 65535 else port - 1)
+        network_server, settings = _demo_network(rt.engine, settings, net_port)
+        sign_in += (
+            f"\nReplies from the inbox to Mastodon posts go to a local stand-in server: "
+            f"http://127.0.0.1:{net_port}/ shows what it received."
+        )
+    app = create_app(settings, rt.engine, allowed_hosts=list(LOOPBACK_HOSTS))
     settle_heap()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -48,7 +67,7 @@ def up(
         )
     )
     # One listener for every workspace: it picks up sources added later (web or CLI) by itself.
-    listener = Listener(rt.engine, rt.settings, workspace_id=None)
+    listener = Listener(rt.engine, settings, workspace_id=None)
 
     async def main() -> None:
         # uvicorn handles SIGINT/SIGTERM while it serves; when serve() returns, the listeners
@@ -58,7 +77,7 @@ def up(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         tasks = [asyncio.create_task(listener.run(stop))]
-        tasks.append(asyncio.create_task(Pipeline(rt.engine, rt.settings).run(stop)))
+        tasks.append(asyncio.create_task(Pipeline(rt.engine, settings).run(stop)))
         console.print(
             f"Hubbub is up: http://{host}:{port}/  (listening to every enabled source; "
             f"Ctrl-C stops){sign_in}",
@@ -69,10 +88,49 @@ def up(
             await server.serve()
         finally:
             stop.set()
+            if network_server is not None:
+                network_server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks)
 
     asyncio.run(main())
+
+
+def _demo_network(engine: Engine, settings: Settings, port: int) -> tuple[uvicorn.Server, Settings]:
+    """Start the demo's stand-in Mastodon server in a thread and connect the demo account to
+    it; returns the server and the settings that allow Hubbub to reach it (that port alone)."""
+    from hubbub.demo.network import DemoNetwork, connect_demo_account, demo_network_app
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"port {port} for the demo network is taken ({exc.strerror}); "
+            "choose one with --demo-network-port"
+        ) from None
+    base = f"http://127.0.0.1:{port}"
+    settings = settings.model_copy(
+        update={"allowed_private_hosts": [*settings.allowed_private_hosts, f"127.0.0.1:{port}"]}
+    )
+    network = DemoNetwork(base, "lumenbikes", settings.home / "demo-network.jsonl")
+    connect_demo_account(engine, settings, network)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            demo_network_app(network),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            server_header=False,
+        )
+    )
+    # In a thread: uvicorn leaves signals to the main thread's server, which stops this one.
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="demo-network", daemon=True
+    ).start()
+    return server, settings
 
 
 def worker(

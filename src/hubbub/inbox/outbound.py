@@ -194,13 +194,17 @@ class ReplyChannel(ABC):
 # ---- Mastodon -------------------------------------------------------------------------------
 
 _TAGS = re.compile(r"<[^>]+>")
+_BREAKS = re.compile(r"<(?:br|p|/p)\b[^>]*>", re.IGNORECASE)
 _MENTIONS = re.compile(r"(?<!\w)@[\w.-]+(?:@[\w.-]+)?")
 _SPACES = re.compile(r"\s+")
 
 
-def comparable(text: str) -> str:
-    """Text without markup, @-mentions or spacing differences: what a server keeps of ours."""
-    plain = html.unescape(_TAGS.sub(" ", text))
+def comparable(text: str, *, markup: bool = False) -> str:
+    """Text without @-mentions or spacing differences; with ``markup`` (a status's HTML
+    content) paragraphs and line breaks become spaces, other tags go (a mention comes back as
+    ``@<span>chen</span>``) and entities are decoded first. Our own text is never read as HTML:
+    a reply that says ``<b>`` comes back as ``&lt;b&gt;``, and must still match."""
+    plain = html.unescape(_TAGS.sub("", _BREAKS.sub(" ", text))) if markup else text
     return _SPACES.sub(" ", _MENTIONS.sub(" ", plain)).strip()
 
 
@@ -265,7 +269,7 @@ class MastodonChannel(ReplyChannel):
             if (
                 isinstance(item, dict)
                 and str(item.get("in_reply_to_id")) == parent
-                and comparable(str(item.get("content") or "")) == wanted
+                and comparable(str(item.get("content") or ""), markup=True) == wanted
             ):
                 return Remote(str(item["id"]), item.get("url"), "found_existing")
         return None
