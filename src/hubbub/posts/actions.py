@@ -100,6 +100,11 @@ class AuthorCache:
     def get(self, key: AuthorKey) -> AuthorState | None:
         return self._states.get(key)
 
+    def lookup(self, keys: list[AuthorKey]) -> list[AuthorState | None]:
+        """``get`` of each key, in one call (a batch asks for hundreds)."""
+        get = self._states.get
+        return [get(key) for key in keys]
+
     def put_many(self, states: dict[AuthorKey, AuthorState]) -> None:
         if len(self._states) + len(states) > self.max_entries:
             self._states.clear()
@@ -126,6 +131,13 @@ class AuthorCacheLayer(AuthorCache):
 
     def get(self, key: AuthorKey) -> AuthorState | None:
         return self._states.get(key) or self.base.get(key)
+
+    def lookup(self, keys: list[AuthorKey]) -> list[AuthorState | None]:
+        found = self.base.lookup(keys)
+        if self._states:
+            own = self._states.get
+            found = [own(key) or state for key, state in zip(keys, found, strict=True)]
+        return found
 
     def commit(self) -> None:
         self.base.put_many(self._states)
@@ -252,8 +264,12 @@ class _BatchWriter:
         missing: list[str] = []
         known_ids: dict[str, int] = {}
         stale = self.received_at - LAST_SEEN_RESOLUTION
-        for key, given_ref in given.items():
-            cached = self.author_cache.get(self._key(key)) if self.author_cache else None
+        found = (
+            self.author_cache.lookup([self._key(key) for key in given])
+            if self.author_cache
+            else [None] * len(given)
+        )
+        for (key, given_ref), cached in zip(given.items(), found, strict=True):
             if cached is None:
                 missing.append(key)
             elif given_ref is None and key not in active and cached.last_seen_at >= stale:
