@@ -96,6 +96,7 @@ def test_an_inbox_reply_reaches_the_demo_network_once(
     page = httpx.get(network.base_url + "/").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     assert "1 request(s)" in page
+    assert f"in reply to {CHEN_STATUS.format(n=1)}" in page  # the post answered, by its URI
     one = httpx.get(status["url"])
     assert one.status_code == 200 and "A new pair ships today." in one.text
 
@@ -104,7 +105,10 @@ def test_a_repeated_idempotency_key_gets_the_same_status_also_after_a_restart(
     network: DemoNetwork,
 ) -> None:
     headers = {"Authorization": f"Bearer {network.token}", "Idempotency-Key": "k-1"}
-    body = {"status": "hello", "in_reply_to_id": "7"}
+    uri = CHEN_STATUS.format(n=7)
+    found = httpx.get(network.base_url + "/api/v2/search", params={"q": uri}, headers=headers)
+    parent = found.json()["statuses"][0]["id"]
+    body = {"status": "hello", "in_reply_to_id": parent}
     first = httpx.post(network.base_url + "/api/v1/statuses", json=body, headers=headers).json()
     second = httpx.post(network.base_url + "/api/v1/statuses", json=body, headers=headers).json()
     assert first == second and len(network.statuses) == 1
@@ -112,7 +116,8 @@ def test_a_repeated_idempotency_key_gets_the_same_status_also_after_a_restart(
 
     restarted = DemoNetwork(network.base_url, "acme", network.journal, token=network.token)
     assert restarted.statuses == network.statuses and restarted.requests_for(first["id"]) == 2
-    assert restarted.post("k-1", "hello", "7") == first
+    assert restarted.parents == {parent: uri}
+    assert restarted.post("k-1", "hello", parent) == first
 
 
 def test_wrong_token_and_bad_bodies_are_refused(network: DemoNetwork) -> None:
@@ -147,4 +152,3 @@ def test_connect_demo_account_points_the_mastodon_account_at_the_network(
         (account,) = queries.accounts(session, demo_id)
         assert account.service_url == network.base_url
         assert decrypt_credentials(settings, account.credentials) == {"access_token": network.token}
-    assert CHEN_STATUS  # the conversations above reply to Chen's statuses

@@ -49,6 +49,8 @@ class DemoNetwork:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     statuses: list[dict[str, Any]] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # status id → the text as sent
+    # Id here → URI, of the posts replied to (from the search that resolved each).
+    parents: dict[str, str] = field(default_factory=dict)
     # Idempotency key → (status id, POST requests that carried the key).
     keys: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -61,6 +63,8 @@ class DemoNetwork:
                     continue
                 self.statuses.append(entry["status"])
                 self.texts[entry["status"]["id"]] = entry["text"]
+                if entry.get("parent_uri"):
+                    self.parents[str(entry["status"]["in_reply_to_id"])] = entry["parent_uri"]
                 self.keys[entry["key"]] = [entry["status"]["id"], 1]
 
     def account(self) -> dict[str, Any]:
@@ -95,7 +99,8 @@ class DemoNetwork:
         self.statuses.append(status)
         self.texts[status_id] = text
         self.keys[key] = [status_id, 1]
-        self._journal({"key": key, "text": text, "status": status})
+        parent_uri = self.parents.get(in_reply_to_id or "")
+        self._journal({"key": key, "text": text, "status": status, "parent_uri": parent_uri})
         return status
 
     def _journal(self, entry: dict[str, Any]) -> None:
@@ -127,6 +132,7 @@ def demo_network_app(network: DemoNetwork) -> Starlette:
         if not uri.startswith(("https://", "http://")):
             return JSONResponse({"accounts": [], "statuses": [], "hashtags": []})
         parent = {"id": remote_id(uri), "uri": uri, "url": uri, "content": ""}
+        network.parents[parent["id"]] = uri
         return JSONResponse({"accounts": [], "statuses": [parent], "hashtags": []})
 
     async def verify_credentials(request: Request) -> Response:
@@ -180,12 +186,14 @@ def demo_network_app(network: DemoNetwork) -> Starlette:
 def _page(network: DemoNetwork, statuses: list[dict[str, Any]]) -> str:
     """Received statuses; every value escaped (a reply's text is anyone's words)."""
     items = "".join(
-        "<li><p>{text}</p><p class=m>status {id} · {when} · in reply to status {parent} · "
+        "<li><p>{text}</p><p class=m>status {id} · {when} · in reply to {parent} · "
         "{requests} request(s) with its idempotency key</p></li>".format(
             text=html.escape(network.texts.get(s["id"], "")),
             id=html.escape(s["id"]),
             when=html.escape(s["created_at"]),
-            parent=html.escape(str(s["in_reply_to_id"])),
+            parent=html.escape(
+                network.parents.get(str(s["in_reply_to_id"]), f"status {s['in_reply_to_id']}")
+            ),
             requests=network.requests_for(s["id"]),
         )
         for s in statuses
