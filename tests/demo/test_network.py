@@ -119,6 +119,13 @@ def test_a_repeated_idempotency_key_gets_the_same_status_also_after_a_restart(
     assert restarted.parents == {parent: uri}
     assert restarted.post("k-1", "hello", parent) == first
 
+    with network.journal.open("ab") as journal:  # a crash in the middle of writing a line
+        journal.write(b'{"key": "k-2", "text": "cut sh')
+    mended = DemoNetwork(network.base_url, "acme", network.journal)
+    assert mended.statuses == network.statuses
+    later = mended.post("k-3", "after the crash", None)
+    assert DemoNetwork(network.base_url, "acme", network.journal).statuses[-1] == later
+
 
 def test_wrong_token_and_bad_bodies_are_refused(network: DemoNetwork) -> None:
     url = network.base_url + "/api/v1/statuses"
@@ -130,6 +137,7 @@ def test_wrong_token_and_bad_bodies_are_refused(network: DemoNetwork) -> None:
     assert httpx.post(url, content=b"{", headers=good).status_code == 422
     assert httpx.post(url, json={"status": " "}, headers=good).status_code == 422
     assert httpx.post(url, json={"status": "x" * 501}, headers=good).status_code == 422
+    assert httpx.post(url, content=b"x" * 70_000, headers=good).status_code == 413
     assert network.statuses == []
 
 

@@ -37,6 +37,7 @@ from hubbub.workspaces.actions import get_workspace
 #: The demo brand's account on this server (the demo's own Mastodon account, seen from here).
 ACCOUNT_ID = "1"
 MAX_STATUS_CHARS = 500
+MAX_BODY_BYTES = 65_536
 
 
 @dataclass
@@ -56,8 +57,14 @@ class DemoNetwork:
 
     def __post_init__(self) -> None:
         if self.journal.exists():
-            for line in self.journal.read_bytes().splitlines():
-                entry = orjson.loads(line)
+            data = self.journal.read_bytes()
+            if data and not data.endswith(b"\n"):  # end a cut line, or the next entry would join it
+                self._journal_line(b"")
+            for line in data.splitlines():
+                try:
+                    entry = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue  # a line cut short by a crash while it was written
                 if "status" not in entry:  # a repeated key: one more request, no new status
                     self.keys[entry["key"]][1] += 1
                     continue
@@ -104,8 +111,11 @@ class DemoNetwork:
         return status
 
     def _journal(self, entry: dict[str, Any]) -> None:
+        self._journal_line(orjson.dumps(entry))
+
+    def _journal_line(self, line: bytes) -> None:
         with self.journal.open("ab") as out:
-            out.write(orjson.dumps(entry) + b"\n")
+            out.write(line + b"\n")
 
     def requests_for(self, status_id: str) -> int:
         return next((count for sid, count in self.keys.values() if sid == status_id), 0)
@@ -148,8 +158,13 @@ def demo_network_app(network: DemoNetwork) -> Starlette:
     async def create_status(request: Request) -> Response:
         if not authorised(request):
             return _error(401, "The access token is invalid")
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                return _error(413, f"Request body over {MAX_BODY_BYTES} bytes")
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return _error(422, "Validation failed: the body is not JSON")
         text = body.get("status") if isinstance(body, dict) else None
