@@ -150,13 +150,14 @@ def test_other_loopback_ports_stay_refused(
 
 
 def test_connect_demo_account_points_the_mastodon_account_at_the_network(
-    engine: Engine, settings: Settings, network: DemoNetwork
+    engine: Engine, settings: Settings
 ) -> None:
     with transaction(engine) as session:
         demo_id = ensure_workspace(session, "demo").id
-        actions.add_account(session, settings, demo_id, "mastodon", ACME_MASTODON, "acme")
-    connect_demo_account(engine, settings, network)
+        actions.add_account(session, settings, demo_id, "mastodon", ACME_MASTODON, "acme@m.example")
+    network = connect_demo_account(engine, settings, "http://127.0.0.1:8001")
+    assert network.username == "acme" and network.journal.parent == settings.home
     with transaction(engine) as session:
         (account,) = queries.accounts(session, demo_id)
-        assert account.service_url == network.base_url
+        assert account.service_url == "http://127.0.0.1:8001"
         assert decrypt_credentials(settings, account.credentials) == {"access_token": network.token}

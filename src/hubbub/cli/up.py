@@ -99,7 +99,7 @@ def up(
 def _demo_network(engine: Engine, settings: Settings, port: int) -> tuple[uvicorn.Server, Settings]:
     """Start the demo's stand-in Mastodon server in a thread and connect the demo account to
     it; returns the server and the settings that allow Hubbub to reach it (that port alone)."""
-    from hubbub.demo.network import DemoNetwork, connect_demo_account, demo_network_app
+    from hubbub.demo.network import connect_demo_account, demo_network_app
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -115,8 +115,7 @@ def _demo_network(engine: Engine, settings: Settings, port: int) -> tuple[uvicor
     settings = settings.model_copy(
         update={"allowed_private_hosts": [*settings.allowed_private_hosts, f"127.0.0.1:{port}"]}
     )
-    network = DemoNetwork(base, "lumenbikes", settings.home / "demo-network.jsonl")
-    connect_demo_account(engine, settings, network)
+    network = connect_demo_account(engine, settings, base)
     server = uvicorn.Server(
         uvicorn.Config(
             demo_network_app(network),

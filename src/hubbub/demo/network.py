@@ -114,6 +114,7 @@ class DemoNetwork:
         self._journal_line(orjson.dumps(entry))
 
     def _journal_line(self, line: bytes) -> None:
+        self.journal.parent.mkdir(parents=True, exist_ok=True)
         with self.journal.open("ab") as out:
             out.write(line + b"\n")
 
@@ -226,9 +227,10 @@ def _page(network: DemoNetwork, statuses: list[dict[str, Any]]) -> str:
 
 
 def connect_demo_account(
-    engine: Engine, settings: Settings, network: DemoNetwork, workspace_slug: str = "demo"
-) -> None:
-    """Point the demo workspace's Mastodon account at ``network``, with its token."""
+    engine: Engine, settings: Settings, base_url: str, workspace_slug: str = "demo"
+) -> DemoNetwork:
+    """The stand-in server for the demo workspace's Mastodon account, that account pointed
+    at ``base_url`` with the server's token (its journal lives in Hubbub's home folder)."""
     with transaction(engine) as session:
         workspace_id = get_workspace(session, workspace_slug).id
         account = next(
@@ -237,6 +239,8 @@ def connect_demo_account(
         )
         if account is None:
             raise ConfigError(f"the {workspace_slug} workspace has no Mastodon account")
+        username = account.handle.lstrip("@").split("@")[0]
+        network = DemoNetwork(base_url, username, settings.home / "demo-network.jsonl")
         add_account(
             session,
             settings,
@@ -244,6 +248,7 @@ def connect_demo_account(
             "mastodon",
             account.native_author_id,
             account.handle,
-            service_url=network.base_url,
+            service_url=base_url,
             secrets={"access_token": network.token},
         )
+    return network
