@@ -45,7 +45,7 @@ class FakeNetwork:
     #: What the next create requests do, in order: "ok", "hang" (store, then answer too late),
     #: "429", "401". When empty, "ok".
     faults: list[str] = field(default_factory=list)
-    hang_seconds: float = 2.0
+    hang_seconds: float = 6.0  # three times the tests' client timeout
     limit_headers: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -229,7 +229,7 @@ def test_slow_response_times_out_and_is_retried(local_settings: Settings, hn: Fa
     posts = outcome(batches[0][1])
     assert isinstance(posts, list)
     assert posts[0].native_id == "1002"  # type: ignore[union-attr]
-    assert hn.count("/v0/item/1002.json") == 2
+    assert hn.count("/v0/item/1002.json") >= 2  # a loaded machine may time out the retry too
 
 
 def test_malformed_json_is_yielded_then_rejected(local_settings: Settings, hn: FakeHN) -> None:
