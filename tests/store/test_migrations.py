@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from hubbub.migrations import alembic_config
+from hubbub.store.engine import make_engine
 
 
 def test_models_match_migrations(engine: Engine) -> None:
@@ -21,3 +29,54 @@ def test_history_is_linear_and_named() -> None:
     assert len(heads) == 1
     for revision in script.walk_revisions():
         assert (revision.doc and not revision.revision.isalnum()) or "_" in revision.revision
+
+
+UPGRADE = (
+    "import sys; from hubbub.migrations import upgrade; from hubbub.store.engine import "
+    "make_engine; upgrade(make_engine(sys.argv[1]))"
+)
+
+
+@pytest.fixture
+def empty_db_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to a database with no schema at all, of the backend under test."""
+    if make_url(db_url).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"hubbub_fresh_{os.getpid()}"
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(db_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_processes_starting_together_on_an_empty_store_each_migrate_it_once(
+    empty_db_url: str,
+) -> None:
+    # `serve --workers N` and a worker started beside it all upgrade at start; before the
+    # lock, two ran the first migration at once and one died on "table already exists".
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPGRADE, empty_db_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=120)[0].decode() for process in starting]
+    assert [process.returncode for process in starting] == [0] * 4, "\n".join(outputs)
+    engine = make_engine(empty_db_url)
+    try:
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+        assert [v for (v,) in versions] == [script.get_current_head()]
+        command.check(alembic_config(engine))
+    finally:
+        engine.dispose()

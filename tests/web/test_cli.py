@@ -100,6 +100,7 @@ def test_serve_workers_each_listen_and_one_that_dies_is_replaced(tmp_path: Path)
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a terminal gives it
     )
 
     def answering(workers: int, gone: int | None = None) -> list[int]:
@@ -125,8 +126,10 @@ def test_serve_workers_each_listen_and_one_that_dies_is_replaced(tmp_path: Path)
         for _ in range(20):  # new connections spread over both: every one is answered
             assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5).status_code == 200
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: every process of the group gets it
         output, _ = process.communicate(timeout=40)
     assert process.returncode == 0, output.decode()
     assert b"starting another" in output
+    assert f"Finished server process [{first[1]}]".encode() in output  # shut down gracefully
+    assert b"Traceback" not in output and b"already exists" not in output, output.decode()
     assert _workers(process.pid) == []

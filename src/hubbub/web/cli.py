@@ -12,6 +12,7 @@ process, which then served all of them while the others idled (seen in ``hubbub 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import multiprocessing
 import signal
@@ -95,7 +96,9 @@ def _worker(options: dict[str, Any]) -> None:
     """One server process: its own socket on the shared port, its own app and engine."""
     sock = _listening_socket(options["host"], options["port"])
     config = uvicorn.Config(APP_FACTORY, factory=True, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    # Ctrl-C reaches the whole process group; uvicorn shuts down cleanly, then re-raises it.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _serve_reusing_port(workers: int, options: dict[str, Any]) -> None:
@@ -108,11 +111,23 @@ def _serve_reusing_port(workers: int, options: dict[str, Any]) -> None:
         nonlocal stopping
         stopping = True
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    processes = [context.Process(target=_worker, args=(options,)) for _ in range(workers)]
-    try:
-        for process in processes:
+    def started() -> multiprocessing.process.BaseProcess:
+        # Ctrl-C reaches the whole process group: a worker still importing would die with a
+        # traceback. It starts with SIGINT ignored (kept across exec) until uvicorn installs its
+        # own handler; this process stops the workers in any case.
+        process = context.Process(target=_worker, args=(options,))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
             process.start()
+        finally:
+            signal.signal(signal.SIGINT, stop)
+        return process
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    processes: list[multiprocessing.process.BaseProcess] = []
+    try:
+        for _ in range(workers):
+            processes.append(started())
         while not stopping:
             time.sleep(0.2)
             for index, process in enumerate(processes):
@@ -123,8 +138,7 @@ def _serve_reusing_port(workers: int, options: dict[str, Any]) -> None:
                         highlight=False,
                     )
                     time.sleep(RESTART_PAUSE_SECONDS)
-                    processes[index] = context.Process(target=_worker, args=(options,))
-                    processes[index].start()
+                    processes[index] = started()
     finally:
         for process in processes:
             if process.is_alive():
