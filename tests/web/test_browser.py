@@ -240,7 +240,7 @@ def test_phone_layout_has_no_horizontal_overflow(
     page, _ = _open(browser, live_server, "/w/acme/posts?limit=200", PHONE, cookie=owner_cookie)
     assert page.locator("li.post").count() == result.store.stored
     _screenshot_fits(page, tmp_path / "posts-phone.png")
-    for name in ("sources", "tokens", "members", "audit", "deadletters"):
+    for name in ("sources", "tokens", "members", "audit", "accuracy", "deadletters"):
         page.goto(f"{live_server.url}/w/acme/{name}")
         _screenshot_fits(page, tmp_path / f"{name}-phone.png")
     page.click("a[href^='/w/acme/deadletters/']")
