@@ -11,6 +11,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from hubbub.store.engine import sqlite_file
+
 HERE = Path(__file__).resolve().parent
 #: Any fixed 64-bit key: the PostgreSQL advisory lock that one migrating process holds.
 MIGRATION_LOCK_KEY = 0x6875_6262_7562_6D31  # "hubbubm1"
@@ -47,12 +49,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
                 conn.commit()
         return
-    database = engine.url.database or ""
-    if (
-        engine.dialect.name != "sqlite"
-        or database in ("", ":memory:")
-        or "mode=memory" in str(engine.url)
-    ):
+    database = sqlite_file(engine.url)
+    if database is None:
         yield
         return
     lock_path = Path(f"{database}-migrate.lock")

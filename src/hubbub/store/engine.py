@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hubbub.settings import Settings
@@ -119,6 +119,16 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def sqlite_file(url: str | URL) -> str | None:
+    """The path of the SQLite file ``url`` names; None for another backend or an in-memory
+    database (whose one connection owns it)."""
+    parsed = make_url(url)
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or path in ("", ":memory:"):
+        return None
+    return None if "mode=memory" in str(parsed) else path
+
+
 def make_engine(url: str, *, writer: bool = True, connections: int | None = None) -> Engine:
     """An engine tuned for the backend; SQLite gets WAL so readers never block the writer.
 
@@ -128,8 +138,8 @@ def make_engine(url: str, *, writer: bool = True, connections: int | None = None
     ``connections`` caps a SQLite file's pool (default: SQLAlchemy's 5 + 10 overflow).
     """
     if url.startswith("sqlite"):
-        path = make_url(url).database or ""
-        on_disk = path not in ("", ":memory:") and "mode=memory" not in url
+        path = sqlite_file(url) or ""
+        on_disk = bool(path)
         if on_disk and writer:  # a reader opens what a writer made
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(

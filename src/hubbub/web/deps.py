@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from hubbub.store.engine import make_engine
+from hubbub.store.engine import make_engine, sqlite_file
 
 T = TypeVar("T")
 
@@ -30,12 +30,11 @@ def loop_engine(engine: Engine) -> Engine | None:
     A server database's round trips would stall the loop, and an in-memory database is one
     connection's own, so both keep their reads in the thread pool.
     """
-    url = engine.url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    if sqlite_file(engine.url) is None:
         return None
-    if "mode=memory" in str(url):
-        return None
-    return make_engine(url.render_as_string(hide_password=False), writer=False, connections=1)
+    return make_engine(
+        engine.url.render_as_string(hide_password=False), writer=False, connections=1
+    )
 
 
 async def read(
