@@ -81,6 +81,28 @@ def test_marks_exclude_and_force(engine: Engine, workspace_id: int) -> None:
         _plan(engine, workspace_id, force=[10**9])
 
 
+def test_authors_with_authenticity_flags_are_not_seeded_unless_asked(
+    engine: Engine, workspace_id: int
+) -> None:
+    """Amira, the best seed, posts the same giveaway text four more times: duplicate text."""
+    spam = "Follow this link for a giveaway of free rocket skates, today only"
+    store(engine, workspace_id, audience() + [example_post(100 + i, text=spam) for i in range(4)])
+    with Session(engine) as session:
+        amira = find_author(session, workspace_id, "amira.bsky.social")
+        assert amira is not None
+    plan = _plan(engine, workspace_id)
+    for key in ("imm", "top_by_followers", "top_by_pagerank"):
+        assert "amira.bsky.social" not in [s["handle"] for s in plan[key]["seeds"]], key
+    assert plan["excluded_flagged_count"] == 1
+    assert plan["excluded_flagged"] == [
+        {"author_id": amira.id, "handle": "amira.bsky.social", "flags": ["duplicate_text"]}
+    ]
+    for asked in (_plan(engine, workspace_id, include_flagged=True),
+                  _plan(engine, workspace_id, force=[amira.id])):  # fmt: skip
+        assert [s["handle"] for s in asked["imm"]["seeds"]] == ["amira.bsky.social"]
+        assert asked["excluded_flagged_count"] == 0 and asked["excluded"] == plan["excluded"] - 1
+
+
 def test_costs_and_budget_bound_every_list(engine: Engine, workspace_id: int) -> None:
     store(engine, workspace_id, audience())
     with Session(engine) as session:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from hubbub.cli.app import app
 from hubbub.settings import get_settings
 from tests.graph.posts import AMIRA, BRUNO, conversation, post_ids, store
+from tests.support.factories import example_post
 
 Invoke = Callable[..., Result]
 
@@ -101,6 +102,24 @@ def test_seed_on_workspace(hubbub: Invoke, engine: Engine, workspace_id: int) ->
     assert json.loads(missing.output)["error"]["code"] == "missing_field"
     bad = hubbub("graph", "seed", "-w", "acme", "--probabilities", "x", "--json", code=2)
     assert json.loads(bad.output)["error"]["code"] == "bad_probabilities"
+
+
+def test_seed_leaves_out_flagged_authors_unless_included(
+    hubbub: Invoke, engine: Engine, workspace_id: int
+) -> None:
+    spam = "Follow this link for a giveaway of free rocket skates, today only"
+    store(
+        engine, workspace_id, conversation() + [example_post(50 + i, text=spam) for i in range(4)]
+    )
+    args = ["graph", "seed", "-w", "acme", "--k", "1", "--mc-runs", "0", "--json"]
+    plan = json.loads(hubbub(*args).output)
+    assert plan["imm"]["seeds"][0]["handle"] != "amira.bsky.social"
+    assert [(a["handle"], a["flags"]) for a in plan["excluded_flagged"]] == [
+        ("amira.bsky.social", ["duplicate_text"])
+    ]
+    included = json.loads(hubbub(*args, "--include-flagged").output)
+    assert included["imm"]["seeds"][0]["handle"] == "amira.bsky.social"
+    assert included["excluded_flagged"] == []
 
 
 def test_seed_on_workspace_within_a_budget(

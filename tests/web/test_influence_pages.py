@@ -334,6 +334,21 @@ def test_seeding_planner_beats_or_equals_followers(
     )
 
 
+def test_seeding_planner_leaves_out_flagged_accounts_unless_asked(
+    client: TestClient, buzz: dict[str, int]
+) -> None:
+    """The bot only ever reshares: flagged, so never seeded unless the box is ticked."""
+    page = client.get("/w/acme/seeding", params={"k": "3"})
+    assert page.status_code == 200, page.text
+    flagged = page.text.split('id="excluded-flagged"')[1].split("</details>")[0]
+    assert "1 left out for authenticity flags" in flagged
+    assert '<span class="handle">bot.example</span>' in flagged and "reshare only" in flagged
+    assert 'name="include_flagged" value="1">' in page.text  # unticked
+    ticked = client.get("/w/acme/seeding", params={"k": "3", "include_flagged": "1"})
+    assert ticked.status_code == 200 and 'id="excluded-flagged"' not in ticked.text
+    assert 'name="include_flagged" value="1" checked' in ticked.text
+
+
 def test_seeding_planner_skips_accounts_and_keeps_within_a_budget(
     client: TestClient, buzz: dict[str, int]
 ) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
 from hubbub.graph import queries
+from hubbub.graph.influencers import flagged_authors
 from hubbub.graph.interactions import (
     DEFAULT_HALF_LIFE,
     InteractionGraph,
@@ -40,6 +41,7 @@ from hubbub.graph.seeding.reader import build_graph as index_graph
 
 EXCLUDED_MARKS = ("blocked", "competitor")
 ADOPTION_KINDS = ("reshare", "quote", "reply")
+LISTED_FLAGGED = 100  # excluded flagged authors named in a plan (all are counted)
 
 
 class Probabilities(StrEnum):
@@ -97,10 +99,14 @@ def plan_campaign(
     mc_runs: int = 10_000,
     half_life: timedelta = DEFAULT_HALF_LIFE,
     seed: int = 0,
+    include_flagged: bool = False,
 ) -> dict[str, Any]:
     """Seed authors chosen by IMM, their Monte Carlo reach, and the follower and PageRank
     lists' reach for comparison. Authors marked blocked or competitor are never seeded; nor
-    are accounts only ever mentioned (no stored author to contact). With a ``budget``, the
+    are accounts only ever mentioned (no stored author to contact). Nor, unless
+    ``include_flagged`` or forced, are authors with an authenticity flag (the influencer
+    ranking's: a bot's posting rate, mostly duplicate text, only reshares, a new account): a
+    campaign asks its seeds to speak for the brand. With a ``budget``, the
     seeds' total cost stays within it (``costs`` per author id; an author not listed costs 1)
     and so do the comparison lists, taken in their order while they fit.
 
@@ -138,6 +144,13 @@ def plan_campaign(
         if author_id not in node_of:
             raise Rejected("unknown_author", f"author {author_id} is not in the graph")
         forced.append(node_of[author_id])
+    flagged: dict[int, list[str]] = {}
+    if not include_flagged:
+        open_ids = [n.author_id for i, n in enumerate(interactions.nodes) if i not in banned]
+        flagged = flagged_authors(
+            session, workspace_id, (a for a in open_ids if a is not None and a not in force)
+        )
+        banned.update(node_of[a] for a in flagged)
     eligible = graph.n - len(banned)
     k = min(k, eligible)
     if k < 1:
@@ -217,5 +230,14 @@ def plan_campaign(
         "top_by_followers": described(by_followers),
         "top_by_pagerank": described(by_pagerank),
         "excluded": len(banned),
+        "excluded_flagged_count": len(flagged),
+        "excluded_flagged": [
+            {
+                "author_id": author_id,
+                "handle": interactions.nodes[node_of[author_id]].handle,
+                "flags": flags,
+            }
+            for author_id, flags in sorted(flagged.items())[:LISTED_FLAGGED]
+        ],
         "budget": budget,
     }

@@ -185,6 +185,14 @@ def seed(
             help="Sample phase two's RR sets anew (Chen 2018's fix; slower, stricter guarantee).",
         ),
     ] = False,
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged",
+            help="On a workspace, also seed authors with an authenticity flag (left out by "
+            "default and listed under excluded_flagged).",
+        ),
+    ] = False,
     random_seed: SeedOpt = 0,
     as_json: JsonOpt = False,
 ) -> None:
@@ -197,7 +205,7 @@ def seed(
             raise _fail(Rejected("missing_field", "give --graph DIR or --workspace W"), as_json)
         _seed_workspace(
             workspace, post_ids, topic, probabilities, model, k, epsilon, exclude, force,
-            costs, budget, mc_runs, random_seed, as_json,
+            costs, budget, mc_runs, random_seed, as_json, include_flagged=include_flagged,
         )  # fmt: skip
         return
     # Imported here so that `hubbub --help` does not load numba.
@@ -593,6 +601,8 @@ def _seed_workspace(
     mc_runs: int,
     random_seed: int,
     as_json: bool,
+    *,
+    include_flagged: bool,
 ) -> None:
     """`graph seed --workspace`: IMM on the interaction graph, beside followers and PageRank.
     Node ids are author ids here (in --exclude, --force and the --costs file)."""
@@ -627,6 +637,7 @@ def _seed_workspace(
                 budget=budget,
                 mc_runs=mc_runs,
                 seed=random_seed,
+                include_flagged=include_flagged,
             )
     except Rejected as exc:
         raise _fail(exc, as_json) from None

@@ -228,6 +228,59 @@ class Ranked:
     """Per node, the figures the flags compare with their thresholds (see `Influencer`)."""
 
 
+def flag_matrix(
+    posts: Ints,
+    reshares: Ints,
+    active_days: Floats,
+    fingerprinted: Ints,
+    distinct_fingerprints: Ints,
+    account_age_days: Floats,
+) -> tuple[Bools, Floats]:
+    """The authenticity flags of authors given as arrays (one row each, columns as `FLAGS`),
+    and each one's share of duplicate text (0 where nothing of theirs has a fingerprint)."""
+    flags = np.zeros((len(posts), len(FLAGS)), dtype=np.bool_)
+    active = posts > 0
+    flags[:, 0] = active & (posts / np.maximum(active_days, 1.0) > MAX_POSTS_PER_DAY)
+    duplicates = 1.0 - np.divide(
+        distinct_fingerprints,
+        fingerprinted,
+        out=np.ones(len(posts)),
+        where=fingerprinted > 0,
+    )
+    flags[:, 1] = active & (fingerprinted >= 3) & (duplicates >= DUPLICATE_SHARE)
+    flags[:, 2] = active & (posts >= RESHARE_ONLY_MIN_POSTS) & (reshares == posts)
+    flags[:, 3] = account_age_days < NEW_ACCOUNT.total_seconds() / 86400
+    return flags, duplicates
+
+
+def flagged_authors(
+    session: Session, workspace_id: int, author_ids: Iterable[int], as_of: datetime | None = None
+) -> dict[int, list[str]]:
+    """Those of ``author_ids`` that an authenticity flag marks, with their flags: the same
+    rules as the ranking's, on each author's whole output in the workspace."""
+    ids = sorted(set(author_ids))
+    if not ids:
+        return {}
+    now = as_of or utcnow()
+    activity = queries.author_activity(session, workspace_id, ids)
+    rows = queries.authors(session, ids)
+    none = queries.AuthorActivity(0, 0, now, now, 0, 0)
+    acts = [activity.get(a, none) for a in ids]
+    flags, _ = flag_matrix(
+        np.array([act.posts for act in acts], dtype=np.int64),
+        np.array([act.reshares for act in acts], dtype=np.int64),
+        np.array([(act.last_at - act.first_at).total_seconds() / 86400 for act in acts]),
+        np.array([act.fingerprinted for act in acts], dtype=np.int64),
+        np.array([act.distinct_fingerprints for act in acts], dtype=np.int64),
+        _ages([rows.get(a) for a in ids], now),
+    )
+    return {
+        author_id: [name for name, on in zip(FLAGS, row, strict=True) if on]
+        for author_id, row in zip(ids, flags, strict=True)
+        if row.any()
+    }
+
+
 def rank_arrays(a: RankingArrays, limit: int | None = None) -> Ranked:
     """Score every candidate and order them (best first, ties by node index)."""
     reset = np.where(a.known, a.posts_in_set, 0).astype(np.float64)
@@ -242,16 +295,16 @@ def rank_arrays(a: RankingArrays, limit: int | None = None) -> Ranked:
         relevance = np.ones(a.n)
     else:
         relevance = np.divide(a.posts_in_set, total, out=np.zeros(a.n), where=total > 0)
-    flags = np.zeros((a.n, len(FLAGS)), dtype=np.bool_)
-    active = total > 0
-    flags[:, 0] = active & (total / np.maximum(a.active_days, 1.0) > MAX_POSTS_PER_DAY)
-    printed = a.fingerprinted
-    duplicates = 1.0 - np.divide(
-        a.distinct_fingerprints, printed, out=np.ones(a.n), where=printed > 0
+    flags, duplicates = flag_matrix(
+        total,
+        a.reshares,
+        a.active_days,
+        a.fingerprinted,
+        a.distinct_fingerprints,
+        a.account_age_days,
     )
-    flags[:, 1] = active & (printed >= 3) & (duplicates >= DUPLICATE_SHARE)
-    flags[:, 2] = active & (total >= RESHARE_ONLY_MIN_POSTS) & (a.reshares == total)
-    flags[:, 3] = a.account_age_days < NEW_ACCOUNT.total_seconds() / 86400
+    active = total > 0
+    printed = a.fingerprinted
     authenticity = np.maximum(MIN_AUTHENTICITY, 1.0 - FLAG_PENALTY * flags.sum(axis=1))
 
     chosen = candidates(a)

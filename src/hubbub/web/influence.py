@@ -693,6 +693,7 @@ def seeding(
     skip: str = "",
     costs: str = "",
     budget: str = "",
+    include_flagged: bool = False,
 ) -> Response:
     """Choose campaign seeds with IMM on submit (a read-only GET form) and compare them with
     the top-k by followers and by PageRank, each checked by Monte Carlo simulation.
@@ -713,6 +714,7 @@ def seeding(
         "skip": skip,
         "costs": costs,
         "budget": budget,
+        "include_flagged": include_flagged,
     }
     plan: dict[str, Any] | None = None
     error: Rejected | None = None
@@ -740,6 +742,7 @@ def seeding(
                 "exclude": tuple(sorted(skipped)),
                 "costs": _costs(session, access.ws.id, costs) if spend is not None else None,
                 "budget": spend,
+                "include_flagged": include_flagged,
             }
             plan = _cached(
                 request,
