@@ -84,3 +84,9 @@ def test_rows_of_the_wrong_width_are_refused(probe: Engine) -> None:
         insert.execute_processed(connection, [("a", None)])
     with probe.begin() as connection, pytest.raises(ValueError, match=r"shorter|longer"):
         insert.execute_processed(connection, [("a", None, 1), ("b", None)])
+
+
+def test_a_row_of_nothing_but_nulls_is_refused_by_the_database(probe: Engine) -> None:
+    insert = BulkInsert(PROBE, ["key", "note", "hits"])
+    with probe.connect() as connection, pytest.raises(Exception, match=r"(?i)not.null|null value"):
+        insert.execute_processed(connection, [(None, None, None)])

@@ -162,7 +162,7 @@ class BulkInsert:
             for i, values in enumerate(columns)
             if values[0] is not None or i in self._always or values.count(None) != rows
         )
-        if len(kept) == len(columns):
+        if len(kept) == len(columns) or not kept:  # (all empty: the database says what fails)
             return self._prepare(dialect)[0], params
         return self._statement(dialect, kept), list(zip(*(columns[i] for i in kept), strict=True))
 
