@@ -146,3 +146,6 @@ def test_embeddings_do_not_depend_on_worker_threads_or_concurrent_callers() -> N
     np.testing.assert_array_equal(results[2], together)
     np.testing.assert_allclose(results[1][::-1], together, atol=0.02)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert encoder.embed([]).shape == (0, 384)
+    lengths = encoder.embed(["", "ok", "long " * 400])  # empty, short, cut at MAX_TOKENS
+    assert np.allclose(np.linalg.norm(lengths, axis=1), 1.0, atol=1e-5)

@@ -141,6 +141,8 @@ class Embedder:
         padding (TweetEval validation: 67% of tokens real, against 95% sorted by tokens).
         """
         out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
+        if not texts:
+            return out
         with self._tokenizer_lock:  # a fast tokenizer's padding state is shared
             encoded = self._tokenizer(
                 [t or " " for t in texts], truncation=True, max_length=MAX_TOKENS
