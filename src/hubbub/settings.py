@@ -118,6 +118,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Shortest normalised text that takes part in near-duplicate linking.",
     )
+    sentiment_tier: Literal["default", "ml"] = Field(
+        default="default",
+        description=(
+            "Which tier labels the sentiment of matched posts: `default` (always there, fast) "
+            "or `ml` (`pip install 'hubbub[ml]'`; a few hundred posts/s on 2 cores, and a "
+            "workspace's calibration from corrections applies to the default tier only; "
+            "docs/sentiment.md)."
+        ),
+    )
     keep: Literal["concerned", "all"] = Field(
         default="concerned",
         description=(

@@ -7,8 +7,17 @@ imports it. Loading the whole tree there cost each such process ~2 s and ~60 MB.
 
 from __future__ import annotations
 
+import sys
+
 
 def main() -> None:
     from hubbub.cli.app import app
+    from hubbub.core.errors import ConfigError
 
-    app()
+    try:
+        app()
+    except ConfigError as exc:
+        # A setting that cannot work (HUBBUB_SENTIMENT_TIER=ml without the extra, say), met
+        # wherever a command builds what needs it: one line, not a traceback.
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None

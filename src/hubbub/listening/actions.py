@@ -289,6 +289,7 @@ def _enrichments(
             "lang_detected": e.lang_detected,
             "sentiment_score": e.sentiment_score,
             "sentiment_label": e.sentiment_label,
+            "sentiment_tier": e.sentiment_tier,
             "intents": e.intents,
             "entities": e.entities,
         }

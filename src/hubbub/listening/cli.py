@@ -24,11 +24,13 @@ from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import Rejected
 from hubbub.listening import actions
 from hubbub.listening.document import Document
+from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.metrics import FunnelMetrics, compare
 from hubbub.listening.models import TOPIC_KINDS
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import QueryError, parse
 from hubbub.listening.reference import matches
+from hubbub.settings import get_settings
 from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
 
@@ -262,6 +264,7 @@ def backfill(
             workspace_id,
             since=start,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            enrichment=Enrichment.for_tier(get_settings().sentiment_tier),
         )
         if terms:
             task = progress.add_task("recounting terms of stored matches", total=None)

@@ -13,6 +13,7 @@ from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from hubbub.core.errors import ConfigError, Rejected
 from hubbub.core.items import PostItem
 from hubbub.enrich import intent as intent_model
 from hubbub.enrich import sentiment as sentiment_model
@@ -42,6 +43,8 @@ DETECTED_LANGUAGES = (
     Language.CHINESE,
     Language.CATALAN,
 )
+DEFAULT_TIER = "default"
+ML_TIER = "ml"
 MIN_LETTERS = 3  # fewer letters than this is no evidence of a language
 MIN_RELATIVE_DISTANCE = 0.1
 INTENT_MIN_PROBABILITY = 0.3  # secondary intents listed besides the most probable one
@@ -68,6 +71,7 @@ class Enriched:
     lang_detected: bool = False
     sentiment_score: float = 0.0
     sentiment_label: str = "neutral"
+    sentiment_tier: str = DEFAULT_TIER
     intents: list[str] = field(default_factory=list)
     entities: dict[str, list[str]] = field(default_factory=dict)
 
@@ -154,10 +158,27 @@ def sentiment_and_intents(batch: Sequence[Candidate], out: list[Enriched]) -> No
         enriched.intents = [labels[i] for i in chosen if labels[i] != "none"]
 
 
+def ml_sentiment(batch: Sequence[Candidate], out: list[Enriched]) -> None:
+    """The `ml` tier's sentiment label and score in place of the default tier's (intents stay
+    the default model's: it reads the default tier's features, not the embeddings)."""
+    from hubbub.enrich.sentiment.ml import ml_model  # torch loads only where this tier is used
+
+    labels, scores = ml_model().predict([post_text(c.item) for c in batch])
+    for label, score, enriched in zip(labels, scores, out, strict=True):
+        enriched.sentiment_label = sentiment_model.LABELS[int(label)]
+        enriched.sentiment_score = float(score)
+        enriched.sentiment_tier = ML_TIER
+
+
 DEFAULT_ENRICHERS: tuple[tuple[str, Enricher], ...] = (
     ("language", language),
     ("sentiment and intents", sentiment_and_intents),
     ("entities", entities),
+)
+ML_ENRICHERS: tuple[tuple[str, Enricher], ...] = (
+    *DEFAULT_ENRICHERS[:2],
+    ("ml sentiment", ml_sentiment),
+    *DEFAULT_ENRICHERS[2:],
 )
 
 
@@ -166,6 +187,22 @@ class Enrichment:
 
     def __init__(self, enrichers: Sequence[tuple[str, Enricher]] = DEFAULT_ENRICHERS) -> None:
         self.enrichers = tuple(enrichers)
+
+    @classmethod
+    def for_tier(cls, tier: str) -> Enrichment:
+        """The enrichment of ``HUBBUB_SENTIMENT_TIER``; the `ml` tier refuses at once, with the
+        install line, when its extra is missing (not at the first matched post)."""
+        if tier == DEFAULT_TIER:
+            return cls()
+        if tier != ML_TIER:
+            raise ValueError(f"unknown sentiment tier {tier!r}")
+        from hubbub.enrich.sentiment.ml import require_ml
+
+        try:
+            require_ml()
+        except Rejected as exc:
+            raise ConfigError(f"HUBBUB_SENTIMENT_TIER=ml: {exc.detail}") from None
+        return cls(ML_ENRICHERS)
 
     def __call__(self, batch: Sequence[Candidate]) -> list[Enriched]:
         out = [Enriched() for _ in batch]

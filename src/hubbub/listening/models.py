@@ -79,6 +79,10 @@ class PostEnrichment(Base):
     lang_detected: Mapped[bool] = mapped_column(Boolean, default=False)
     sentiment_score: Mapped[float] = mapped_column(Float)
     sentiment_label: Mapped[str] = mapped_column(String(16))
+    #: Which sentiment tier gave the label (``HUBBUB_SENTIMENT_TIER`` when it was stored).
+    sentiment_tier: Mapped[str] = mapped_column(
+        String(16), default="default", server_default="default"
+    )
     intents: Mapped[list[str]] = mapped_column(JSON, default=list)
     entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

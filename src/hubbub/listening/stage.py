@@ -274,4 +274,6 @@ class ListeningStage:
 @ingest_stages.register("listening")
 def listening_stage(settings: Settings) -> ListeningStage:
     """The stage every Ingestor runs; ``HUBBUB_KEEP`` chooses the keep policy."""
-    return ListeningStage(keep_all=settings.keep == "all")
+    return ListeningStage(
+        keep_all=settings.keep == "all", enrichment=Enrichment.for_tier(settings.sentiment_tier)
+    )

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 from hubbub.enrich.sentiment import LABELS, default_model
 from hubbub.enrich.sentiment.calibration import Calibration, Report
 from hubbub.listening.corrections.models import SentimentCalibration
-from hubbub.listening.enrichment import Candidate, Enriched, post_text
+from hubbub.listening.enrichment import DEFAULT_TIER, Candidate, Enriched, post_text
 
 
 class Calibrations:
@@ -48,14 +48,18 @@ class Calibrations:
     def apply(
         self, conn: Connection, workspace_id: int, batch: Sequence[Candidate], out: list[Enriched]
     ) -> bool:
-        """Recalibrate the sentiment of ``out`` (one per candidate) in place; True if it did."""
-        if not out:
+        """Recalibrate the sentiment of ``out`` (one per candidate) in place; True if it did.
+
+        Only default-tier labels: the calibration is fitted on that tier's probabilities, and
+        would bend another tier's the wrong way."""
+        rows = [i for i, enriched in enumerate(out) if enriched.sentiment_tier == DEFAULT_TIER]
+        if not rows:
             return False
         calibration = self.current(conn, workspace_id)
         if calibration is None:
             return False
-        proba = calibration.proba(default_model().proba([post_text(c.item) for c in batch]))
-        for row, enriched in zip(proba, out, strict=True):
-            enriched.sentiment_label = LABELS[int(row.argmax())]
-            enriched.sentiment_score = float(row[2] - row[0])
+        proba = calibration.proba(default_model().proba([post_text(batch[i].item) for i in rows]))
+        for row, i in zip(proba, rows, strict=True):
+            out[i].sentiment_label = LABELS[int(row.argmax())]
+            out[i].sentiment_score = float(row[2] - row[0])
         return True
