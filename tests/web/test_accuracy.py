@@ -27,6 +27,7 @@ from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.accuracy import published
+from hubbub.web.app import create_app
 from hubbub.web.auth import SESSION_COOKIE
 from hubbub.workspaces.actions import ensure_workspace
 from tests.listening.test_corrections import enriched_posts, texts
@@ -175,6 +176,7 @@ def test_viewers_see_figures_and_verdicts_but_cannot_correct(
     assert "Not enough corrections yet" in page.text
     assert "0.7532" in page.text and "support_request" in page.text  # shipped figures
     assert 'href="/w/acme/accuracy"' in page.text  # in the navigation
+    assert "sentiment from the <strong>default</strong> tier" in page.text
     posts = client.get("/w/acme/posts")
     assert posts.status_code == 200
     assert 'class="badge sentiment' in posts.text
@@ -334,3 +336,14 @@ def test_the_page_shows_held_out_agreement_before_and_after(
     assert f"{report.after.accuracy * 100:.1f}%" in text
     assert "Calibrated, on the same held-out corrections" in text
     assert ("New posts matched from now on get the calibrated sentiment" in text) == report.applied
+
+
+def test_the_page_says_which_tier_labels_new_posts(
+    settings: Settings, engine: Engine, acme: Acme
+) -> None:
+    ml_app = create_app(settings.model_copy(update={"sentiment_tier": "ml"}), engine)
+    client = _as(TestClient(ml_app, base_url="http://127.0.0.1"), acme, "viewer")
+    found = re.search(r'<p id="sentiment-tier">(.*?)</p>', client.get("/w/acme/accuracy").text)
+    assert found is not None
+    assert "from the <strong>ml</strong> tier" in found.group(1)
+    assert "not applied to this tier's labels" in found.group(1)

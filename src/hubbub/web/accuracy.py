@@ -160,6 +160,7 @@ def accuracy_page(request: Request, session: SessionDep, access: ReadAccuracy) -
             "figures": published(),
             "labels": LABELS,
             "report": calibration_report(session, workspace_id),
+            "sentiment_tier": request.app.state.settings.sentiment_tier,
             "corrections": len(rows),
             "corrected_posts": len({r.post_id for r in rows}),
             "intent_agreement": _intent_agreement(rows),
