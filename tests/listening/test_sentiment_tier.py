@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from hubbub.connectors import load_ingest_plugins
 from hubbub.enrich.sentiment import LABELS
 from hubbub.enrich.sentiment.ml import ml_available
 from hubbub.listening.corrections.actions import correct_post
@@ -21,6 +22,7 @@ from hubbub.listening.enrichment import DEFAULT_ENRICHERS, ML_ENRICHERS, Enrichm
 from hubbub.listening.models import PostEnrichment
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
+from hubbub.sources.ingest import Ingestor, Target
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
 from tests.listening.ingesting import ingest, native, post, topics
@@ -90,6 +92,29 @@ def test_default_tier_labels_are_recorded_as_default(
     stored = _stored(engine, workspace_id)
     assert len(stored) == len(LINES)
     assert {e.sentiment_tier for e in stored.values()} == {"default"}
+    assert not Ingestor(engine, settings).worker_only  # the writer may prepare batches itself
+
+
+@needs_extra
+def test_with_the_ml_tier_the_prepare_worker_prepares_every_batch(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    """The writer never loads the model too: even the first batch waits for the worker."""
+    topics(engine, workspace_id, brand="acme")
+    events = [post(i + 1, line) for i, line in enumerate(LINES * 4)]
+    ingestor = Ingestor(
+        engine,
+        settings.model_copy(update={"sentiment_tier": "ml"}),
+        worker_setup=load_ingest_plugins,
+    )
+    assert ingestor.worker_only
+    batches = [events[i : i + 6] for i in range(0, len(events), 6)]
+    results = list(ingestor.ingest_stream(Target(workspace_id), batches))
+    assert sum(r.store.stored for r in results) == len(events)
+    assert ingestor.batches_prepared_by_worker == len(batches)
+    stored = _stored(engine, workspace_id)
+    assert len(stored) == len(events)
+    assert {e.sentiment_tier for e in stored.values()} == {"ml"}
 
 
 @needs_extra

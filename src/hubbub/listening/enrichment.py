@@ -187,6 +187,8 @@ class Enrichment:
 
     def __init__(self, enrichers: Sequence[tuple[str, Enricher]] = DEFAULT_ENRICHERS) -> None:
         self.enrichers = tuple(enrichers)
+        #: The `ml` tier loads torch and its encoder on first use (~5 s, ~0.8 GB).
+        self.loads_a_model = any(enricher is ml_sentiment for _, enricher in self.enrichers)
 
     @classmethod
     def for_tier(cls, tier: str) -> Enrichment:

@@ -87,6 +87,7 @@ class ListeningStage:
     def __init__(self, keep_all: bool = False, enrichment: Enrichment | None = None) -> None:
         self.keep_all = keep_all
         self.enrichment = enrichment or Enrichment()
+        self.slow_to_start = self.enrichment.loads_a_model
         self.calibrations = Calibrations()  # from analysts' corrections, per workspace
         self._workspaces: dict[int, _Topics] = {}
         self._recent: dict[int, dict[Key, None]] = {}

@@ -242,6 +242,8 @@ class Ingestor:
         # Block until the worker is up instead of ingesting here meanwhile (tests use it to
         # make the hand-over deterministic).
         self.wait_for_worker = False
+        # A stage that loads a model: the worker prepares every batch, from the first one.
+        self.worker_only = any(stage.slow_to_start for stage in self.stages)
         self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
@@ -266,11 +268,12 @@ class Ingestor:
         pending: deque[Future[PreparedBatch]],
     ) -> Iterator[IngestResult]:
         try:
+            start_at = 0 if self.worker_only else self.START_AT_BATCH
             for number, batch in enumerate(batches):
-                if pool is None and number >= self.START_AT_BATCH:
+                if pool is None and number >= start_at:
                     pool = self._start_pool()
                     ready = pool.submit(_worker_ready) if pool is not None else None
-                    if ready is not None and self.wait_for_worker:
+                    if ready is not None and (self.wait_for_worker or self.worker_only):
                         ready.result()
                 if pool is None or ready is None or not ready.done():
                     yield self.ingest(target, batch)

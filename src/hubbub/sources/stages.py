@@ -42,6 +42,10 @@ class Selection:
 class IngestStage(Protocol):
     """One feature's view of the ingest path. Must be safe to call from one thread at a time."""
 
+    #: Loads something heavy on first use (a model): a stream's batches are then all prepared
+    #: in the prepare worker, so the writer never loads it too.
+    slow_to_start: bool
+
     def select(
         self, engine: Engine, workspace_id: int, network: str, items: Sequence[Item]
     ) -> Selection:
