@@ -122,9 +122,9 @@ class Settings(BaseSettings):
         default="default",
         description=(
             "Which tier labels the sentiment of matched posts: `default` (always there, fast) "
-            "or `ml` (`pip install 'hubbub[ml]'`; a few hundred posts/s on 2 cores, and a "
-            "workspace's calibration from corrections applies to the default tier only; "
-            "docs/sentiment.md)."
+            "or `ml` (`pip install 'hubbub[ml]'`; about 120 matched posts/s in the pipeline on "
+            "2 cores, and a workspace's calibration from corrections applies to the default "
+            "tier only; docs/sentiment.md)."
         ),
     )
     keep: Literal["concerned", "all"] = Field(
