@@ -27,6 +27,7 @@ from hubbub.demo.generate import DEMO_NOTE_ID, default_end, generate, history_to
 from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
 from hubbub.inbox.actions import add_account
 from hubbub.listening.actions import add_topic, backfill
+from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.queries import list_topics
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
@@ -105,7 +106,7 @@ def load_demo(
         done += len(batch)
         if progress is not None:
             progress(done, len(lines))
-    add_demo_topics(engine, workspace_id)
+    add_demo_topics(engine, workspace_id, Enrichment.for_tier(settings.sentiment_tier))
     with transaction(engine) as session:  # idempotent: an account is recorded or updated
         for network, native_id, handle in demo.brand_accounts:
             add_account(session, settings, workspace_id, network, native_id, handle)
@@ -132,7 +133,7 @@ def demo_topics() -> list[tuple[str, str, str]]:
     return topics
 
 
-def add_demo_topics(engine: Engine, workspace_id: int) -> int:
+def add_demo_topics(engine: Engine, workspace_id: int, enrichment: Enrichment | None = None) -> int:
     """Add the demo topics that are missing, then match the stored posts against them (both
     idempotent). Topics come after the posts: with them first, the workspace would keep only
     what they match, and the demo's threads are meant to be seen whole."""
@@ -142,7 +143,7 @@ def add_demo_topics(engine: Engine, workspace_id: int) -> int:
             if name not in have:
                 add_topic(session, workspace_id, name, rule, kind)
     with Session(engine, expire_on_commit=False) as session:
-        return backfill(session, workspace_id).matched_posts
+        return backfill(session, workspace_id, enrichment=enrichment).matched_posts
 
 
 def summarise(engine: Engine, workspace_id: int) -> DemoSummary:
