@@ -149,3 +149,37 @@ def test_embeddings_do_not_depend_on_worker_threads_or_concurrent_callers() -> N
     assert encoder.embed([]).shape == (0, 384)
     lengths = encoder.embed(["", "ok", "long " * 400])  # empty, short, cut at MAX_TOKENS
     assert np.allclose(np.linalg.norm(lengths, axis=1), 1.0, atol=1e-5)
+
+
+@needs_extra
+def test_encoder_precision_setting_int8_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hubbub.enrich.sentiment.ml import Embedder, MLSentiment, embedder, int8_supported
+    from hubbub.settings import get_settings
+
+    folder = shared_path("sentiment", "tweeteval_val")
+    data = read_tweeteval(folder / "val_text.txt", folder / "val_labels.txt")
+    texts = data.texts[:300]
+    exact = Embedder(precision="float32")
+    assert exact.precision == "float32"
+    base = exact.embed(texts)
+    # float32 does not depend on which posts share a batch (int8's per-batch scale does).
+    np.testing.assert_allclose(exact.embed(texts[::-1])[::-1], base, atol=1e-5)
+    if int8_supported():
+        quick = Embedder(precision="int8")
+        assert quick.precision == "int8"
+        assert float((quick.embed(texts) * base).sum(axis=1).mean()) > 0.95
+        model = MLSentiment(
+            head=MLHead.load(ML_WEIGHTS_PATH), default=default_model(), encoder=quick
+        )
+        assert classification(data.labels[:300], model.predict(texts)[0])["macro_recall"] >= 0.70
+    with pytest.raises(Rejected) as info:
+        Embedder(precision="fp16")
+    assert info.value.code == "bad_precision"
+    monkeypatch.setenv("HUBBUB_SENTIMENT_ML_PRECISION", "float32")
+    get_settings.cache_clear()
+    embedder.cache_clear()
+    try:
+        assert embedder().precision == "float32"
+    finally:
+        get_settings.cache_clear()
+        embedder.cache_clear()

