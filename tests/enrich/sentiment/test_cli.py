@@ -129,6 +129,14 @@ def test_eval_tweeteval_json(tmp_path: Path) -> None:
     assert set(report["scorers"]) == {"hubbub_default", "vader"}
     for block in report["scorers"].values():
         _check_scorer_block(block, 60)
+    assert "ml_precision" not in report
+    if ml_available():  # the ml tier's figures say which arithmetic its encoder ran
+        ml_args = [*args, "--labels", str(labels), "--tier", "ml", "--rounds", "1", "--json"]
+        ml_result = runner.invoke(_mounted(), ml_args)
+        assert ml_result.exit_code == 0, ml_result.output
+        ml_report = json.loads(ml_result.output)
+        assert ml_report["ml_precision"] in {"float32", "bfloat16", "int8"}
+        _check_scorer_block(ml_report["scorers"]["hubbub_ml"], 60)
 
 
 def test_eval_vader_json_has_correlation(tmp_path: Path) -> None:

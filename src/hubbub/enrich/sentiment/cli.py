@@ -249,8 +249,11 @@ def eval_sentiment(
     """Our tiers and plain vaderSentiment side by side on the same texts."""
     model = _load(weights)
     extra: dict[str, BatchScorer] = {}
+    ml_precision = None
     if tier is Tier.ml:
-        extra["hubbub_ml"] = _load_ml(weights).predict
+        ml_model = _load_ml(weights)
+        extra["hubbub_ml"] = ml_model.predict
+        ml_precision = ml_model.encoder.precision
     try:
         if format is EvalFormat.tweeteval:
             if text is None or labels is None:
@@ -263,6 +266,8 @@ def eval_sentiment(
             report = evaluate_rated(datasets.read_vader(file), model, extra, rounds)
     except Rejected as exc:
         raise fail(f"error: {exc.code}: {exc.detail}") from exc
+    if ml_precision is not None:
+        report["ml_precision"] = ml_precision  # the encoder's arithmetic, for recorded figures
     if as_json:
         typer.echo(json.dumps(report))
         return
