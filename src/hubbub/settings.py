@@ -9,8 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hubbub.core.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -226,8 +228,16 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; a value that does not validate is a ConfigError
+    naming the variable (never its value, which may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"HUBBUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise ConfigError("; ".join(problems)) from None
 
 
 def settings_markdown() -> str:
@@ -237,6 +247,8 @@ def settings_markdown() -> str:
         "",
         "Hubbub reads its settings from environment variables (`HUBBUB_*`). This page is",
         "generated from `hubbub.settings.Settings`; a test fails when the two differ.",
+        "A value that does not validate stops the command with one line naming the variable",
+        "(not its value) and exit code 2.",
         "",
         "| variable | default | meaning |",
         "|---|---|---|",

@@ -84,6 +84,30 @@ def test_the_ml_tier_without_its_extra_is_refused_in_one_line(tmp_path: Path) ->
     ]
 
 
+def test_a_setting_that_does_not_validate_is_one_line_naming_it(tmp_path: Path) -> None:
+    """Not a pydantic traceback; and the value is not echoed (it could be a secret)."""
+    env = {
+        **os.environ,
+        "HUBBUB_HOME": str(tmp_path / "home"),
+        "HUBBUB_SENTIMENT_TIER": "huge",
+        "HUBBUB_SENTIMENT_ML_PRECISION": "fp16",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from hubbub.cli import main; main()", "topic", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: HUBBUB_SENTIMENT_TIER: Input should be 'default' or 'ml'; "
+        "HUBBUB_SENTIMENT_ML_PRECISION: Input should be 'auto', 'float32', 'bfloat16' or 'int8'"
+    ]
+    assert "huge" not in done.stderr and "fp16" not in done.stderr
+
+
 def test_default_tier_labels_are_recorded_as_default(
     engine: Engine, settings: Settings, workspace_id: int
 ) -> None:
