@@ -61,21 +61,34 @@ def test_the_tier_setting_picks_the_enrichers() -> None:
     assert Settings().sentiment_tier == "default"
 
 
+def _hubbub(
+    tmp_path: Path, args: list[str], before: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`hubbub ARGS` in a fresh interpreter on its own SQLite home, with extra variables."""
+    full = {**os.environ, "HUBBUB_HOME": str(tmp_path / "home"), **env}
+    full.pop("HUBBUB_DATABASE_URL", None)
+    code = before + "from hubbub.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_the_ml_tier_without_its_extra_is_refused_in_one_line(tmp_path: Path) -> None:
     """As on a machine without `hubbub[ml]` (torch hidden from the import system): `hubbub
     import` stops before reading anything, with the install line and no traceback."""
     events = tmp_path / "events.jsonl"
     events.write_bytes(post(1, "acme rocks").payload + b"\n")
-    hide_torch = "import sys; sys.modules['torch'] = None; from hubbub.cli import main; main()"
-    env = {**os.environ, "HUBBUB_HOME": str(tmp_path / "home"), "HUBBUB_SENTIMENT_TIER": "ml"}
-    env.pop("HUBBUB_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", hide_torch, "import", str(events), "--format", "jsonl"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    hide_torch = "import sys; sys.modules['torch'] = None; "
+    done = _hubbub(
+        tmp_path,
+        ["import", str(events), "--format", "jsonl"],
+        before=hide_torch,
+        HUBBUB_SENTIMENT_TIER="ml",
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
@@ -86,19 +99,11 @@ def test_the_ml_tier_without_its_extra_is_refused_in_one_line(tmp_path: Path) ->
 
 def test_a_setting_that_does_not_validate_is_one_line_naming_it(tmp_path: Path) -> None:
     """Not a pydantic traceback; and the value is not echoed (it could be a secret)."""
-    env = {
-        **os.environ,
-        "HUBBUB_HOME": str(tmp_path / "home"),
-        "HUBBUB_SENTIMENT_TIER": "huge",
-        "HUBBUB_SENTIMENT_ML_PRECISION": "fp16",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", "from hubbub.cli import main; main()", "topic", "list"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = _hubbub(
+        tmp_path,
+        ["topic", "list"],
+        HUBBUB_SENTIMENT_TIER="huge",
+        HUBBUB_SENTIMENT_ML_PRECISION="fp16",
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
