@@ -49,7 +49,7 @@ from hubbub.inbox.mentions import send_due_mentions
 from hubbub.inbox.outbound import send_due_replies
 from hubbub.listening.actions import compact_recent_days
 from hubbub.listening.links import collect_short_links, refresh_resolved_posts
-from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
+from hubbub.listening.models import PostEnrichment, Topic, TopicMatch, match_sentiment
 from hubbub.listening.search_index import refresh_search_index
 from hubbub.posts.models import Author, Post
 from hubbub.reports.mail import send_due as send_due_reports
@@ -234,7 +234,7 @@ class Pipeline:
                     Author.handle,
                     Author.native_id.label("author_id"),
                     Author.followers,
-                    PostEnrichment.sentiment_label,
+                    match_sentiment().label("sentiment_label"),
                 )
                 .join(Topic, Topic.id == TopicMatch.topic_id)
                 .join(Post, Post.id == TopicMatch.post_id)

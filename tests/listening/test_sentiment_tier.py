@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from hubbub.connectors import load_ingest_plugins
 from hubbub.enrich.sentiment import LABELS
 from hubbub.enrich.sentiment.ml import ml_available
+from hubbub.listening.actions import add_topic
 from hubbub.listening.corrections.actions import correct_post
 from hubbub.listening.corrections.queries import calibration_report
 from hubbub.listening.enrichment import DEFAULT_ENRICHERS, ML_ENRICHERS, Enrichment
-from hubbub.listening.models import PostEnrichment
+from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.sources.ingest import Ingestor, Target
@@ -206,3 +207,27 @@ def test_a_workspace_calibration_leaves_ml_tier_labels_alone(
     assert [rows[p].sentiment_label for p in default_ids] == [
         LABELS[int(i)] for i in calibrated.argmax(axis=1)
     ]
+
+
+@needs_extra
+def test_with_the_ml_tier_per_topic_verdicts_come_from_the_ml_tier(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    from hubbub.enrich.sentiment.aspects import score_aspects
+    from hubbub.enrich.sentiment.ml import ml_model
+
+    with transaction(engine) as session:
+        for name, kind in (("acme", "brand"), ("zento", "competitor")):
+            add_topic(session, workspace_id, name, name, kind)
+    text = "Acme support sorted it in minutes. Zento kept me on hold for an hour, never again"
+    ingest(engine, settings, workspace_id, [post(1, text)], sentiment_tier="ml")
+    expected = score_aspects(text, ["acme", "zento"], ml_model())
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Topic.name, TopicMatch.sentiment_label, TopicMatch.sentiment_score).join(
+                Topic, Topic.id == TopicMatch.topic_id
+            )
+        ).all()
+    assert {name: label for name, label, _ in rows} == {"acme": "positive", "zento": "negative"}
+    for name, label, score in rows:
+        assert (label, score) == (expected[name].label, pytest.approx(expected[name].score))

@@ -347,3 +347,22 @@ def test_the_page_says_which_tier_labels_new_posts(
     assert found is not None
     assert "from the <strong>ml</strong> tier" in found.group(1)
     assert "not applied to this tier's labels" in found.group(1)
+
+
+def test_the_posts_page_shows_each_topics_own_verdict(
+    web: TestClient, acme: Acme, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "Globex <Corp>", "globex", "competitor")
+    event = record_event(99, text="love acme, globex is awful")
+    assert ingest(engine, settings, workspace_id, [event]).rejected == 0
+    page = _as(web, acme, "viewer").get("/w/acme/posts")
+    assert page.status_code == 200
+    item = page.text[page.text.index("love acme, globex is awful") :]
+    item = item[: item.index("</li>")]
+    assert re.search(
+        r"per topic: brand <span class=\"badge sentiment positive\">positive</span>"
+        r" Globex &lt;Corp&gt; <span class=\"badge sentiment negative\">negative</span>",
+        item,
+    )
+    assert "per topic" not in page.text[page.text.index("love acme skates") :].split("</li>")[0]

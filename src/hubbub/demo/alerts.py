@@ -23,7 +23,7 @@ from hubbub.alerts.engine import AlertEngine, TopicAlertConfig
 from hubbub.alerts.playbooks import parse_playbook
 from hubbub.alerts.queries import playbook
 from hubbub.alerts.signals import Mention
-from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
+from hubbub.listening.models import PostEnrichment, Topic, TopicMatch, match_sentiment
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -84,7 +84,7 @@ def history_mentions(session: Session, workspace_id: int) -> Iterator[Mention]:
             Author.handle,
             Author.native_id.label("author_id"),
             Author.followers,
-            PostEnrichment.sentiment_label,
+            match_sentiment().label("sentiment_label"),
         )
         .select_from(TopicMatch)
         .join(Topic, Topic.id == TopicMatch.topic_id)

@@ -22,6 +22,7 @@ from hubbub.core.errors import Rejected
 from hubbub.core.items import AuthorRef, PostItem
 from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.enrich.terms import drop_stopwords, terms_of
+from hubbub.listening.aspects import topic_targets
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Candidate, Enriched, Enrichment, post_text
 from hubbub.listening.matcher import Matcher
@@ -34,6 +35,7 @@ from hubbub.listening.models import (
     TermRollup,
     Topic,
     TopicMatch,
+    match_sentiment,
 )
 from hubbub.listening.query import QueryError, parse
 from hubbub.posts.models import Author, Post
@@ -192,6 +194,9 @@ class Matched:
     enriched: Enriched | None = None
     candidate: Candidate | None = None
     terms: tuple[str, ...] = ()
+    #: (label, score) per topic for a post naming several (listening/aspects.py); None: not
+    #: computed yet (``record_matches`` does it from ``candidate``).
+    aspects: dict[int, tuple[str, float]] | None = None
 
 
 @dataclass
@@ -247,16 +252,39 @@ def _stored_posts(
     return found
 
 
-def _existing_topics(session: Session, workspace_id: int, topic_ids: set[int]) -> set[int]:
-    """Topics still present: one removed since the batch was matched must not be referenced."""
-    found: set[int] = set()
+def _existing_topics(
+    session: Session, workspace_id: int, topic_ids: set[int]
+) -> dict[int, tuple[str, ...]]:
+    """Topics still present (one removed since the batch was matched must not be referenced),
+    with their aspect-sentiment targets."""
+    found: dict[int, tuple[str, ...]] = {}
     for chunk in chunks(sorted(topic_ids)):
-        found.update(
-            session.scalars(
-                select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.id.in_(chunk))
+        rows = session.execute(
+            select(Topic.id, Topic.name, Topic.kind, Topic.rule).where(
+                Topic.workspace_id == workspace_id, Topic.id.in_(chunk)
             )
         )
+        found.update({row.id: topic_targets(row.name, row.kind, row.rule) for row in rows})
     return found
+
+
+def _aspects(
+    matched: Sequence[Matched], targets: dict[int, tuple[str, ...]], enrichment: Enrichment
+) -> list[dict[int, tuple[str, float]]]:
+    """Per-topic verdicts: as the live stage computed them, else from the candidate
+    (backfill)."""
+    out = [m.aspects or {} for m in matched]
+    todo = [i for i, m in enumerate(matched) if m.aspects is None and m.candidate is not None]
+    found = enrichment.topic_sentiments(
+        [
+            (post_text(cast(Candidate, matched[i].candidate).item), matched[i].topic_ids)
+            for i in todo
+        ],
+        targets,
+    )
+    for i, verdicts in zip(todo, found, strict=True):
+        out[i] = verdicts
+    return out
 
 
 def _enrichments(
@@ -380,15 +408,17 @@ def record_matches(
         return result
     stored = _stored_posts(session, workspace_id, matched)
     topics = _existing_topics(session, workspace_id, {t for m in matched for t in m.topic_ids})
+    aspects = _aspects(matched, topics, enrichment)
     match_rows: dict[tuple[int, int], dict[str, Any]] = {}
     by_post: dict[int, Matched] = {}
-    for m in matched:
+    for m, verdicts in zip(matched, aspects, strict=True):
         post = stored.get((m.network, m.native_id))
         if post is None:  # tombstoned or refused by the store
             continue
         by_post[post.post_id] = m
         for topic_id in m.topic_ids:
             if topic_id in topics:
+                label, score = verdicts.get(topic_id, (None, None))
                 match_rows[(topic_id, post.post_id)] = {
                     "topic_id": topic_id,
                     "post_id": post.post_id,
@@ -396,6 +426,8 @@ def record_matches(
                     "created_at": post.created_at,
                     "network": m.network,
                     "author_id": post.author_id,
+                    "sentiment_label": label,
+                    "sentiment_score": score,
                 }
     if not match_rows:
         return result
@@ -421,6 +453,7 @@ def record_matches(
     for topic_id, post_id in new:
         post = by_id[post_id]
         label, lang = labels[post_id]
+        label = match_rows[(topic_id, post_id)]["sentiment_label"] or label
         hour = post.created_at.replace(minute=0, second=0, microsecond=0)
         network = match_rows[(topic_id, post_id)]["network"]
         cell: Cell = (topic_id, hour, network, label, lang)
@@ -544,7 +577,7 @@ def rebuild_term_rollups(
                 Post.text,
                 Post.title,
                 Post.hashtags,
-                PostEnrichment.sentiment_label,
+                match_sentiment().label("sentiment_label"),
                 PostEnrichment.lang,
             )
             .join(Post, Post.id == TopicMatch.post_id)

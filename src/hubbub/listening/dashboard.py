@@ -24,6 +24,7 @@ from hubbub.listening.models import (
     TermRollup,
     Topic,
     TopicMatch,
+    match_sentiment,
 )
 from hubbub.posts.models import Author, Post
 from hubbub.store.dialect import chunks, off_index
@@ -223,7 +224,7 @@ def _matches(
         if where.lang is not None:
             query = query.where(PostEnrichment.lang == where.lang)
         if where.sentiment is not None:
-            query = query.where(PostEnrichment.sentiment_label == where.sentiment)
+            query = query.where(match_sentiment() == where.sentiment)
     return query
 
 

@@ -7,7 +7,7 @@ and entities. Enrichers work on whole batches because the scorers are vectorised
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -17,6 +17,8 @@ from hubbub.core.errors import ConfigError, Rejected
 from hubbub.core.items import PostItem
 from hubbub.enrich import intent as intent_model
 from hubbub.enrich import sentiment as sentiment_model
+from hubbub.enrich.sentiment.aspects import Scorer
+from hubbub.listening.aspects import topic_sentiments
 from hubbub.listening.document import Document
 from hubbub.listening.models import UNKNOWN_LANG
 
@@ -205,6 +207,22 @@ class Enrichment:
         except Rejected as exc:
             raise ConfigError(f"HUBBUB_SENTIMENT_TIER=ml: {exc.detail}") from None
         return cls(ML_ENRICHERS)
+
+    def scorer(self) -> Scorer:
+        """The sentiment model of this enrichment's tier, for per-topic verdicts."""
+        if self.loads_a_model:
+            from hubbub.enrich.sentiment.ml import ml_model
+
+            return ml_model()
+        return sentiment_model.default_model()
+
+    def topic_sentiments(
+        self, posts: Sequence[tuple[str, Sequence[int]]], targets: Mapping[int, Sequence[str]]
+    ) -> list[dict[int, tuple[str, float]]]:
+        """(label, score) per topic of each (text, matched topic ids) naming two or more topics
+        with targets (``listening.aspects``); ``{}`` where the post's own label stands."""
+        found = topic_sentiments(posts, targets, self.scorer)
+        return [{t: (v.label, v.score) for t, v in verdicts.items()} for verdicts in found]
 
     def __call__(self, batch: Sequence[Candidate]) -> list[Enriched]:
         out = [Enriched() for _ in batch]

@@ -14,7 +14,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hubbub.store.base import Base
@@ -63,6 +75,10 @@ class TopicMatch(Base):
     network: Mapped[str] = mapped_column(String(32))
     # Nullable only for rows older than migration 0018, which fills them in.
     author_id: Mapped[int | None] = mapped_column(BigId)
+    # The post's sentiment towards this topic when it names two or more of the workspace's
+    # brands, products or competitors (listening/aspects.py); NULL: the post's own label.
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
 
 
 class PostEnrichment(Base):
@@ -85,6 +101,12 @@ class PostEnrichment(Base):
     )
     intents: Mapped[list[str]] = mapped_column(JSON, default=list)
     entities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def match_sentiment() -> ColumnElement[str]:
+    """The sentiment label a match counts under: its topic's own verdict if the post had one
+    for it, else the post's (a query joining ``topic_matches`` and ``post_enrichments``)."""
+    return func.coalesce(TopicMatch.sentiment_label, PostEnrichment.sentiment_label)
 
 
 class HourlyRollup(Base):

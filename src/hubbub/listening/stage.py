@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.items import Item, PostItem
 from hubbub.listening.actions import Matched, engagement, post_terms, record_matches
+from hubbub.listening.aspects import topic_targets
 from hubbub.listening.corrections.apply import Calibrations
 from hubbub.listening.document import Document
-from hubbub.listening.enrichment import Candidate, Enrichment
+from hubbub.listening.enrichment import Candidate, Enrichment, post_text
 from hubbub.listening.matcher import Matcher
 from hubbub.listening.models import Topic
 from hubbub.listening.query import Node, QueryError, parse
@@ -46,6 +47,7 @@ class _Topics:
     signature: tuple[int, datetime | None] = (0, None)
     versions: dict[int, datetime] = field(default_factory=dict)
     matcher: Matcher[int] = field(default_factory=Matcher)
+    targets: dict[int, tuple[str, ...]] = field(default_factory=dict)  # for aspect sentiment
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class ListeningStage:
             return cached
         cached = cached or _Topics()
         rows = conn.execute(
-            select(Topic.id, Topic.rule, Topic.updated_at).where(
+            select(Topic.id, Topic.name, Topic.kind, Topic.rule, Topic.updated_at).where(
                 Topic.workspace_id == workspace_id, Topic.active
             )
         ).all()
@@ -147,7 +149,11 @@ class ListeningStage:
             except QueryError as error:  # stored before a grammar change; never stop ingest
                 log.warning("topic %s no longer parses: %s", row.id, error.detail)
                 del current[row.id]
+                continue
+            cached.targets[row.id] = topic_targets(row.name, row.kind, nodes[row.id])
         gone = [topic_id for topic_id in cached.versions if topic_id not in current]
+        for topic_id in gone:
+            cached.targets.pop(topic_id, None)
         if nodes or gone:
             cached.matcher.update(add=nodes, remove=gone)
         cached.versions = current
@@ -193,8 +199,16 @@ class ListeningStage:
             batch = list(candidates.values())
             enriched = self.enrichment(batch)
             self.calibrations.apply(conn, workspace_id, batch, enriched)
+            aspects = self.enrichment.topic_sentiments(
+                [
+                    (post_text(c.item), m.topic_ids)
+                    for c, m in zip(batch, matched.values(), strict=True)
+                ],
+                topics.targets,
+            )
             state = [
-                replace(m, enriched=e) for m, e in zip(matched.values(), enriched, strict=True)
+                replace(m, enriched=e, aspects=a)
+                for m, e, a in zip(matched.values(), enriched, aspects, strict=True)
             ]
             if self.keep_all:
                 return Selection(list(items), state=state, counts={"matched": len(state)})

@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from hubbub.listening.models import HourlyRollupAuthor, PostEnrichment, Topic, TopicMatch
+from hubbub.listening.models import (
+    HourlyRollupAuthor,
+    PostEnrichment,
+    Topic,
+    TopicMatch,
+    match_sentiment,
+)
 from hubbub.store.types import UTCDateTime
 
 DEFAULT_MONTHS = 6
@@ -207,7 +213,7 @@ def sentiment_by_loyalty(
     mentions = (
         select(
             case((returning, 1), else_=0).label("is_returning"),
-            PostEnrichment.sentiment_label.label("sentiment"),
+            match_sentiment().label("sentiment"),
         )
         .select_from(TopicMatch)
         .join(PostEnrichment, PostEnrichment.post_id == TopicMatch.post_id)

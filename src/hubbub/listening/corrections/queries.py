@@ -13,7 +13,7 @@ from hubbub.enrich import intent as intent_model
 from hubbub.enrich.sentiment import LABELS
 from hubbub.enrich.sentiment.calibration import Report
 from hubbub.listening.corrections.models import EnrichmentCorrection, SentimentCalibration
-from hubbub.listening.models import PostEnrichment
+from hubbub.listening.models import PostEnrichment, Topic, TopicMatch
 from hubbub.store.dialect import chunks
 
 # What an enriched post may list: every intent but "none" (an empty list says none).
@@ -38,6 +38,8 @@ class Verdict:
     label: str | None  # latest corrected label
     intents: list[str] | None  # latest corrected intents
     corrections: int
+    #: (topic name, label) where the post names several topics and each got its own verdict.
+    per_topic: tuple[tuple[str, str], ...] = ()
 
     @property
     def shown_label(self) -> str:
@@ -93,6 +95,17 @@ def verdicts(session: Session, workspace_id: int, post_ids: Sequence[int]) -> di
                 labels[c.post_id] = c.label
             if c.intents is not None:
                 intents[c.post_id] = list(c.intents)
+        per_topic: dict[int, list[tuple[str, str]]] = {}
+        for post_id, name, label in session.execute(
+            select(TopicMatch.post_id, Topic.name, TopicMatch.sentiment_label)
+            .join(Topic, Topic.id == TopicMatch.topic_id)
+            .where(
+                TopicMatch.workspace_id == workspace_id,
+                TopicMatch.post_id.in_(chunk),
+                TopicMatch.sentiment_label.is_not(None),
+            )
+        ):
+            per_topic.setdefault(post_id, []).append((name, str(label)))
         for e in enrichments:
             out[e.post_id] = Verdict(
                 post_id=e.post_id,
@@ -102,6 +115,9 @@ def verdicts(session: Session, workspace_id: int, post_ids: Sequence[int]) -> di
                 label=labels.get(e.post_id),
                 intents=intents.get(e.post_id),
                 corrections=counts.get(e.post_id, 0),
+                per_topic=tuple(
+                    sorted(per_topic.get(e.post_id, ()), key=lambda p: p[0].casefold())
+                ),
             )
     return out
 
