@@ -28,6 +28,8 @@ from tests.support.factories import BASE_TIME
 
 MIXED = "love Acme, BetaCorp is awful"
 SPLIT = "Acme shipped in a day, great. BetaCorp lost my parcel again, terrible service"
+GERMAN = "Acme ist super, BetaCorp ist schrecklich"
+UNDECLARED = "BetaCorp never answered my emails. Acme called me back within the hour, brilliant"
 TOPICS = (
     ("acme", '"acme" OR #acme OR @acme', "brand"),
     ("betacorp", "betacorp AND NOT job", "competitor"),
@@ -97,21 +99,23 @@ def _topics(engine: Engine, workspace_id: int) -> dict[str, int]:
 
 def _events() -> list:  # type: ignore[type-arg]
     texts = [
-        (MIXED, "amira"),
-        ("Acme support fixed my order in minutes, thank you", "bruno"),
-        ("BetaCorp is hiring, apply now", "chen"),
-        (SPLIT, "chen"),
+        (MIXED, "amira", ["en"]),
+        ("Acme support fixed my order in minutes, thank you", "bruno", ["en"]),
+        ("BetaCorp is hiring, apply now", "chen", ["en"]),
+        (SPLIT, "chen", ["en"]),
+        (GERMAN, "bruno", ["de"]),
+        (UNDECLARED, "amira", []),  # detected: English
     ]
     return [
         post(
             n,
             text,
             author=author,
-            langs=["en"],
+            langs=langs,
             hashtags=[],
             created_at=(BASE_TIME + timedelta(minutes=n)).isoformat(),
         )
-        for n, (text, author) in enumerate(texts)
+        for n, (text, author, langs) in enumerate(texts)
     ]
 
 
@@ -142,6 +146,10 @@ def test_live_matches_count_under_each_topics_own_verdict(
     assert labels[("anything", MIXED)][0] is None  # an "other" topic keeps the post's label
     assert labels[("acme", SPLIT)][0] == "positive"
     assert labels[("betacorp", SPLIT)][0] == "negative"
+    assert labels[("acme", UNDECLARED)][0] == "positive"
+    assert labels[("betacorp", UNDECLARED)][0] == "negative"
+    # The clause rules and the tiers are English: another language keeps the post's label.
+    assert labels[("acme", GERMAN)][0] is labels[("betacorp", GERMAN)][0] is None
     # Posts naming one topic keep the post's label, stored once in post_enrichments.
     single = "Acme support fixed my order in minutes, thank you"
     assert labels[("acme", single)] == (None, "positive")
@@ -152,8 +160,12 @@ def test_live_matches_count_under_each_topics_own_verdict(
 
     cells = rollups(engine, workspace_id)
     for topic in ("acme", "betacorp", "anything"):
-        assert {k[3]: c[0] for k, c in cells.items() if k[0] == topic} == counted(topic)
-    assert counted("acme") == {"positive": 3}
+        in_rollups: Counter[str] = Counter()
+        for key, counters in cells.items():
+            if key[0] == topic:
+                in_rollups[key[3]] += counters[0]
+        assert in_rollups == counted(topic)
+    assert counted("acme")["positive"] >= 4 and counted("acme")["negative"] == 0
     assert counted("betacorp")["negative"] >= 2
 
     start, end = BASE_TIME - timedelta(days=1), BASE_TIME + timedelta(days=1)
@@ -165,8 +177,8 @@ def test_live_matches_count_under_each_topics_own_verdict(
             for (t, text), (own, whole) in labels.items()
             if t == "betacorp" and (own or whole) == "negative"
         }
-        assert {MIXED, SPLIT} <= shown
-        assert matching_posts(session, ids["acme"], 10, where=negative) == []
+        assert {MIXED, SPLIT, UNDECLARED} <= shown
+        assert matching_posts(session, ids["acme"], 10, where=negative) == []  # GERMAN aside
         split = dict(rollup_split(session, ids["betacorp"], start, end, "sentiment"))
         assert split["negative"] == counted("betacorp")["negative"]
         # Term rollups, as recorded and as rebuilt, sit in the per-topic sentiment cell.

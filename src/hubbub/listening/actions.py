@@ -24,10 +24,17 @@ from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.enrich.terms import drop_stopwords, terms_of
 from hubbub.listening.aspects import topic_targets
 from hubbub.listening.document import Document
-from hubbub.listening.enrichment import Candidate, Enriched, Enrichment, post_text
+from hubbub.listening.enrichment import (
+    Candidate,
+    Enriched,
+    Enrichment,
+    language_of,
+    post_text,
+)
 from hubbub.listening.matcher import Matcher
 from hubbub.listening.models import (
     TOPIC_KINDS,
+    UNKNOWN_LANG,
     AuthorRollup,
     HourlyRollup,
     HourlyRollupAuthor,
@@ -275,13 +282,14 @@ def _aspects(
     (backfill)."""
     out = [m.aspects or {} for m in matched]
     todo = [i for i, m in enumerate(matched) if m.aspects is None and m.candidate is not None]
-    found = enrichment.topic_sentiments(
-        [
-            (post_text(cast(Candidate, matched[i].candidate).item), matched[i].topic_ids)
-            for i in todo
-        ],
-        targets,
-    )
+    posts = []
+    for i in todo:
+        item = cast(Candidate, matched[i].candidate).item
+        named = sum(1 for t in matched[i].topic_ids if targets.get(t))
+        # The language only where it matters: detecting it costs more than the check.
+        lang = language_of(item)[0] if named >= 2 else UNKNOWN_LANG
+        posts.append((post_text(item), matched[i].topic_ids, lang))
+    found = enrichment.topic_sentiments(posts, targets)
     for i, verdicts in zip(todo, found, strict=True):
         out[i] = verdicts
     return out

@@ -47,6 +47,7 @@ DETECTED_LANGUAGES = (
 )
 DEFAULT_TIER = "default"
 ML_TIER = "ml"
+ASPECT_LANGS = frozenset({"en", UNKNOWN_LANG})  # per-topic verdicts: English or unknown only
 MIN_LETTERS = 3  # fewer letters than this is no evidence of a language
 MIN_RELATIVE_DISTANCE = 0.1
 INTENT_MIN_PROBABILITY = 0.3  # secondary intents listed besides the most probable one
@@ -120,15 +121,18 @@ def detect_language(text: str) -> str:
     return found.iso_code_639_1.name.lower() if found is not None else UNKNOWN_LANG
 
 
+def language_of(item: PostItem) -> tuple[str, bool]:
+    """(language, whether it was detected): declared when the network gives one."""
+    declared = declared_language(item.langs)
+    if declared is not None:
+        return declared, False
+    return detect_language(post_text(item)), True
+
+
 def language(batch: Sequence[Candidate], out: list[Enriched]) -> None:
     """Declared language when the network gives one, otherwise detected."""
     for candidate, enriched in zip(batch, out, strict=True):
-        declared = declared_language(candidate.item.langs)
-        if declared is not None:
-            enriched.lang = declared
-        else:
-            enriched.lang = detect_language(post_text(candidate.item))
-            enriched.lang_detected = True
+        enriched.lang, enriched.lang_detected = language_of(candidate.item)
 
 
 def entities(batch: Sequence[Candidate], out: list[Enriched]) -> None:
@@ -217,11 +221,19 @@ class Enrichment:
         return sentiment_model.default_model()
 
     def topic_sentiments(
-        self, posts: Sequence[tuple[str, Sequence[int]]], targets: Mapping[int, Sequence[str]]
+        self,
+        posts: Sequence[tuple[str, Sequence[int], str]],
+        targets: Mapping[int, Sequence[str]],
     ) -> list[dict[int, tuple[str, float]]]:
-        """(label, score) per topic of each (text, matched topic ids) naming two or more topics
-        with targets (``listening.aspects``); ``{}`` where the post's own label stands."""
-        found = topic_sentiments(posts, targets, self.scorer)
+        """(label, score) per topic of each (text, matched topic ids, language) naming two or
+        more topics with targets (``listening.aspects``); ``{}`` where the post's own label
+        stands, as for a post in another language than English: the clause rules and both
+        tiers are English."""
+        found = topic_sentiments(
+            [(text, ids if lang in ASPECT_LANGS else ()) for text, ids, lang in posts],
+            targets,
+            self.scorer,
+        )
         return [{t: (v.label, v.score) for t, v in verdicts.items()} for verdicts in found]
 
     def __call__(self, batch: Sequence[Candidate]) -> list[Enriched]:

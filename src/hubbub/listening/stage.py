@@ -201,8 +201,8 @@ class ListeningStage:
             self.calibrations.apply(conn, workspace_id, batch, enriched)
             aspects = self.enrichment.topic_sentiments(
                 [
-                    (post_text(c.item), m.topic_ids)
-                    for c, m in zip(batch, matched.values(), strict=True)
+                    (post_text(c.item), m.topic_ids, e.lang)
+                    for c, m, e in zip(batch, matched.values(), enriched, strict=True)
                 ],
                 topics.targets,
             )
