@@ -366,3 +366,32 @@ def test_the_posts_page_shows_each_topics_own_verdict(
         item,
     )
     assert "per topic" not in page.text[page.text.index("love acme skates") :].split("</li>")[0]
+    api = web.get(
+        "/api/v1/w/acme/posts?limit=10",
+        headers={"Authorization": f"Bearer {acme.tokens['viewer']}"},
+    )
+    assert api.status_code == 200
+    items = {item["text"]: item["enrichment"] for item in api.json()["items"]}
+    mixed = items["love acme, globex is awful"]
+    assert mixed["per_topic"] == [
+        {"topic": "brand", "sentiment": "positive"},
+        {"topic": "Globex <Corp>", "sentiment": "negative"},
+    ]
+    assert items["love acme skates"]["per_topic"] == []
+    assert items["love acme skates"]["sentiment"] == items["love acme skates"]["model_sentiment"]
+
+
+def test_the_posts_api_shows_the_corrected_verdict_beside_the_models(
+    web: TestClient, acme: Acme, engine: Engine, workspace_id: int
+) -> None:
+    with transaction(engine) as session:
+        correct_post(session, workspace_id, acme.posts[1], label="negative", intents=["complaint"])
+    api = web.get(
+        "/api/v1/w/acme/posts", headers={"Authorization": f"Bearer {acme.tokens['viewer']}"}
+    )
+    found = {item["id"]: item["enrichment"] for item in api.json()["items"]}
+    assert found[acme.posts[1]]["sentiment"] == "negative"
+    assert found[acme.posts[1]]["intents"] == ["complaint"]
+    assert found[acme.posts[1]]["corrections"] == 1
+    assert found[acme.posts[1]]["model_sentiment"] != "negative"
+    assert found[acme.posts[0]]["corrections"] == 0

@@ -14,6 +14,7 @@ from hubbub.accounts.actions import AccountError, create_token, revoke_token
 from hubbub.accounts.models import ApiToken
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import list_tokens
+from hubbub.listening.corrections.queries import Verdict, verdicts
 from hubbub.posts.models import Author, Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
@@ -41,8 +42,42 @@ class AuthorOut(BaseModel):
     url: str | None
 
 
+class TopicSentimentOut(BaseModel):
+    topic: str
+    sentiment: str
+
+
+class EnrichmentOut(BaseModel):
+    """What a matched post was enriched with: the model's verdict and, where an analyst
+    corrected it, the corrected one (``sentiment`` and ``intents`` are what counts)."""
+
+    sentiment: str
+    intents: list[str]
+    model_sentiment: str
+    model_score: float = Field(description="P(positive) - P(negative), in [-1, 1].")
+    model_intents: list[str]
+    corrections: int
+    per_topic: list[TopicSentimentOut] = Field(
+        description="Each topic's own verdict where the post names two or more brands, "
+        "products or competitors (docs/listening.md, per-topic sentiment)."
+    )
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> EnrichmentOut:
+        return cls(
+            sentiment=verdict.shown_label,
+            intents=verdict.shown_intents,
+            model_sentiment=verdict.model_label,
+            model_score=verdict.model_score,
+            model_intents=verdict.model_intents,
+            corrections=verdict.corrections,
+            per_topic=[TopicSentimentOut(topic=t, sentiment=s) for t, s in verdict.per_topic],
+        )
+
+
 class PostOut(BaseModel):
-    """A stored post; ``url`` is returned as stored, so clients must not trust its scheme."""
+    """A stored post; ``url`` is returned as stored, so clients must not trust its scheme.
+    ``enrichment`` is set for posts a topic matched (null for the others)."""
 
     id: int
     network: str
@@ -68,9 +103,10 @@ class PostOut(BaseModel):
     quotes: int | None
     deleted: bool
     near_dup_of: int | None
+    enrichment: EnrichmentOut | None = None
 
     @classmethod
-    def of(cls, post: Post, author: Author) -> PostOut:
+    def of(cls, post: Post, author: Author, verdict: Verdict | None = None) -> PostOut:
         return cls(
             id=post.id,
             network=post.network,
@@ -101,6 +137,7 @@ class PostOut(BaseModel):
             quotes=post.quotes,
             deleted=post.deleted,
             near_dup_of=post.near_dup_of,
+            enrichment=EnrichmentOut.of(verdict) if verdict is not None else None,
         )
 
 
@@ -164,8 +201,9 @@ def api_posts(
     next_url = (
         f"{request.url.path}?{query.query_string(page.next_cursor)}" if page.next_cursor else None
     )
+    found = verdicts(session, access.ws.id, [post.id for post, _ in page.rows])
     return PostList(
-        items=[PostOut.of(post, writer) for post, writer in page.rows],
+        items=[PostOut.of(post, writer, found.get(post.id)) for post, writer in page.rows],
         next_cursor=next_cursor,
         next=next_url,
     )
