@@ -262,6 +262,11 @@ def test_one_conversation_with_posts_notes_and_replies(api: TestClient, inbox: I
     assert body["posts"][0]["ours"] is False and body["root"]["text"] == TEXTS[1]
     assert [n["id"] for n in body["notes"]] == [note.json()["id"]]
     assert [r["id"] for r in body["replies"]] == [reply.json()["id"]]
+    # A topic matched the refund question, so its post carries its enrichment; not this one.
+    assert body["posts"][0]["post"]["enrichment"] is None
+    matched = api.get(f"{API}/{inbox.ids[0]}").json()["posts"][0]["post"]["enrichment"]
+    assert matched["sentiment"] in ("negative", "neutral", "positive")
+    assert matched["intents"] and matched["per_topic"] == []
 
 
 def test_writes_go_through_the_actions_and_are_audited(

@@ -48,6 +48,7 @@ from hubbub.inbox.queries import (
     running_due,
 )
 from hubbub.listening.actions import get_topic
+from hubbub.listening.corrections.queries import verdicts
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, RowId, SessionDep, read
@@ -400,9 +401,11 @@ async def api_conversations(
 
 
 def _detail(session: Session, found: Conversation) -> ConversationDetail:
+    thread = posts_of(session, found.id)
+    enriched = verdicts(session, found.workspace_id, [post.id for post, _, _ in thread])
     posts = [
-        ThreadPost(ours=ours, post=PostOut.of(post, author))
-        for post, author, ours in posts_of(session, found.id)
+        ThreadPost(ours=ours, post=PostOut.of(post, author, enriched.get(post.id)))
+        for post, author, ours in thread
     ]
     roots = _roots(session, [found])
     return ConversationDetail(
