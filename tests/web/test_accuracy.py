@@ -380,6 +380,17 @@ def test_the_posts_page_shows_each_topics_own_verdict(
     assert items["love acme skates"]["per_topic"] == []
     assert items["love acme skates"]["sentiment"] == items["love acme skates"]["model_sentiment"]
 
+    # Each topic's dashboard lists the post under the verdict it counted it as.
+    owner = _as(web, acme, "owner")
+    for topic, label in (("brand", "positive"), ("Globex%20%3CCorp%3E", "negative")):
+        page = owner.get(f"/w/acme/topics/{topic}")
+        assert page.status_code == 200
+        item = page.text[: page.text.index("love acme, globex is awful")]
+        item = item[item.rindex('<li class="post"') :]
+        assert (
+            f'<span class="badge sentiment {label}" title="sentiment towards this topic">' in item
+        )
+
 
 def test_the_posts_api_shows_the_corrected_verdict_beside_the_models(
     web: TestClient, acme: Acme, engine: Engine, workspace_id: int

@@ -534,3 +534,16 @@ def matching_posts(
         query.order_by(TopicMatch.created_at.desc(), Post.id.desc()).limit(limit)
     ).all()
     return [(post, author) for post, author in rows]
+
+
+def match_sentiments(session: Session, topic_id: int, post_ids: Sequence[int]) -> dict[int, str]:
+    """The sentiment each of these posts counts under in this topic (its own verdict for the
+    topic, else the post's): what the dashboard's splits and filter counted it as."""
+    if not post_ids:
+        return {}
+    rows = session.execute(
+        select(TopicMatch.post_id, match_sentiment())
+        .join(PostEnrichment, PostEnrichment.post_id == TopicMatch.post_id)
+        .where(TopicMatch.topic_id == topic_id, TopicMatch.post_id.in_(sorted(set(post_ids))))
+    )
+    return {int(post_id): str(label) for post_id, label in rows}

@@ -43,6 +43,7 @@ from hubbub.web.queries import (
     SENTIMENT_CLASSES,
     Slice,
     hourly_volume,
+    match_sentiments,
     matching_posts,
     rollup_splits,
     top_authors,
@@ -384,6 +385,7 @@ def topic_posts(
             "start": start,
             "end": end,
             "rows": rows,
+            "sentiments": match_sentiments(session, topic.id, [post.id for post, _ in rows]),
             "term": term,
             "author": handle,
             "limit": DRILL_POSTS,
@@ -419,6 +421,8 @@ def topic_dashboard(
     ]
     unit = "hour" if hours else "day"
     splits = rollup_splits(session, topic.id, start, end, where)
+    # A live feed: the newest posts of the filters, whatever the period.
+    latest = matching_posts(session, topic.id, LATEST_POSTS, where=where)
     return render(
         request,
         session,
@@ -441,8 +445,8 @@ def topic_dashboard(
             "authors": top_authors(session, topic.id, start, end, where),
             "terms": top_terms(session, topic.id, start, end, where, TOP_TERMS),
             "terms_since": start.date(),
-            # A live feed: the newest posts of the filters, whatever the period.
-            "latest": matching_posts(session, topic.id, LATEST_POSTS, where=where),
+            "latest": latest,
+            "sentiments": match_sentiments(session, topic.id, [post.id for post, _ in latest]),
             "voice": voice,
             "has_competitors": bool(competitors),
         },
