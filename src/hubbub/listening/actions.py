@@ -259,11 +259,22 @@ def _stored_posts(
     return found
 
 
-def _existing_topics(
+def _existing_topics(session: Session, workspace_id: int, topic_ids: set[int]) -> set[int]:
+    """Topics still present: one removed since the batch was matched must not be referenced."""
+    found: set[int] = set()
+    for chunk in chunks(sorted(topic_ids)):
+        found.update(
+            session.scalars(
+                select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.id.in_(chunk))
+            )
+        )
+    return found
+
+
+def _topic_targets(
     session: Session, workspace_id: int, topic_ids: set[int]
 ) -> dict[int, tuple[str, ...]]:
-    """Topics still present (one removed since the batch was matched must not be referenced),
-    with their aspect-sentiment targets."""
+    """Aspect-sentiment targets of these topics (their rules are parsed for it)."""
     found: dict[int, tuple[str, ...]] = {}
     for chunk in chunks(sorted(topic_ids)):
         rows = session.execute(
@@ -276,12 +287,15 @@ def _existing_topics(
 
 
 def _aspects(
-    matched: Sequence[Matched], targets: dict[int, tuple[str, ...]], enrichment: Enrichment
+    session: Session, workspace_id: int, matched: Sequence[Matched], enrichment: Enrichment
 ) -> list[dict[int, tuple[str, float]]]:
-    """Per-topic verdicts: as the live stage computed them, else from the candidate
-    (backfill)."""
+    """Per-topic verdicts: as the live stage computed them (so the writer parses no rule),
+    else from the candidate (backfill)."""
     out = [m.aspects or {} for m in matched]
     todo = [i for i, m in enumerate(matched) if m.aspects is None and m.candidate is not None]
+    if not todo:
+        return out
+    targets = _topic_targets(session, workspace_id, {t for i in todo for t in matched[i].topic_ids})
     posts = []
     for i in todo:
         item = cast(Candidate, matched[i].candidate).item
@@ -416,7 +430,7 @@ def record_matches(
         return result
     stored = _stored_posts(session, workspace_id, matched)
     topics = _existing_topics(session, workspace_id, {t for m in matched for t in m.topic_ids})
-    aspects = _aspects(matched, topics, enrichment)
+    aspects = _aspects(session, workspace_id, matched, enrichment)
     match_rows: dict[tuple[int, int], dict[str, Any]] = {}
     by_post: dict[int, Matched] = {}
     for m, verdicts in zip(matched, aspects, strict=True):

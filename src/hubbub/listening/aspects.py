@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from hubbub.enrich.sentiment.aspects import Scorer, label_of_mean, score_aspects_many
-from hubbub.enrich.sentiment.model import Sentiment
+from hubbub.enrich.sentiment.aspects import Scorer, score_aspects_many, verdict_of
+from hubbub.enrich.sentiment.model import LABELS, Sentiment
 from hubbub.listening.query import And, Field, Near, Node, Or, QueryError, Text, parse
 
 ASPECT_KINDS = frozenset({"brand", "product", "competitor"})
@@ -99,12 +99,9 @@ def topic_sentiments(
 
 
 def _combined(verdicts: list[Sentiment]) -> Sentiment | None:
-    """A topic named by several of its targets ("Acme" and "#acme"): their mean score, and
-    their label if they agree."""
+    """A topic named by several of its targets ("Acme" and "#acme"): combined as the windows
+    of one target are."""
     if not verdicts:
         return None
-    labels = {v.label for v in verdicts}
-    value = float(np.mean([v.score for v in verdicts]))
-    if len(labels) == 1:
-        return Sentiment(verdicts[0].label, value)
-    return Sentiment(label_of_mean(value), value)
+    labels = np.array([LABELS.index(v.label) for v in verdicts], dtype=np.int64)
+    return verdict_of(labels, np.array([v.score for v in verdicts], dtype=np.float64))

@@ -185,22 +185,18 @@ def score_aspects_many(
         rows.setdefault((post, target), []).append(i)
     flips = [_comparative_sign(text, targets) for text, targets in posts]
     for (post, target), picked in rows.items():
-        out[post][target] = _verdict(labels[picked], scores[picked], flips[post].get(target, 1.0))
+        out[post][target] = verdict_of(labels[picked], scores[picked], flips[post].get(target, 1.0))
     return out
 
 
-def _verdict(labels: I64, scores: F64, sign: float) -> Score:
-    """One target's windows: the mean score; the label the windows agree on, else the mean's."""
+def verdict_of(labels: I64, scores: F64, sign: float = 1.0) -> Score:
+    """Several verdicts on one target (its windows, or its names): the mean score; the label
+    they agree on, else the mean's (``sign`` -1 flips both, for the far side of a comparative)."""
     value = float(np.mean(scores))
     votes = np.bincount(labels, minlength=3)
     label = int(votes.argmax())
     if sign < 0:
         value, label = -value, 2 - label
-    if votes.max() < len(labels):  # windows disagree: let the mean decide
-        return Score(label_of_mean(value), value)
+    if votes.max() < len(labels):  # they disagree: let the mean decide
+        label = 2 if value > POLAR else 0 if value < -POLAR else 1
     return Score(LABELS[label], value)
-
-
-def label_of_mean(value: float) -> str:
-    """The label of a mean of disagreeing scores."""
-    return LABELS[2 if value > POLAR else 0 if value < -POLAR else 1]
