@@ -239,22 +239,27 @@ class Permit:
         if permission.scope is not Scope.WORKSPACE:
             return Access(principal)
         slug = str(request.path_params.get("slug", ""))
+        known = principal.token_workspace
+        if principal.token is not None and known is not None and known.slug == slug:
+            # A token in its own workspace: its role came with it, nothing more to read.
+            return self._allowed(principal, known, Role(principal.token.role))
         return await read(
             request, session, lambda reader: self._workspace_access(reader, principal, slug)
         )
 
     def _workspace_access(self, session: Session, principal: Principal, slug: str) -> Access:
-        known = principal.token_workspace
-        workspace = known if known is not None and known.slug == slug else None
-        workspace = workspace or workspace_by_slug(session, slug)
+        workspace = workspace_by_slug(session, slug)
         role = principal.role_in(session, workspace.id) if workspace is not None else None
+        session.commit()  # the connection back to the pool while waiting for the next thread
         if workspace is None or role is None:
             raise HTTPException(404, f"no workspace {slug!r}")
+        return self._allowed(principal, workspace, role)
+
+    def _allowed(self, principal: Principal, workspace: Workspace, role: Role) -> Access:
         if not allows(self.permission, role):
             raise HTTPException(
                 403, f"your role here ({role.value}) does not allow: {self.permission.description}"
             )
-        session.commit()  # the connection back to the pool while waiting for the next thread
         return Access(principal, workspace, role)
 
 

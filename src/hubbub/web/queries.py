@@ -8,7 +8,7 @@ import binascii
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from hubbub.accounts.models import User
@@ -95,8 +95,12 @@ def page_posts(
     return PostPage(rows, None)
 
 
+#: Built once: every workspace page and API request reads it (see ``accounts.queries``).
+_WORKSPACE_BY_SLUG = select(Workspace).where(Workspace.slug == bindparam("slug"))
+
+
 def workspace_by_slug(session: Session, slug: str) -> Workspace | None:
-    return session.scalar(select(Workspace).where(Workspace.slug == slug))
+    return session.scalar(_WORKSPACE_BY_SLUG, {"slug": slug})
 
 
 def list_workspaces(session: Session) -> list[Workspace]:
