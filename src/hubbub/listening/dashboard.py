@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVarTuple, cast
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from hubbub.listening.models import (
@@ -514,10 +514,12 @@ def matching_posts(
     where: Slice = ALL,
     author_id: int | None = None,
     term: str | None = None,
+    before: tuple[datetime, int] | None = None,
 ) -> list[tuple[Post, Author]]:
     """The topic's matched posts, newest first (deleted ones left out); ``term`` keeps posts
     whose text contains it (the drill-down of a top term: a substring, so a little wider than
-    the term's word match)."""
+    the term's word match); ``before`` (a post's time and id) keeps those after it in this
+    order, for keyset pages."""
     query = (
         select(Post, Author)
         .select_from(TopicMatch)
@@ -530,8 +532,15 @@ def matching_posts(
         query = query.where(Post.author_id == author_id)
     if term:
         query = query.where(_containing(term))
+    if before is not None:
+        # A plain range first, so the (topic, created) index seeks to the page's start.
+        moment, post_id = before
+        query = query.where(
+            TopicMatch.created_at <= moment,
+            or_(TopicMatch.created_at < moment, TopicMatch.post_id < post_id),
+        )
     rows = session.execute(
-        query.order_by(TopicMatch.created_at.desc(), Post.id.desc()).limit(limit)
+        query.order_by(TopicMatch.created_at.desc(), TopicMatch.post_id.desc()).limit(limit)
     ).all()
     return [(post, author) for post, author in rows]
 

@@ -34,6 +34,7 @@ from hubbub.web import (
     rest,
     sources,
     topics,
+    topics_api,
     webhooks,
 )
 from hubbub.web.auth import Access, Permit, SignInRequired
@@ -100,6 +101,7 @@ def create_app(
     app.include_router(accuracy.api)
     app.include_router(inbox_api.router)
     app.include_router(metrics.api)
+    app.include_router(topics_api.api)
     app.include_router(pages.router)
     app.include_router(sources.router)
     app.include_router(topics.router)

@@ -27,7 +27,7 @@ class FilterError(ValueError):
         self.message = message
 
 
-def _time(field: str, value: str) -> datetime | None:
+def query_time(field: str, value: str) -> datetime | None:
     if not value:
         return None
     try:
@@ -108,8 +108,8 @@ class PostQuery:
         return query
 
     def post_filter(self, workspace_id: int) -> PostFilter:
-        since = _time("since", self.since)
-        until = _time("until", self.until)
+        since = query_time("since", self.since)
+        until = query_time("until", self.until)
         if since and until and since >= until:
             raise FilterError("until", "must be later than since")
         return PostFilter(

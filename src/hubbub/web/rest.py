@@ -26,7 +26,7 @@ from hubbub.web.queries import database_ok, page_posts
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
 # Query times: RFC 3339 in the schema; a bare date or a time without offset (UTC) is accepted too.
-_TIME: dict[str, Any] = {"json_schema_extra": {"format": "date-time"}}
+TIME_QUERY: dict[str, Any] = {"json_schema_extra": {"format": "date-time"}}
 
 Public = Annotated[Access, Depends(Permit("public"))]
 SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
@@ -174,8 +174,8 @@ def api_posts(
     network: Annotated[str | None, Query(max_length=32)] = None,
     author: Annotated[str | None, Query(max_length=512, description="Handle or native id.")] = None,
     contains: Annotated[str | None, Query(max_length=500)] = None,
-    since: Annotated[str | None, Query(description="Created at or after.", **_TIME)] = None,
-    until: Annotated[str | None, Query(description="Created before.", **_TIME)] = None,
+    since: Annotated[str | None, Query(description="Created at or after.", **TIME_QUERY)] = None,
+    until: Annotated[str | None, Query(description="Created before.", **TIME_QUERY)] = None,
     deleted: bool = False,
     unique: Annotated[bool, Query(description="Leave out linked near-duplicates.")] = False,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

@@ -182,7 +182,7 @@ def _edit_page(
 
 @router.get("/w/{slug}/topics/{name}/edit")
 def topic_edit(request: Request, session: SessionDep, access: ManageTopics, name: str) -> Response:
-    topic = _topic(session, access, name)
+    topic = topic_or_404(session, access, name)
     form = {"rule": topic.rule, "kind": topic.kind, "active": topic.active}
     return _edit_page(request, session, access, topic, form, preview=True)
 
@@ -199,7 +199,7 @@ def topic_edit_submit(
     intent: Annotated[str, Form(max_length=8)] = "save",
 ) -> Response:
     """``intent=preview`` shows what the edited rule would match; ``save`` stores it."""
-    topic = _topic(session, access, name)
+    topic = topic_or_404(session, access, name)
     form = {"rule": rule, "kind": kind, "active": active == "on"}
     if intent == "preview":
         return _edit_page(request, session, access, topic, form, preview=True)
@@ -248,7 +248,8 @@ def topics_preview(
     )
 
 
-def _topic(session: SessionDep, access: Access, name: str) -> Topic:
+def topic_or_404(session: SessionDep, access: Access, name: str) -> Topic:
+    """The workspace's topic called ``name``; 404 for another workspace's or none."""
     try:
         return get_topic(session, access.ws.id, name)
     except Rejected:
@@ -312,7 +313,7 @@ FiltersDep = Annotated[Filters, Depends(Filters.parse)]
 def topic_csv(session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep) -> Response:
     """The topic's matching posts of the dashboard's period and filters, newest first;
     formula-looking cells are defused."""
-    topic = _topic(session, access, name)
+    topic = topic_or_404(session, access, name)
     start, end = filters.window(utcnow())
     out = io.StringIO()
     writer = csv.writer(out)
@@ -355,7 +356,7 @@ def topic_posts(
 ) -> Response:
     """Drill-down from a dashboard panel: the matching posts of its period and filters, of one
     author or containing one term."""
-    topic = _topic(session, access, name)
+    topic = topic_or_404(session, access, name)
     start, end = filters.window(utcnow())
     term = term.strip().lower()
     rows = matching_posts(
@@ -397,7 +398,7 @@ def topic_posts(
 def topic_dashboard(
     request: Request, session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep
 ) -> Response:
-    topic = _topic(session, access, name)
+    topic = topic_or_404(session, access, name)
     where = filters.slice
     start, end = filters.window(utcnow())
     hours = PERIODS[filters.period] == 1

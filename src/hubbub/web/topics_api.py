@@ -1,0 +1,118 @@
+"""Topics over the API: the workspace's topics, and each one's matched posts with the sentiment
+they count under in it (what the dashboard's splits and filter count), one keyset page at a
+time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from hubbub.listening.corrections.queries import verdicts
+from hubbub.listening.dashboard import Slice, match_sentiments, matching_posts
+from hubbub.listening.queries import list_topics
+from hubbub.web.auth import Access, Permit
+from hubbub.web.deps import NO_NUL, SessionDep
+from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, query_time
+from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem
+from hubbub.web.queries import PostCursor
+from hubbub.web.rest import TIME_QUERY, PostOut
+from hubbub.web.topics import topic_or_404
+
+api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["topics"])
+
+ReadTopics = Annotated[Access, Depends(Permit("topics.read"))]
+
+
+class TopicOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    kind: str = Field(description="brand, product, competitor, campaign or other.")
+    rule: str = Field(description="The boolean rule (docs/query-language.md).")
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TopicPostOut(BaseModel):
+    sentiment: str | None = Field(
+        description="What the post counts as in this topic: its own verdict for the topic "
+        "where it names two or more brands, products or competitors, else the post's."
+    )
+    post: PostOut
+
+
+class TopicPostList(BaseModel):
+    """One page, newest first; pass ``next_cursor`` back as ``cursor`` (same filters)."""
+
+    items: list[TopicPostOut]
+    next_cursor: str | None
+    next: str | None
+
+
+@api.get("/w/{slug}/topics", response_model=list[TopicOut])
+def api_topics(session: SessionDep, access: ReadTopics) -> list[TopicOut]:
+    """The workspace's topics, by name."""
+    return [TopicOut.model_validate(topic) for topic in list_topics(session, access.ws.id)]
+
+
+@api.get("/w/{slug}/topics/{name}/posts", response_model=TopicPostList)
+def api_topic_posts(
+    request: Request,
+    session: SessionDep,
+    access: ReadTopics,
+    name: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
+    network: Annotated[str | None, Query(min_length=1, max_length=32, pattern=NO_NUL)] = None,
+    lang: Annotated[str | None, Query(min_length=1, max_length=16, pattern=NO_NUL)] = None,
+    sentiment: Literal["negative", "neutral", "positive"] | None = None,
+    since: Annotated[
+        str | None, Query(description="Matched posts created at or after.", **TIME_QUERY)
+    ] = None,
+    until: Annotated[str | None, Query(description="Created before.", **TIME_QUERY)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> TopicPostList | JSONResponse:
+    """The topic's matched posts, newest first, deleted ones left out; ``sentiment`` filters
+    on the sentiment each post counts under in this topic."""
+    topic = topic_or_404(session, access, name)
+    try:
+        start, end = query_time("since", since or ""), query_time("until", until or "")
+        if start and end and start >= end:
+            raise FilterError("until", "must be later than since")
+        after = None
+        if cursor:
+            try:
+                after = PostCursor.decode(cursor)
+            except ValueError as exc:
+                raise FilterError("cursor", str(exc)) from None
+    except FilterError as exc:
+        return filter_problem(exc)
+    where = Slice(network=network, lang=lang, sentiment=sentiment)
+    before = (after.created_at, after.post_id) if after else None
+    rows = matching_posts(session, topic.id, limit + 1, start, end, where, before=before)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_cursor = PostCursor(last.created_at, last.id).encode()
+    post_ids = [post.id for post, _ in rows]
+    counted = match_sentiments(session, topic.id, post_ids)
+    found = verdicts(session, access.ws.id, post_ids)
+    return TopicPostList(
+        items=[
+            TopicPostOut(
+                sentiment=counted.get(post.id), post=PostOut.of(post, author, found.get(post.id))
+            )
+            for post, author in rows
+        ],
+        next_cursor=next_cursor,
+        next=(
+            f"{request.url.path}?{request.url.include_query_params(cursor=next_cursor).query}"
+            if next_cursor
+            else None
+        ),
+    )
