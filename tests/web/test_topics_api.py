@@ -167,3 +167,48 @@ def test_roles_and_workspaces_are_enforced(anonymous: TestClient, tokens: dict[s
         _get(anonymous, tokens["analyst"], "/api/v1/w/globex/topics/brand/posts").status_code == 404
     )
     assert anonymous.get("/api/v1/w/acme/topics/brand/posts").status_code == 401
+
+
+def test_the_summary_counts_each_post_as_the_topic_does(
+    anonymous: TestClient, tokens: dict[str, str]
+) -> None:
+    analyst = tokens["analyst"]
+    hour = "since=2026-07-04T12:10&until=2026-07-04T12:50"  # rounded out to 12:00–13:00
+
+    def summary(name: str, extra: str = "") -> Any:
+        found = _get(anonymous, analyst, f"/api/v1/w/acme/topics/{name}/summary?{hour}{extra}")
+        assert found.status_code == 200, found.text
+        return found.json()
+
+    brand = summary("brand")
+    assert (brand["since"], brand["until"]) == ("2026-07-04T12:00:00Z", "2026-07-04T13:00:00Z")
+    assert brand["posts"] == 8 == sum(c["posts"] for c in brand["networks"])
+    assert {c["value"]: c["posts"] for c in brand["networks"]} == {"bluesky": 7, "mastodon": 1}
+    assert brand["hourly"] == [{"hour": "2026-07-04T12:00:00Z", "posts": 8}]
+    # Each post counts under the label the posts endpoint gives it in that topic: the post
+    # praising acme and panning globex is positive in one, negative in the other.
+    by_label: dict[str, dict[str, int]] = {}
+    for name in ("brand", "Globex"):
+        labels = by_label[name] = {}
+        for item in _all_pages(anonymous, analyst, f"/api/v1/w/acme/topics/{name}/posts"):
+            labels[item["sentiment"]] = labels.get(item["sentiment"], 0) + 1
+        assert {c["value"]: c["posts"] for c in summary(name)["sentiment"]} == labels
+    assert by_label["brand"]["positive"] >= 2 and by_label["Globex"]["negative"] == 1
+    assert summary("brand", "&sentiment=positive")["posts"] == by_label["brand"]["positive"]
+    assert summary("brand", "&network=mastodon")["posts"] == 1
+    # Default window: the 30 days up to the next whole hour (the fixture's July is long gone).
+    default = _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/summary").json()
+    assert default["posts"] == 0 and default["until"].endswith(":00:00Z")
+
+
+def test_summary_windows_are_checked(anonymous: TestClient, tokens: dict[str, str]) -> None:
+    url = "/api/v1/w/acme/topics/brand/summary"
+    backwards = _get(anonymous, tokens["analyst"], f"{url}?since=2026-07-05&until=2026-07-04")
+    assert backwards.status_code == 400 and backwards.json()["errors"][0]["field"] == "until"
+    too_long = _get(anonymous, tokens["analyst"], f"{url}?since=2024-01-01&until=2026-01-01")
+    assert too_long.status_code == 400 and too_long.json()["errors"][0]["field"] == "since"
+    assert _get(anonymous, tokens["viewer"], url).status_code == 403
+    assert (
+        _get(anonymous, tokens["analyst"], "/api/v1/w/globex/topics/brand/summary").status_code
+        == 404
+    )

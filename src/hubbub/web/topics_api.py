@@ -4,15 +4,22 @@ time."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from hubbub.core.clock import utcnow
 from hubbub.listening.corrections.queries import verdicts
-from hubbub.listening.dashboard import Slice, match_sentiments, matching_posts
+from hubbub.listening.dashboard import (
+    Slice,
+    hourly_volume,
+    match_sentiments,
+    matching_posts,
+    rollup_splits,
+)
 from hubbub.listening.queries import list_topics
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, SessionDep
@@ -54,6 +61,55 @@ class TopicPostList(BaseModel):
     next: str | None
 
 
+class CountOut(BaseModel):
+    value: str
+    posts: int
+
+
+class HourOut(BaseModel):
+    hour: datetime
+    posts: int
+
+
+class TopicSummary(BaseModel):
+    """The dashboard's figures as data, read from the hourly rollups."""
+
+    topic: str
+    since: datetime = Field(description="The window used: ``since`` rounded down to the hour.")
+    until: datetime = Field(description="``until`` rounded up to the hour.")
+    posts: int
+    sentiment: list[CountOut] = Field(description="As each post counts in this topic.")
+    networks: list[CountOut]
+    languages: list[CountOut]
+    hourly: list[HourOut] = Field(description="Hours with posts, oldest first.")
+
+
+HOUR = timedelta(hours=1)
+#: The longest window a summary reads (a year of hourly rollups).
+SUMMARY_MAX = timedelta(days=366)
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceiling(moment: datetime) -> datetime:
+    floor = _hour_floor(moment)
+    return floor if floor == moment else floor + HOUR
+
+
+def topic_slice(
+    network: Annotated[str | None, Query(min_length=1, max_length=32, pattern=NO_NUL)] = None,
+    lang: Annotated[str | None, Query(min_length=1, max_length=16, pattern=NO_NUL)] = None,
+    sentiment: Literal["negative", "neutral", "positive"] | None = None,
+) -> Slice:
+    """The slice filters both topic reads take; ``sentiment`` is as posts count in the topic."""
+    return Slice(network=network, lang=lang, sentiment=sentiment)
+
+
+SliceDep = Annotated[Slice, Depends(topic_slice)]
+
+
 @api.get("/w/{slug}/topics", response_model=list[TopicOut])
 def api_topics(session: SessionDep, access: ReadTopics) -> list[TopicOut]:
     """The workspace's topics, by name."""
@@ -66,9 +122,7 @@ def api_topic_posts(
     session: SessionDep,
     access: ReadTopics,
     name: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
-    network: Annotated[str | None, Query(min_length=1, max_length=32, pattern=NO_NUL)] = None,
-    lang: Annotated[str | None, Query(min_length=1, max_length=16, pattern=NO_NUL)] = None,
-    sentiment: Literal["negative", "neutral", "positive"] | None = None,
+    where: SliceDep,
     since: Annotated[
         str | None, Query(description="Matched posts created at or after.", **TIME_QUERY)
     ] = None,
@@ -91,7 +145,6 @@ def api_topic_posts(
                 raise FilterError("cursor", str(exc)) from None
     except FilterError as exc:
         return filter_problem(exc)
-    where = Slice(network=network, lang=lang, sentiment=sentiment)
     before = (after.created_at, after.post_id) if after else None
     rows = matching_posts(session, topic.id, limit + 1, start, end, where, before=before)
     next_cursor = None
@@ -115,4 +168,48 @@ def api_topic_posts(
             if next_cursor
             else None
         ),
+    )
+
+
+@api.get("/w/{slug}/topics/{name}/summary", response_model=TopicSummary)
+def api_topic_summary(
+    session: SessionDep,
+    access: ReadTopics,
+    name: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
+    where: SliceDep,
+    since: Annotated[
+        str | None, Query(description="Default: 30 days before ``until``.", **TIME_QUERY)
+    ] = None,
+    until: Annotated[str | None, Query(description="Default: now.", **TIME_QUERY)] = None,
+) -> TopicSummary | JSONResponse:
+    """Volume, sentiment, network and language splits and posts per hour of the topic over a
+    window of whole hours (rollups are hourly), at most 366 days."""
+    topic = topic_or_404(session, access, name)
+    try:
+        given_start, given_end = query_time("since", since or ""), query_time("until", until or "")
+        end = _hour_ceiling(given_end or utcnow())
+        start = _hour_floor(given_start) if given_start else end - timedelta(days=30)
+        if start >= end:
+            raise FilterError("until", "must be later than since")
+        if end - start > SUMMARY_MAX:
+            raise FilterError("since", "is more than 366 days before until")
+    except FilterError as exc:
+        return filter_problem(exc)
+    splits = rollup_splits(session, topic.id, start, end, where)
+
+    def counts(by: str) -> list[CountOut]:
+        return [CountOut(value=value, posts=posts) for value, posts in splits[by]]
+
+    return TopicSummary(
+        topic=topic.name,
+        since=start,
+        until=end,
+        posts=sum(posts for _, posts in splits["sentiment"]),
+        sentiment=counts("sentiment"),
+        networks=counts("network"),
+        languages=counts("lang"),
+        hourly=[
+            HourOut(hour=hour, posts=posts)
+            for hour, posts in hourly_volume(session, topic.id, start, end, where)
+        ],
     )
