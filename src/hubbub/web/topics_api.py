@@ -23,7 +23,13 @@ from hubbub.listening.dashboard import (
 from hubbub.listening.queries import list_topics
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, SessionDep
-from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, query_time
+from hubbub.web.filters import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    FilterError,
+    PostQuery,
+    query_time,
+)
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem
 from hubbub.web.queries import PostCursor
 from hubbub.web.rest import TIME_QUERY, PostOut
@@ -133,18 +139,12 @@ def api_topic_posts(
     """The topic's matched posts, newest first, deleted ones left out; ``sentiment`` filters
     on the sentiment each post counts under in this topic."""
     topic = topic_or_404(session, access, name)
-    try:
-        start, end = query_time("since", since or ""), query_time("until", until or "")
-        if start and end and start >= end:
-            raise FilterError("until", "must be later than since")
-        after = None
-        if cursor:
-            try:
-                after = PostCursor.decode(cursor)
-            except ValueError as exc:
-                raise FilterError("cursor", str(exc)) from None
+    try:  # the Posts API's checks of the window and the cursor
+        query = PostQuery.build(since=since, until=until, cursor=cursor)
+        window, after = query.post_filter(access.ws.id), query.position()
     except FilterError as exc:
         return filter_problem(exc)
+    start, end = window.since, window.until
     before = (after.created_at, after.post_id) if after else None
     rows = matching_posts(session, topic.id, limit + 1, start, end, where, before=before)
     next_cursor = None
