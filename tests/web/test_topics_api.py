@@ -19,7 +19,7 @@ from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
-from tests.support.factories import BASE_TIME
+from tests.support.factories import BASE_TIME, PERSONAS
 from tests.web.conftest import ingest, record_event
 
 TEXTS = [
@@ -31,6 +31,7 @@ TEXTS = [
     "nothing to see here",
     "acme support answered within minutes, thank you",
 ]
+BRUNO = {"native_id": PERSONAS["bruno"]["native_id"], "handle": PERSONAS["bruno"]["handle"]}
 
 
 @pytest.fixture
@@ -41,6 +42,8 @@ def tokens(engine: Engine, settings: Settings, workspace_id: int) -> dict[str, s
         other = ensure_workspace(session, "globex", "Globex Corporation").id
         add_topic(session, other, "brand", "acme", "brand")
     events = [record_event(i + 1, text=text) for i, text in enumerate(TEXTS)]
+    # One author besides amira: the top authors rank by matching posts.
+    events[-1] = record_event(len(TEXTS), text=TEXTS[-1], author=BRUNO, native_id="bluesky:b:7")
     # Two more acme posts at the same instant as post 3: a page boundary may fall between them.
     same_time = (BASE_TIME + timedelta(minutes=3)).isoformat()
     events += [record_event(20 + i, text=f"acme tie {i}", created_at=same_time) for i in range(2)]
@@ -212,3 +215,58 @@ def test_summary_windows_are_checked(anonymous: TestClient, tokens: dict[str, st
         _get(anonymous, tokens["analyst"], "/api/v1/w/globex/topics/brand/summary").status_code
         == 404
     )
+
+
+def test_the_summary_ranks_voice_authors_and_terms(
+    anonymous: TestClient, tokens: dict[str, str]
+) -> None:
+    analyst = tokens["analyst"]
+    window = "since=2026-07-04T12:00&until=2026-07-04T13:00"
+
+    def summary(name: str, extra: str = "") -> Any:
+        found = _get(anonymous, analyst, f"/api/v1/w/acme/topics/{name}/summary?{window}{extra}")
+        assert found.status_code == 200, found.text
+        return found.json()
+
+    brand = summary("brand")
+    # The topic first, then the competitors; percentages of their sum.
+    assert brand["share_of_voice"] == [
+        {"topic": "brand", "kind": "brand", "posts": 8, "percent": 80.0},
+        {"topic": "Globex", "kind": "competitor", "posts": 2, "percent": 20.0},
+    ]
+    assert [v["topic"] for v in summary("Globex")["share_of_voice"]] == ["Globex"]
+    # The filters apply to every topic's volume alike.
+    assert [v["posts"] for v in summary("brand", "&network=mastodon")["share_of_voice"]] == [1, 0]
+
+    ranked = [(a["network"], a["author"]["handle"], a["posts"]) for a in brand["top_authors"]]
+    assert ranked == [
+        ("bluesky", "amira.bsky.social", 6),
+        ("bluesky", "bruno.bsky.social", 1),
+        ("mastodon", "amira.bsky.social", 1),
+    ]
+    assert len(summary("brand", "&top=1")["top_authors"]) == 1
+
+    # Each term's count is the number of the topic's posts whose words include it.
+    texts = [t.lower() for t in TEXTS if "acme" in t] + [
+        "acme tie 0",
+        "acme tie 1",
+        "acme on mastodon",
+    ]
+    assert brand["terms_since"] == "2026-07-04"
+    assert brand["top_terms"], "no terms counted"
+    # Most posts first, ties by term; stop words are not terms.
+    assert [(t["term"], t["posts"]) for t in brand["top_terms"][:5]] == [
+        ("#acme", 8),
+        ("acme", 8),
+        ("awful", 2),
+        ("love", 2),
+        ("tie", 2),
+    ]
+    for term in brand["top_terms"]:
+        # Every post of the fixture carries the hashtag #acme.
+        words = [{*text.replace(",", " ").split(), "#acme"} for text in texts]
+        assert term["posts"] == sum(term["term"] in w for w in words), term
+    assert [t["posts"] for t in brand["top_terms"]] == sorted(
+        (t["posts"] for t in brand["top_terms"]), reverse=True
+    )
+    assert _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/summary?top=51").status_code == 422

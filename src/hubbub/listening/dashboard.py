@@ -168,6 +168,37 @@ def topic_volumes(
     return {topic_id: found.get(topic_id, 0) for topic_id in topic_ids}
 
 
+@dataclass(frozen=True)
+class Voice:
+    """One topic's part of the conversation: its posts and their percentage of the whole."""
+
+    topic: Topic
+    posts: int
+    percent: float
+
+
+def share_of_voice(
+    session: Session, topic: Topic, start: datetime, end: datetime, where: Slice = ALL
+) -> list[Voice]:
+    """The topic and the workspace's competitor topics over [start, end), the topic first and
+    the competitors by name: each one's rollup posts and share of their sum."""
+    competitors = session.scalars(
+        select(Topic)
+        .where(
+            Topic.workspace_id == topic.workspace_id,
+            Topic.kind == "competitor",
+            Topic.id != topic.id,
+        )
+        .order_by(Topic.name)
+    )
+    topics = [topic, *competitors]
+    volumes = topic_volumes(session, [t.id for t in topics], start, end, where)
+    total = sum(volumes.values())
+    return [
+        Voice(t, volumes[t.id], 100.0 * volumes[t.id] / total if total else 0.0) for t in topics
+    ]
+
+
 def top_terms(
     session: Session,
     topic_id: int,

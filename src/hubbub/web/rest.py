@@ -41,6 +41,15 @@ class AuthorOut(BaseModel):
     display_name: str | None
     url: str | None
 
+    @classmethod
+    def of(cls, author: Author) -> AuthorOut:
+        return cls(
+            native_id=author.native_id,
+            handle=author.handle,
+            display_name=author.display_name,
+            url=author.url,
+        )
+
 
 class TopicSentimentOut(BaseModel):
     topic: str
@@ -114,12 +123,7 @@ class PostOut(BaseModel):
             kind=post.kind,
             created_at=post.created_at,
             edited_at=post.edited_at,
-            author=AuthorOut(
-                native_id=author.native_id,
-                handle=author.handle,
-                display_name=author.display_name,
-                url=author.url,
-            ),
+            author=AuthorOut.of(author),
             text=post.text,
             title=post.title,
             lang=post.lang,

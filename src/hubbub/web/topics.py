@@ -46,9 +46,9 @@ from hubbub.web.queries import (
     match_sentiments,
     matching_posts,
     rollup_splits,
+    share_of_voice,
     top_authors,
     top_terms,
-    topic_volumes,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -411,15 +411,7 @@ def topic_dashboard(
     for hour, posts in hourly_volume(session, topic.id, start, end, where):
         buckets[_bucket(hour.astimezone(UTC), hours)] += posts
     volume = sum(buckets.values())
-    competitors = [
-        t for t in list_topics(session, access.ws.id) if t.kind == "competitor" and t.id != topic.id
-    ]
-    volumes = topic_volumes(session, [topic.id, *(t.id for t in competitors)], start, end, where)
-    voice_total = sum(volumes.values())
-    voice = [
-        (t.name, volumes[t.id], 100.0 * volumes[t.id] / voice_total if voice_total else 0.0)
-        for t in [topic, *competitors]
-    ]
+    voice = share_of_voice(session, topic, start, end, where)
     unit = "hour" if hours else "day"
     splits = rollup_splits(session, topic.id, start, end, where)
     # A live feed: the newest posts of the filters, whatever the period.
@@ -449,7 +441,7 @@ def topic_dashboard(
             "latest": latest,
             "sentiments": match_sentiments(session, topic.id, [post.id for post, _ in latest]),
             "voice": voice,
-            "has_competitors": bool(competitors),
+            "has_competitors": len(voice) > 1,
         },
     )
 

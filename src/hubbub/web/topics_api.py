@@ -4,7 +4,7 @@ time."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -19,6 +19,9 @@ from hubbub.listening.dashboard import (
     match_sentiments,
     matching_posts,
     rollup_splits,
+    share_of_voice,
+    top_authors,
+    top_terms,
 )
 from hubbub.listening.queries import list_topics
 from hubbub.web.auth import Access, Permit
@@ -32,7 +35,7 @@ from hubbub.web.filters import (
 )
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem
 from hubbub.web.queries import PostCursor
-from hubbub.web.rest import TIME_QUERY, PostOut
+from hubbub.web.rest import TIME_QUERY, AuthorOut, PostOut
 from hubbub.web.topics import topic_or_404
 
 api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["topics"])
@@ -77,8 +80,26 @@ class HourOut(BaseModel):
     posts: int
 
 
+class VoiceOut(BaseModel):
+    topic: str
+    kind: str
+    posts: int
+    percent: float = Field(description="Of the posts of all the topics listed.")
+
+
+class TopAuthorOut(BaseModel):
+    network: str
+    author: AuthorOut
+    posts: int
+
+
+class TermOut(BaseModel):
+    term: str
+    posts: int
+
+
 class TopicSummary(BaseModel):
-    """The dashboard's figures as data, read from the hourly rollups."""
+    """The dashboard's figures as data, read from the rollups."""
 
     topic: str
     since: datetime = Field(description="The window used: ``since`` rounded down to the hour.")
@@ -88,6 +109,19 @@ class TopicSummary(BaseModel):
     networks: list[CountOut]
     languages: list[CountOut]
     hourly: list[HourOut] = Field(description="Hours with posts, oldest first.")
+    share_of_voice: list[VoiceOut] = Field(
+        description="This topic, then the workspace's competitor topics by name, over the "
+        "same window and filters."
+    )
+    top_authors: list[TopAuthorOut] = Field(
+        description="Authors with the most matching posts in the window (deleted posts left "
+        "out), most first."
+    )
+    top_terms: list[TermOut] = Field(
+        description="Terms in the most posts, most first. Terms are counted per UTC day, so "
+        "they cover whole days from ``terms_since``."
+    )
+    terms_since: date = Field(description="The UTC day the term counts start on.")
 
 
 HOUR = timedelta(hours=1)
@@ -181,9 +215,11 @@ def api_topic_summary(
         str | None, Query(description="Default: 30 days before ``until``.", **TIME_QUERY)
     ] = None,
     until: Annotated[str | None, Query(description="Default: now.", **TIME_QUERY)] = None,
+    top: Annotated[int, Query(ge=1, le=50, description="Length of the top lists.")] = 10,
 ) -> TopicSummary | JSONResponse:
-    """Volume, sentiment, network and language splits and posts per hour of the topic over a
-    window of whole hours (rollups are hourly), at most 366 days."""
+    """The topic's dashboard as data over a window of whole hours (rollups are hourly), at
+    most 366 days: volume, sentiment, network and language splits, posts per hour, share of
+    voice against competitor topics, top authors and top terms."""
     topic = topic_or_404(session, access, name)
     try:
         given_start, given_end = query_time("since", since or ""), query_time("until", until or "")
@@ -212,4 +248,17 @@ def api_topic_summary(
             HourOut(hour=hour, posts=posts)
             for hour, posts in hourly_volume(session, topic.id, start, end, where)
         ],
+        share_of_voice=[
+            VoiceOut(topic=v.topic.name, kind=v.topic.kind, posts=v.posts, percent=v.percent)
+            for v in share_of_voice(session, topic, start, end, where)
+        ],
+        top_authors=[
+            TopAuthorOut(network=author.network, author=AuthorOut.of(author), posts=posts)
+            for author, posts in top_authors(session, topic.id, start, end, where, top)
+        ],
+        top_terms=[
+            TermOut(term=term, posts=posts)
+            for term, posts in top_terms(session, topic.id, start, end, where, top)
+        ],
+        terms_since=start.astimezone(UTC).date(),
     )
