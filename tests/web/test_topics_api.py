@@ -158,6 +158,7 @@ def test_bad_requests_get_clear_problems(anonymous: TestClient, tokens: dict[str
     assert backwards.status_code == 400 and backwards.json()["errors"][0]["field"] == "until"
     assert _get(anonymous, analyst, f"{url}?since=yesterday").status_code == 400
     assert _get(anonymous, analyst, f"{url}?sentiment=angry").status_code == 422
+    assert _get(anonymous, analyst, f"{url}?lang=english!").status_code == 422
     missing = _get(anonymous, analyst, "/api/v1/w/acme/topics/nope/posts")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
 
@@ -199,6 +200,9 @@ def test_the_summary_counts_each_post_as_the_topic_does(
     assert by_label["brand"]["positive"] >= 2 and by_label["Globex"]["negative"] == 1
     assert summary("brand", "&sentiment=positive")["posts"] == by_label["brand"]["positive"]
     assert summary("brand", "&network=mastodon")["posts"] == 1
+    # Languages are filed under their primary code: en-US and EN mean en.
+    assert summary("brand", "&lang=en-US")["posts"] == summary("brand", "&lang=EN")["posts"] == 8
+    assert summary("brand", "&lang=de")["posts"] == 0
     # Default window: the 30 days up to the next whole hour (the fixture's July is long gone).
     default = _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/summary").json()
     assert default["posts"] == 0 and default["until"].endswith(":00:00Z")

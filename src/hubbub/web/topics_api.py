@@ -23,6 +23,7 @@ from hubbub.listening.dashboard import (
     top_authors,
     top_terms,
 )
+from hubbub.listening.enrichment import declared_language
 from hubbub.listening.queries import list_topics
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, SessionDep
@@ -138,13 +139,29 @@ def _hour_ceiling(moment: datetime) -> datetime:
     return floor if floor == moment else floor + HOUR
 
 
+#: A language tag: ISO 639 code, optionally with subtags (``en``, ``pt-BR``, ``und``).
+LANGUAGE_TAG = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
+
+
 def topic_slice(
     network: Annotated[str | None, Query(min_length=1, max_length=32, pattern=NO_NUL)] = None,
-    lang: Annotated[str | None, Query(min_length=1, max_length=16, pattern=NO_NUL)] = None,
+    lang: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            pattern=LANGUAGE_TAG,
+            description="ISO 639 code; posts are filed under the primary one (en-US is en), "
+            "und where none was declared or detected.",
+        ),
+    ] = None,
     sentiment: Literal["negative", "neutral", "positive"] | None = None,
 ) -> Slice:
     """The slice filters both topic reads take; ``sentiment`` is as posts count in the topic."""
-    return Slice(network=network, lang=lang, sentiment=sentiment)
+    return Slice(
+        network=network.strip().lower() if network else None,
+        lang=declared_language([lang]) if lang else None,
+        sentiment=sentiment,
+    )
 
 
 SliceDep = Annotated[Slice, Depends(topic_slice)]
