@@ -6,6 +6,7 @@ default, or ``postgresql``); the test command runs the ``db``-marked tests on bo
 
 from __future__ import annotations
 
+import graphlib
 import os
 
 # Rich reads the terminal width once, when a console is made; tables in CLI tests must not wrap.
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 
 from hubbub.migrations import upgrade
 from hubbub.runtime import load_connectors
@@ -81,17 +82,62 @@ def db_url(_database_template: str, tmp_path: Path) -> Iterator[str]:
         return
     engine = create_engine(_database_template)
     with engine.begin() as conn:
-        tables = [
-            row[0]
-            for row in conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename != 'alembic_version'"
-                )
-            )
-        ]
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        _empty_postgres(conn)
     engine.dispose()
     yield _database_template
+
+
+#: Rows left by a test above which emptying the tables with TRUNCATE is the cheaper way.
+FEW_ROWS = 2_000
+
+
+def _empty_postgres(conn: Connection) -> None:
+    """Empty every table and restart every sequence, as ``TRUNCATE … RESTART IDENTITY`` would.
+
+    TRUNCATE costs a few milliseconds a table even when the table is empty (new files for it
+    and its indexes), and most tests leave a few rows in a few of the ~60 tables: those rows
+    are deleted instead, children before parents, unless there are many of them.
+    """
+    order = _children_first(conn)
+    probe = " UNION ALL ".join(
+        f"SELECT '{table}', count(*) FROM (SELECT FROM {table} LIMIT {FEW_ROWS + 1}) AS held"
+        for table in order
+    )
+    rows: dict[str, int] = dict(conn.execute(text(probe)).all())
+    if sum(rows.values()) > FEW_ROWS:
+        conn.execute(text(f"TRUNCATE {', '.join(order)} RESTART IDENTITY"))
+        return
+    for table in order:
+        if rows[table]:
+            conn.execute(text(f"DELETE FROM {table}"))
+    conn.execute(
+        text(
+            "SELECT setval(c.oid, s.seqstart, false) FROM pg_class c"
+            " JOIN pg_sequence s ON s.seqrelid = c.oid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+        )
+    )
+
+
+def _children_first(conn: Connection) -> list[str]:
+    """The store's tables, each one before the tables its foreign keys point to."""
+    tables = conn.scalars(
+        text(
+            "SELECT quote_ident(tablename) FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename != 'alembic_version'"
+        )
+    ).all()
+    parents_of: dict[str, set[str]] = {table: set() for table in tables}
+    for child, parent in conn.execute(
+        text(
+            "SELECT quote_ident(c.relname), quote_ident(p.relname) FROM pg_constraint k"
+            " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid"
+            " WHERE k.contype = 'f' AND k.connamespace = 'public'::regnamespace"
+        )
+    ):
+        if child != parent:
+            parents_of[parent].add(child)  # a parent waits for its children
+    return list(graphlib.TopologicalSorter(parents_of).static_order())
 
 
 @pytest.fixture
