@@ -277,7 +277,14 @@ def test_writes_go_through_the_actions_and_are_audited(
     assert done.status_code == 200 and done.json()["status"] == "waiting"
     assigned = api.post(f"{API}/{cid}/assign", json={"assignee_user_id": inbox.agent_id})
     assert assigned.json()["assignee_user_id"] == inbox.agent_id
-    assert api.post(f"{API}/{cid}/assign", json={}).json()["assignee_user_id"] is None
+    # Unassigning is said with null; a body that names no target, or a field the API does not
+    # know (a typo), is refused rather than read as "nobody".
+    for unclear in ({}, {"assignee": inbox.agent_id}):
+        refused = api.post(f"{API}/{cid}/assign", json=unclear)
+        assert refused.status_code == 422, unclear
+    assert api.get(f"{API}/{cid}").json()["assignee_user_id"] == inbox.agent_id
+    unassigned = api.post(f"{API}/{cid}/assign", json={"assignee_user_id": None})
+    assert unassigned.json()["assignee_user_id"] is None
     api.post(f"{API}/{cid}/notes", json={"body": "looked at it"})
     api.post(f"{API}/{cid}/replies", json={"body": "On it."})
     with transaction(engine) as session:
@@ -333,6 +340,9 @@ def test_the_idempotency_key_queues_a_reply_once(
             select(func.count()).select_from(OutboundReply).where(OutboundReply.body == "Once.")
         )
     assert count == 1
+    # The key goes in the header: in the body it is a field the API does not know, refused.
+    in_body = api.post(f"{API}/{cid}/replies", json={"body": "Twice?", "idempotency_key": "k"})
+    assert in_body.status_code == 422 and "idempotency_key" in in_body.text
 
 
 def test_a_viewer_lists_but_cannot_write(app: FastAPI, engine: Engine, inbox: Inbox) -> None:

@@ -241,6 +241,9 @@ def test_marking_for_managers_not_viewers(
         "/w/acme/influencers/mark", data={"author_id": celeb, "mark": "friend", "csrf_token": token}
     )
     assert bad.status_code == 400
+    for refused_form in ({"author_id": 2**64}, {"author_id": 0}, {"action": "explode"}):
+        form = {"author_id": celeb, "mark": "competitor", "csrf_token": token} | refused_form
+        assert manager.post("/w/acme/influencers/mark", data=form).status_code == 422, form
     manager.post(
         "/w/acme/influencers/mark",
         data={"author_id": celeb, "mark": "competitor", "action": "remove", "csrf_token": token},

@@ -145,6 +145,8 @@ def test_csv_link_and_drill_downs_keep_the_filters(
     assert "&lt;b&gt;skates&lt;/b&gt;" in _drill_summary(hostile.text)
     assert "<b>" not in hostile.text
     assert len(re.findall(r'<li class="post"', hostile.text)) == 0
+    # An id no row can have is refused, not passed to the database.
+    assert client.get(f"/w/acme/topics/skates/posts?author={2**64}").status_code == 422
 
 
 def _drill_summary(html: str) -> str:

@@ -35,7 +35,7 @@ from hubbub.listening.corrections.models import EnrichmentCorrection
 from hubbub.listening.corrections.queries import INTENTS, calibration_report, page_corrections
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.deps import RequestBody, RowId, SessionDep
 from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from hubbub.web.pages import render
 from hubbub.web.problems import PROBLEM_RESPONSES, local_path, problem
@@ -204,7 +204,7 @@ def correction_form(
     return RedirectResponse(f"{back.split('#')[0]}#post-{post_id}", status_code=303)
 
 
-class CorrectionIn(BaseModel):
+class CorrectionIn(RequestBody):
     """At least one of the two; an empty ``intents`` list says the post has no intent."""
 
     label: str | None = Field(default=None, max_length=16, description=", ".join(LABELS))

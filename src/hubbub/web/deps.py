@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -94,11 +95,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
-#: A row id in a path: beyond 64 bits no row exists, and the database refuses to compare.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-#: A row id to page before, in a query string; bounded for the same reason.
-BeforeId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+#: The largest row id: beyond 64 bits no row exists, and SQLite refuses to compare.
+MAX_ROW_ID = 2**63 - 1
+#: A row id in a path.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+#: A row id to page before, in a query string.
+BeforeId = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 
 #: No NUL characters in text the API stores: PostgreSQL text cannot hold them, so they are
 #: refused up front (422) instead of failing in the database (500).
 NO_NUL = r"^[^\x00]*$"
+
+
+class RequestBody(BaseModel):
+    """A JSON request body: a field it does not know is refused (422), not ignored, so a typo
+    such as ``assignee`` for ``assignee_user_id`` cannot pass as "field left out"."""
+
+    model_config = ConfigDict(extra="forbid")

@@ -51,7 +51,7 @@ from hubbub.listening.actions import get_topic
 from hubbub.listening.corrections.queries import verdicts
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import NO_NUL, RowId, SessionDep, read
+from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep, read
 from hubbub.web.problems import PROBLEM_RESPONSES, problem
 from hubbub.web.rest import PostOut
 
@@ -193,11 +193,11 @@ class ConversationDetail(ConversationOut):
     replies: list[ReplyOut]
 
 
-class StatusIn(BaseModel):
+class StatusIn(RequestBody):
     status: Status
 
 
-class AssignIn(BaseModel):
+class AssignIn(RequestBody):
     """Either a teammate's user id (``null``: nobody) or a queue whose turn-taking picks one."""
 
     assignee_user_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
@@ -207,14 +207,16 @@ class AssignIn(BaseModel):
     def _one_target(self) -> AssignIn:
         if self.queue is not None and self.assignee_user_id is not None:
             raise ValueError("give assignee_user_id or queue, not both")
+        if not self.model_fields_set:  # unassigning is said, never implied by an empty body
+            raise ValueError("give assignee_user_id (null: nobody) or queue")
         return self
 
 
-class NoteIn(BaseModel):
+class NoteIn(RequestBody):
     body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
 
 
-class ReplyIn(BaseModel):
+class ReplyIn(RequestBody):
     body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
     in_reply_to_post_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import igraph
@@ -41,7 +41,7 @@ from hubbub.posts.models import Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
-from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.deps import MAX_ROW_ID, RowId, SessionDep
 from hubbub.web.pages import render
 
 if TYPE_CHECKING:
@@ -279,9 +279,9 @@ def influencers(
 def mark_influencer(
     request: Request,
     access: MarkAuthors,
-    author_id: Annotated[int, Form()],
+    author_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     mark: Annotated[str, Form(max_length=16)],
-    action: Annotated[str, Form(max_length=8)] = "add",
+    action: Annotated[Literal["add", "remove"], Form()] = "add",
     topic: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Put a mark on an author or take it off (through the graph actions), then go back."""

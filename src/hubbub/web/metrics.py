@@ -43,7 +43,7 @@ from hubbub.measure.models import Conversion
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
-from hubbub.web.deps import NO_NUL, RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
 from hubbub.web.queries import hourly_volume
@@ -553,7 +553,7 @@ def business_case_save(
     return RedirectResponse(f"/w/{access.ws.slug}/metrics#business-case", status_code=303)
 
 
-class ConversionBody(BaseModel):
+class ConversionBody(RequestBody):
     """One conversion; ``external_id`` is your own id for it (an order number), unique in the
     workspace: sending it again records nothing new."""
 

@@ -18,7 +18,7 @@ from hubbub.listening.corrections.queries import Verdict, verdicts
 from hubbub.posts.models import Author, Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import NO_NUL, RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep
 from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, PostQuery
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
@@ -270,7 +270,7 @@ class TokenOut(BaseModel):
         )
 
 
-class TokenIn(BaseModel):
+class TokenIn(RequestBody):
     name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
     role: Role
 

@@ -37,7 +37,7 @@ from hubbub.posts.models import Author
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
-from hubbub.web.deps import SessionDep
+from hubbub.web.deps import MAX_ROW_ID, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.queries import (
     SENTIMENT_CLASSES,
@@ -351,7 +351,7 @@ def topic_posts(
     access: ReadTopics,
     name: str,
     filters: FiltersDep,
-    author: Annotated[int | None, Query(ge=1)] = None,
+    author: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     term: Annotated[str, Query(max_length=MAX_TERM_CHARS)] = "",
 ) -> Response:
     """Drill-down from a dashboard panel: the matching posts of its period and filters, of one

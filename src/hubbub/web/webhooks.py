@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hubbub.accounts.actions import record_audit
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
-from hubbub.web.deps import NO_NUL, RowId, SessionDep
+from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import PROBLEM_RESPONSES, problem
 from hubbub.webhooks import queries
@@ -64,7 +64,7 @@ class WebhookOut(BaseModel):
         )
 
 
-class WebhookIn(BaseModel):
+class WebhookIn(RequestBody):
     url: str = Field(min_length=1, max_length=MAX_URL_CHARS, pattern=NO_NUL)
     events: list[str] = Field(
         default_factory=list, description=f"Empty for all: {', '.join(EVENTS)}."
