@@ -138,6 +138,18 @@ def test_csv_link_and_drill_downs_keep_the_filters(
     assert "chen.example" in _drill_summary(by_author.text)
     by_network = client.get("/w/acme/topics/skates/posts?network=mastodon&period=90d")
     assert len(re.findall(r'<li class="post"', by_network.text)) == 2
+    # Filters read as the API reads them: case aside, and a language by its primary code.
+    for same in ("network=MASTODON", "network=Mastodon"):
+        page = client.get(f"/w/acme/topics/skates/posts?{same}&period=90d")
+        assert len(re.findall(r'<li class="post"', page.text)) == 2, same
+    german = [
+        re.findall(
+            r'<p class="text">([^<]*)</p>',
+            client.get(f"/w/acme/topics/skates/posts?lang={lang}&period=90d").text,
+        )
+        for lang in ("de", "DE", "de-AT")
+    ]
+    assert german[0] == german[1] == german[2] == ["Die Skates und die Rollen sind toll"]
 
     # What the user typed is shown escaped, and an author of another workspace is not named.
     hostile = client.get("/w/acme/topics/skates/posts?term=%3Cb%3Eskates%3C/b%3E&author=999999")

@@ -3,7 +3,7 @@ sentiment each counts under in that topic."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -203,9 +203,13 @@ def test_the_summary_counts_each_post_as_the_topic_does(
     # Languages are filed under their primary code: en-US and EN mean en.
     assert summary("brand", "&lang=en-US")["posts"] == summary("brand", "&lang=EN")["posts"] == 8
     assert summary("brand", "&lang=de")["posts"] == 0
-    # Default window: the 30 days up to the next whole hour (the fixture's July is long gone).
+    # Default window: the dashboard's last 30 days, from a UTC midnight to the next whole hour
+    # (the fixture's July is long gone).
     default = _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/summary").json()
     assert default["posts"] == 0 and default["until"].endswith(":00:00Z")
+    assert default["since"].endswith("T00:00:00Z")
+    days = datetime.fromisoformat(default["until"]) - datetime.fromisoformat(default["since"])
+    assert timedelta(days=29) < days <= timedelta(days=30)
 
 
 def test_summary_windows_are_checked(anonymous: TestClient, tokens: dict[str, str]) -> None:

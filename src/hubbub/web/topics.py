@@ -29,6 +29,7 @@ from hubbub.listening.actions import (
     update_topic,
 )
 from hubbub.listening.dashboard import period
+from hubbub.listening.enrichment import declared_language
 from hubbub.listening.models import TOPIC_KINDS, Topic
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import MAX_RULE_CHARS, QueryError, parse
@@ -274,11 +275,13 @@ class Filters:
         lang: str | None = None,
         sentiment: str | None = None,
     ) -> Filters:
-        """Unknown periods and sentiment classes fall back to "all" rather than failing."""
+        """Unknown periods and sentiment classes fall back to "all" rather than failing; a
+        language is filed under its primary code (``en-US`` and ``EN`` are ``en``), as the API
+        reads it."""
         return cls(
             period=period if period in PERIODS else DEFAULT_PERIOD,
-            network=(network or "").strip()[:32],
-            lang=(lang or "").strip()[:16],
+            network=(network or "").strip().lower()[:32],
+            lang=declared_language([(lang or "")[:16]]) or "",
             sentiment=sentiment if sentiment in SENTIMENT_CLASSES else "",
         )
 

@@ -18,6 +18,7 @@ from hubbub.listening.dashboard import (
     hourly_volume,
     match_sentiments,
     matching_posts,
+    period,
     rollup_splits,
     share_of_voice,
     top_authors,
@@ -229,7 +230,12 @@ def api_topic_summary(
     name: Annotated[str, Path(max_length=200, pattern=NO_NUL)],
     where: SliceDep,
     since: Annotated[
-        str | None, Query(description="Default: 30 days before ``until``.", **TIME_QUERY)
+        str | None,
+        Query(
+            description="Default: 30 days before ``until``; with neither given, the "
+            "dashboard's last 30 days (from midnight UTC 29 days ago to the end of this hour).",
+            **TIME_QUERY,
+        ),
     ] = None,
     until: Annotated[str | None, Query(description="Default: now.", **TIME_QUERY)] = None,
     top: Annotated[int, Query(ge=1, le=50, description="Length of the top lists.")] = 10,
@@ -240,8 +246,11 @@ def api_topic_summary(
     topic = topic_or_404(session, access, name)
     try:
         given_start, given_end = query_time("since", since or ""), query_time("until", until or "")
-        end = _hour_ceiling(given_end or utcnow())
-        start = _hour_floor(given_start) if given_start else end - timedelta(days=30)
+        if given_end is None and given_start is None:  # the dashboard's "last 30 days"
+            start, end = period(utcnow(), 30)
+        else:
+            end = _hour_ceiling(given_end or utcnow())
+            start = _hour_floor(given_start) if given_start else end - timedelta(days=30)
         if start >= end:
             raise FilterError("until", "must be later than since")
         if end - start > SUMMARY_MAX:
