@@ -9,14 +9,17 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from hubbub.connectors.rss.source import RssConnector
 from hubbub.core.clock import utcnow
 from hubbub.core.items import RawEvent
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.sources.actions import REPLAYED, add_source, replay_dead_letter
+from hubbub.sources.base import SourceContext
 from hubbub.sources.ingest import Ingestor, Target
 from hubbub.sources.models import DeadLetter, Source
 from hubbub.store.engine import transaction
+from tests.connectors.rss.feedserver import Reply, feed_server, run_until
 from tests.support.factories import jsonl_event, jsonl_line
 
 
@@ -170,3 +173,40 @@ def test_cached_authors_still_record_new_handles(
     cached = ingestor.author_cache.get(key)
     assert cached is not None
     assert (cached.handle, cached.followers) == ("amira.dev", 5000)
+
+
+def test_each_failed_fetch_is_kept_and_shown_on_its_source(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    """A connector reports a failed fetch as an event without bytes: each distinct failure is
+    its own dead letter (not one per workspace), and its source shows it as its last error."""
+    reports: dict[str, RawEvent] = {}
+    with feed_server() as server:
+        for name, status in (("gone", 404), ("withdrawn", 410)):
+            url = server.script(f"/{name}", Reply(b"no feed here", status=status))
+            feed = RssConnector(
+                RssConnector.parse_config({"url": url, "interval_seconds": 60}),
+                SourceContext(settings, name),
+            )
+            reports[name] = run_until(feed, None, lambda batches: len(batches) >= 1)[0][0]
+    ingestor = Ingestor(engine, settings)
+    with transaction(engine) as session:
+        ids = {
+            name: add_source(session, settings, workspace_id, "rss", name, {"url": url}, {}).id
+            for name, url in (("gone", server.base + "/gone"), ("withdrawn", server.base + "/w"))
+        }
+    for _ in range(2):  # the same failure reported again is the same letter
+        for name, report in reports.items():
+            assert ingestor.ingest(Target(workspace_id, ids[name]), [report]).rejected == 1
+    letters = _letters(engine)
+    assert [(letter.reason_code, letter.source_id) for letter in letters] == [
+        ("http_status", ids["gone"]),
+        ("http_status", ids["withdrawn"]),
+    ]
+    assert "404" in letters[0].reason and "410" in letters[1].reason
+    with Session(engine) as session:
+        for name, status in (("gone", "404"), ("withdrawn", "410")):
+            source = session.get_one(Source, ids[name])
+            assert source.last_error is not None and status in source.last_error
+            assert source.last_error.startswith("http_status: ")
+            assert source.last_error_at is not None

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from multiprocessing import get_context
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import Engine, Table, case, update
 from sqlalchemy.orm import Session
 
@@ -207,6 +208,23 @@ def _pack(events: Sequence[RawEvent]) -> PackedEvents:
     )
 
 
+def letter_digest(event: RawEvent) -> str:
+    """What makes a dead letter the same one again: its bytes, or, for an event without any (a
+    connector's report of a fetch that failed), what failed, where and why."""
+    if event.payload:
+        return hashlib.sha256(event.payload).hexdigest()
+    reported = orjson.dumps(dict(event.meta), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(b"meta:" + reported).hexdigest()
+
+
+def _fetch_failure(refusals: Sequence[Refusal]) -> str | None:
+    """The last failed fetch a connector reported in the batch, as the source's last error."""
+    for refusal in reversed(refusals):
+        if not refusal.event.payload and "error" in refusal.event.meta:
+            return f"{refusal.code}: {refusal.detail}"
+    return None
+
+
 def _prepare_in_worker(target: Target, packed: PackedEvents) -> PreparedBatch:
     if _worker is None:
         raise RuntimeError("prepare worker used before it was started")
@@ -365,7 +383,7 @@ class Ingestor:
         result.rejected = len(refusals)
         result.reasons.update(r.code for r in refusals)
         if target.source_id is not None:
-            self._advance(session, target.source_id, result, now)
+            self._advance(session, target.source_id, result, now, _fetch_failure(refusals))
         return result
 
     def _dead_letters(
@@ -384,7 +402,7 @@ class Ingestor:
                     "reason": refusal.detail[:2000],
                     "payload": payload[:limit],
                     "payload_size": len(payload),
-                    "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                    "payload_sha256": letter_digest(refusal.event),
                     "truncated": len(payload) > limit,
                     "meta": dict(refusal.event.meta),
                     "cursor": refusal.event.cursor,
@@ -396,13 +414,17 @@ class Ingestor:
         session.execute(insert_ignoring_conflicts(session, cast(Table, DeadLetter.__table__)), rows)
 
     @staticmethod
-    def _advance(session: Session, source_id: int, result: IngestResult, now: datetime) -> None:
+    def _advance(
+        session: Session, source_id: int, result: IngestResult, now: datetime, error: str | None
+    ) -> None:
         values: dict[str, Any] = {
             "events_total": Source.events_total + result.events,
             "stored_total": Source.stored_total + result.store.stored,
             "rejected_total": Source.rejected_total + result.rejected,
             "last_event_at": now,
         }
+        if error is not None:
+            values |= {"last_error": error[:2000], "last_error_at": now}
         if result.cursor is not None:
             values["cursor"] = result.cursor
         if result.newest_event_at is not None:

@@ -45,7 +45,9 @@ class Source(Base):
 class DeadLetter(Base):
     """A payload refused with a reason, kept so it can be inspected and replayed.
 
-    The same bytes arriving twice (a replay after a crash) are kept once.
+    The same bytes arriving twice (a replay after a crash) are kept once; a connector's report
+    of a failed fetch (no bytes) is kept once per URL, error and detail. ``payload_sha256`` is
+    that key (``ingest.letter_digest``).
     """
 
     __tablename__ = "dead_letters"
