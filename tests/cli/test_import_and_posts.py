@@ -26,6 +26,7 @@ def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> 
 
 
 def test_jsonl_export_round_trips(hubbub: Invoke, tmp_path: Path) -> None:
+    # More posts than a table shows, some sharing a time; one is deleted later.
     lines = [
         jsonl_line(
             n,
@@ -33,19 +34,30 @@ def test_jsonl_export_round_trips(hubbub: Invoke, tmp_path: Path) -> None:
             likes=n,
             reply_to="bluesky:amira:0" if n else None,
             media=["image"],
+            created_at=f"2026-07-04T12:{n // 3:02d}:00+00:00",
         )
-        for n in range(10)
+        for n in range(26)
     ]
     hubbub("import", str(_write(tmp_path / "in.jsonl", lines)), "--format", "jsonl")
-    exported = hubbub("posts", "--format", "jsonl", "--limit", "100").stdout_bytes
+    gone = _write(tmp_path / "gone.jsonl", [jsonl_line(25, deleted_at="2026-07-05T08:00:00Z")])
+    hubbub("import", str(gone), "--format", "jsonl")
+    # An export writes every post unless --limit says otherwise (a table shows 20).
+    exported = hubbub("posts", "--format", "jsonl", "--deleted").stdout_bytes
     (tmp_path / "out.jsonl").write_bytes(exported)
+    assert len(exported.splitlines()) == 26
+    assert sum(b'"deleted_at"' in line for line in exported.splitlines()) == 1
+    assert len(hubbub("posts", "--format", "jsonl", "--limit", "7").stdout_bytes.splitlines()) == 7
     hubbub("init", "--workspace", "copy")
     hubbub("import", str(tmp_path / "out.jsonl"), "--format", "jsonl", "--workspace", "copy")
-    again = hubbub(
-        "posts", "--format", "jsonl", "--limit", "100", "--workspace", "copy"
-    ).stdout_bytes
-    assert sorted(exported.splitlines()) == sorted(again.splitlines())
-    assert len(exported.splitlines()) == 10
+
+    def live(workspace: str) -> list[bytes]:
+        found = hubbub("posts", "--format", "jsonl", "--workspace", workspace).stdout_bytes
+        return sorted(found.splitlines())
+
+    assert live("copy") == live("default") and len(live("copy")) == 25
+    # The deleted post arrives as its deletion: the copy never shows it, even if it comes again.
+    hubbub("import", str(tmp_path / "in.jsonl"), "--format", "jsonl", "--workspace", "copy")
+    assert hubbub("posts", "--count", "--workspace", "copy").output.strip() == "25"
 
 
 def test_posts_filters(hubbub: Invoke, tmp_path: Path) -> None:

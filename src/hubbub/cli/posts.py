@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from itertools import islice
 
 import typer
 from rich.table import Table
@@ -12,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from hubbub.connectors.files.formats import export_line
 from hubbub.core.clock import parse_timestamp
-from hubbub.posts.queries import PostFilter, count_posts, list_posts
+from hubbub.posts.queries import PostFilter, count_posts, iter_posts, list_posts
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
+
+TABLE_ROWS = 20
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -34,7 +37,9 @@ def posts(
     contains: str | None = typer.Option(None, help="Text contains (case-insensitive)."),
     deleted: bool = typer.Option(False, "--deleted", help="Include deleted posts."),
     unique: bool = typer.Option(False, "--unique", help="Leave out linked near-duplicates."),
-    limit: int = typer.Option(20, min=1, max=1_000_000),
+    limit: int | None = typer.Option(
+        None, min=1, help="Most posts to print (default: 20 in a table, every one in jsonl)."
+    ),
     count: bool = typer.Option(False, "--count", help="Print only the number of matching posts."),
     output: str = typer.Option(
         "table", "--format", help="table or jsonl (Hubbub's export format)."
@@ -52,18 +57,18 @@ def posts(
         include_deleted=deleted,
         include_near_duplicates=not unique,
     )
+    if output not in ("table", "jsonl"):
+        raise fail("--format is table or jsonl")
     with Session(rt.engine) as session:
         if count:
             print(count_posts(session, f))
             return
-        rows = list_posts(session, f, limit=limit)
-    if output == "jsonl":
-        out = sys.stdout.buffer
-        for post, author_row in rows:
-            out.write(export_line(post.as_dict(), author_row.__dict__) + b"\n")
-        return
-    if output != "table":
-        raise fail("--format is table or jsonl")
+        if output == "jsonl":  # an export: every post unless told otherwise, streamed
+            out = sys.stdout.buffer
+            for post, author_row in islice(iter_posts(session, f), limit):
+                out.write(export_line(post.as_dict(), author_row.__dict__) + b"\n")
+            return
+        rows = list_posts(session, f, limit=limit or TABLE_ROWS)
     table = Table("created (UTC)", "network", "author", "text", "kind", show_lines=False)
     for post, author_row in rows:
         text = post.text if not post.deleted else "(deleted)"

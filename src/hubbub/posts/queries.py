@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -52,10 +53,33 @@ def count_posts(session: Session, f: PostFilter) -> int:
     return int(session.scalar(_where(query, f)) or 0)
 
 
+def iter_posts(session: Session, f: PostFilter, page: int = 1_000) -> Iterator[tuple[Post, Author]]:
+    """Every matching post, newest first, read ``page`` at a time, so an export of millions
+    holds one page in memory."""
+    before: tuple[datetime, int] | None = None
+    while True:
+        found = list_posts(session, f, limit=page, before=before)
+        yield from found
+        if len(found) < page:
+            return
+        before = (found[-1][0].created_at, found[-1][0].id)
+        session.expunge_all()  # the page written out is not needed again
+
+
 def list_posts(
-    session: Session, f: PostFilter, limit: int = 50, newest_first: bool = True
+    session: Session,
+    f: PostFilter,
+    limit: int = 50,
+    newest_first: bool = True,
+    before: tuple[datetime, int] | None = None,
 ) -> list[tuple[Post, Author]]:
+    """``before`` (a post's time and id, newest first only) keeps the posts after it."""
     query = select(Post, Author).join(Author, Author.id == Post.author_id)
+    if before is not None:
+        moment, post_id = before
+        query = query.where(
+            Post.created_at <= moment, or_(Post.created_at < moment, Post.id < post_id)
+        )
     order = (Post.created_at.desc(), Post.id.desc()) if newest_first else (Post.created_at, Post.id)
     rows = session.execute(_where(cast(Select[Any], query), f).order_by(*order).limit(limit))
     return [(row.Post, row.Author) for row in rows]

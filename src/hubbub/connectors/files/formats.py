@@ -13,7 +13,7 @@ from typing import Any, cast
 import orjson
 
 from hubbub.core.errors import Rejected
-from hubbub.core.items import AuthorRef, Item, MediaKind, PostItem, RawEvent
+from hubbub.core.items import AuthorRef, DeleteItem, Item, MediaKind, PostItem, RawEvent
 from hubbub.sources.base import normalisers, register_format
 from hubbub.sources.decode import load_json, require, timestamp
 
@@ -128,7 +128,12 @@ def normalise_jsonl(event: RawEvent) -> list[Item]:
         )
     if obj.get("type") != "post":
         raise Rejected("unknown_type", f"jsonl record type {obj.get('type')!r}")
-    return [_post_from_mapping(obj, event.payload.decode())]
+    post = _post_from_mapping(obj, event.payload.decode())
+    deleted_at = obj.get("deleted_at")
+    if deleted_at is None:
+        return [post]
+    gone = DeleteItem(post.native_id, timestamp(deleted_at, "deleted_at"), post.network)
+    return [post, gone]
 
 
 @normalisers.register("csv")
@@ -169,4 +174,6 @@ def export_line(post: dict[str, Any], author: dict[str, Any]) -> bytes:
         **{k: post.get(k) for k in _COUNT_FIELDS},
         "raw": post.get("raw") or "",
     }
+    if post.get("deleted"):  # the text is gone already; the import deletes it again
+        record["deleted_at"] = _iso(post.get("deleted_at") or post["created_at"])
     return orjson.dumps(record)
