@@ -5,14 +5,31 @@ Every field carries a description; ``docs/settings.md`` is tested against this c
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from hubbub.core.errors import ConfigError
+
+
+def _names(value: Any) -> Any:
+    """A list setting from the environment: a JSON list, or names separated by commas."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        return json.loads(text)  # a malformed list is a validation error naming the variable
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+#: A list of names (hosts), given as ``a,b`` or as JSON ``["a", "b"]``.
+Names = Annotated[list[str], NoDecode, BeforeValidator(_names)]
 
 
 class Settings(BaseSettings):
@@ -55,7 +72,7 @@ class Settings(BaseSettings):
             "(off by default against SSRF)."
         ),
     )
-    allowed_private_hosts: list[str] = Field(
+    allowed_private_hosts: Names = Field(
         default_factory=list,
         description="Host names or IPs that may resolve to private addresses even when refused.",
     )
@@ -66,7 +83,7 @@ class Settings(BaseSettings):
         default="Hubbub/0.1 (+https://github.com/hubbub-social/hubbub)",
         description="User-Agent sent with every outgoing request.",
     )
-    extra_shorteners: list[str] = Field(
+    extra_shorteners: Names = Field(
         default_factory=list,
         description=(
             "Hosts whose links only redirect (e.g. the brand's own short domain), resolved to "
@@ -149,7 +166,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    allowed_hosts: list[str] = Field(
+    allowed_hosts: Names = Field(
         default_factory=lambda: ["127.0.0.1", "localhost"],
         description=(
             "Host header names the web app answers (others get 400, which also stops DNS "
@@ -232,6 +249,10 @@ def get_settings() -> Settings:
     naming the variable (never its value, which may be a secret)."""
     try:
         return Settings()
+    except SettingsError as exc:  # the value could not be read at all
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"HUBBUB_{found.group(1).upper()}" if found else "a HUBBUB_* variable"
+        raise ConfigError(f"{name}: the value cannot be read") from None
     except ValidationError as exc:
         problems = [
             f"HUBBUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
@@ -269,7 +290,9 @@ def settings_markdown() -> str:
         lines.append(f"| `HUBBUB_{name.upper()}` | `{default}` | {description} |")
     lines += [
         "",
-        "Lists are given as JSON, e.g. `HUBBUB_ALLOWED_PRIVATE_HOSTS='[\"127.0.0.1\"]'`.",
+        "Lists are names separated by commas",
+        "(`HUBBUB_ALLOWED_PRIVATE_HOSTS=127.0.0.1,feeds.lan`)",
+        "or a JSON list (`'[\"127.0.0.1\"]'`).",
         "",
     ]
     return "\n".join(lines)
