@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from hubbub.settings import get_settings
 from tests.cli.conftest import Invoke
 from tests.support.factories import jsonl_line
 
@@ -128,3 +131,38 @@ def test_an_oversize_line_is_refused_alone(hubbub: Invoke, tmp_path: Path) -> No
     assert "accepted 2" in result.output
     assert "rejected 1 × too_large" in result.output
     assert hubbub("posts", "--count").output.strip() == "2"
+    # The letter keeps the whole line (within HUBBUB_DEAD_LETTER_MAX_BYTES), its size and
+    # where it was, so it imports once the limit is raised.
+    letter = hubbub("deadletters", "show", "1").output
+    assert f"size: {len(huge)} bytes\n" in letter  # whole, not cut when stored
+    assert "'line': '2'" in letter
+    assert hubbub("deadletters", "show", "1", "--raw").stdout_bytes == huge
+
+
+def test_a_line_longer_than_a_dead_letter_is_cut_and_says_so(
+    hubbub: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBBUB_DEAD_LETTER_MAX_BYTES", "2000000")
+    huge = jsonl_line(99, text="z" * 3_000_000)
+    source = _write(tmp_path / "huge.jsonl", [jsonl_line(1), huge])
+    hubbub("import", str(source), "--format", "jsonl")
+    letter = hubbub("deadletters", "show", "1").output
+    assert f"payload of {len(huge)} bytes" in letter  # its true size, not the part read
+    assert "(cut when stored)" in letter
+    monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "4000000")
+    get_settings.cache_clear()
+    replayed = hubbub("deadletters", "replay", "1", ok=False)
+    assert "cut when stored" in replayed.output
+    assert hubbub("posts", "--count").output.strip() == "1"
+
+
+def test_a_refused_long_line_is_replayed_whole_after_the_limit_is_raised(
+    hubbub: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huge = jsonl_line(99, text="z" * 1_500_000)
+    hubbub("import", str(_write(tmp_path / "long.jsonl", [huge])), "--format", "jsonl")
+    assert hubbub("posts", "--count").output.strip() == "0"
+    monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "2000000")
+    get_settings.cache_clear()
+    hubbub("deadletters", "replay", "1")
+    assert hubbub("posts", "--count").output.strip() == "1"

@@ -19,27 +19,31 @@ from hubbub.core.errors import Rejected
 from hubbub.core.items import RawEvent
 from hubbub.sources.base import format_layout, normalisers
 from hubbub.sources.decode import load_json
-from hubbub.sources.ingest import Ingestor, IngestResult, Target
+from hubbub.sources.ingest import CUT_FROM, Ingestor, IngestResult, Target
 
 Progress = Callable[[int], None]
 DOCUMENT_FACTOR = 64
 
 
-def _lines(handle: BinaryIO, limit: int) -> Iterator[bytes]:
-    """Lines without their newline; an over-long line is cut to ``limit + 1`` bytes so it is
-    refused as too large without holding the whole of it in memory."""
+def _lines(handle: BinaryIO, keep: int) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, line without its newline, its whole size) of each non-blank line; a line
+    over ``keep`` bytes is cut to ``keep + 1`` of them, so it is never held whole in memory,
+    and the rest of it is only counted."""
+    number = 0
     while True:
-        line = handle.readline(limit + 1)
+        line = handle.readline(keep + 1)
         if not line:
             return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:
-                rest = handle.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
+        number += 1
+        size, last = len(line), line
+        if len(line) > keep and not line.endswith(b"\n"):
+            while last and not last.endswith(b"\n"):
+                last = handle.readline(1 << 20)
+                size += len(last)
+        size -= len(last) - len(last.rstrip(b"\r\n"))  # the newline is not the line's
         stripped = line.rstrip(b"\r\n")
         if stripped.strip():
-            yield stripped
+            yield number, stripped, size
 
 
 def _document_events(data: bytes, fmt: str, meta: dict[str, str]) -> Iterator[RawEvent]:
@@ -62,7 +66,7 @@ def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) ->
     undecodable: list[bytes] = []
 
     def decoded() -> Iterator[str]:
-        for number, raw in enumerate(_lines(handle, limit)):
+        for number, (_line, raw, _size) in enumerate(_lines(handle, limit)):
             try:
                 yield raw.decode("utf-8-sig" if number == 0 else "utf-8") + "\n"
             except UnicodeDecodeError:
@@ -76,16 +80,24 @@ def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) ->
         yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
 
 
-def file_events(path: Path, fmt: str, limit: int) -> Iterator[RawEvent]:
-    """The raw events of one file, streamed (line and csv files are never read whole)."""
+def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[RawEvent]:
+    """The raw events of one file, streamed (line and csv files are never read whole).
+
+    A line over ``limit`` bytes is still read up to ``keep`` bytes (the dead-letter store's
+    share), so a refused line can be replayed whole once the limit is raised; a longer one is
+    cut and says its whole size in ``meta[CUT_FROM]``. Lines carry their number.
+    """
     normalisers.get(fmt)  # unknown formats fail before anything is read
     # Undated feed entries take the time they reached us; for a file, that is the import.
     meta = {"file": str(path), "received_at": utcnow().isoformat()}
     layout = format_layout(fmt)
     with path.open("rb") as handle:
         if layout == "lines":
-            for line in _lines(handle, limit):
-                yield RawEvent(payload=line, format=fmt, meta=meta)
+            for number, line, size in _lines(handle, max(limit, keep)):
+                found = meta | {"line": str(number)}
+                if size > len(line):
+                    found[CUT_FROM] = str(size)
+                yield RawEvent(payload=line, format=fmt, meta=found)
         elif layout == "csv":
             yield from _csv_events(handle, fmt, meta, limit)
         else:
@@ -93,7 +105,8 @@ def file_events(path: Path, fmt: str, limit: int) -> Iterator[RawEvent]:
             # past DOCUMENT_FACTOR events' worth it is refused whole, without being read whole.
             data = handle.read(limit * DOCUMENT_FACTOR + 1)
             if len(data) > limit * DOCUMENT_FACTOR:
-                yield RawEvent(payload=data[: limit + 1], format=fmt, meta=meta)
+                whole = meta | {CUT_FROM: str(path.stat().st_size)}
+                yield RawEvent(payload=data[: max(limit, keep) + 1], format=fmt, meta=whole)
                 return
             yield from _document_events(data, fmt, meta)
 
@@ -110,7 +123,10 @@ def import_file(
         nonlocal read
         batch: list[RawEvent] = []
         size = ingestor.settings.ingest_batch_size
-        for event in file_events(path, fmt, ingestor.settings.max_payload_bytes):
+        settings = ingestor.settings
+        for event in file_events(
+            path, fmt, settings.max_payload_bytes, settings.dead_letter_max_bytes
+        ):
             batch.append(event)
             read += len(event.payload) + 1
             if len(batch) >= size:

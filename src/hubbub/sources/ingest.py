@@ -104,11 +104,9 @@ class PreparedBatch:
 
 def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[Item]:
     """Decode one raw event; every failure, expected or not, becomes a :class:`Rejected`."""
-    if len(event.payload) > settings.max_payload_bytes:
-        raise Rejected(
-            "too_large",
-            f"payload of {len(event.payload)} bytes is over {settings.max_payload_bytes}",
-        )
+    size = whole_size(event)
+    if size > settings.max_payload_bytes:
+        raise Rejected("too_large", f"payload of {size} bytes is over {settings.max_payload_bytes}")
     try:
         normaliser = normalisers.get(event.format)
         format_network(event.format)
@@ -206,6 +204,16 @@ def _pack(events: Sequence[RawEvent]) -> PackedEvents:
         [e.cursor for e in events],
         [e.meta for e in events],
     )
+
+
+#: ``RawEvent.meta`` key of a payload its reader cut (a file's over-long line): its whole size.
+CUT_FROM = "cut_from_bytes"
+
+
+def whole_size(event: RawEvent) -> int:
+    """The payload's size before its reader cut it, else its own."""
+    cut = event.meta.get(CUT_FROM)
+    return int(cut) if cut and cut.isdecimal() else len(event.payload)
 
 
 def letter_digest(event: RawEvent) -> str:
@@ -401,9 +409,9 @@ class Ingestor:
                     "reason_code": refusal.code,
                     "reason": refusal.detail[:2000],
                     "payload": payload[:limit],
-                    "payload_size": len(payload),
+                    "payload_size": whole_size(refusal.event),
                     "payload_sha256": letter_digest(refusal.event),
-                    "truncated": len(payload) > limit,
+                    "truncated": whole_size(refusal.event) > min(len(payload), limit),
                     "meta": dict(refusal.event.meta),
                     "cursor": refusal.event.cursor,
                     "received_at": now,
