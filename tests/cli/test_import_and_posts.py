@@ -110,6 +110,15 @@ def test_deadletters_show_and_replay(hubbub: Invoke, tmp_path: Path) -> None:
     assert "still refused 1" in replayed.output
     missing = hubbub("deadletters", "show", "999", ok=False)
     assert missing.exit_code == 1
+    # An unknown id is reported and counted as such, and fails the command; an id named and
+    # also pending runs once.
+    unknown = hubbub("deadletters", "replay", "999", "1", ok=False)
+    assert unknown.exit_code == 1
+    assert "replayed 1: stored 0, still refused 1, not found 1" in unknown.output
+    both = hubbub("deadletters", "replay", "1", "--all")
+    assert "replayed 1: stored 0, still refused 1" in both.output
+    none = hubbub("deadletters", "replay", "--all", "--reason", "nosuch")
+    assert "no pending dead letters with reason nosuch" in none.output
 
 
 def test_source_add_validates_and_lists(hubbub: Invoke) -> None:
@@ -164,5 +173,11 @@ def test_a_refused_long_line_is_replayed_whole_after_the_limit_is_raised(
     assert hubbub("posts", "--count").output.strip() == "0"
     monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "2000000")
     get_settings.cache_clear()
-    hubbub("deadletters", "replay", "1")
+    assert "stored 1" in hubbub("deadletters", "replay", "1").output
     assert hubbub("posts", "--count").output.strip() == "1"
+    # Stored once, a letter is not run again, whatever today's settings say.
+    monkeypatch.delenv("HUBBUB_MAX_PAYLOAD_BYTES")
+    get_settings.cache_clear()
+    again = hubbub("deadletters", "replay", "1")
+    assert "1: already stored" in again.output and "already stored 1" in again.output
+    assert "pending by reason: none" in hubbub("deadletters", "list").output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 import typer
 from rich.progress import Progress
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.errors import ConfigError
 from hubbub.runtime import WorkspaceOption, console, err_console, fail, runtime
-from hubbub.sources.actions import REPLAYED, replay_dead_letter
+from hubbub.sources.actions import ALREADY_STORED, REPLAYED, replay_dead_letter
 from hubbub.sources.ingest import Ingestor
 from hubbub.sources.models import DeadLetter
 
@@ -107,9 +108,13 @@ def replay(
     reason: str | None = typer.Option(None, help="With --all: only this reason code."),
     workspace: str = WorkspaceOption,
 ) -> None:
-    """Run letters through today's normalisers and settings; stored ones are marked replayed."""
+    """Run letters through today's normalisers and settings; stored ones are marked replayed.
+
+    Exit status 1 when a named id is not a letter of the workspace (the others still run)."""
     rt = runtime()
     workspace_id = rt.workspace_id(workspace)
+    if not letter_ids and not every:
+        raise fail("name dead letter ids or pass --all")
     ids = list(letter_ids or [])
     with Session(rt.engine) as session:
         if every:
@@ -117,6 +122,7 @@ def replay(
             if reason:
                 query = query.where(DeadLetter.reason_code == reason)
             ids += list(session.scalars(query.order_by(DeadLetter.id)))
+        ids = list(dict.fromkeys(ids))  # an id named and also pending runs once
         owned = set(
             session.scalars(
                 select(DeadLetter.id).where(
@@ -125,23 +131,34 @@ def replay(
             )
         )
     if not ids:
-        raise fail("name dead letter ids or pass --all")
+        console.print(Text(f"no pending dead letters{f' with reason {reason}' if reason else ''}"))
+        return
     ingestor = Ingestor(rt.engine, rt.settings)
-    stored = 0
+    outcomes: Counter[str] = Counter()
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("replaying", total=len(ids))
         for letter_id in ids:
             progress.advance(task)
             if letter_id not in owned:
                 console.print(Text(f"{letter_id}: no such dead letter in workspace {workspace!r}"))
+                outcomes["not found"] += 1
                 continue
             try:
                 outcome, _ = replay_dead_letter(ingestor, letter_id)
             except ConfigError as exc:
                 raise fail(str(exc)) from None
-            stored += outcome == REPLAYED
+            outcomes[outcome if outcome in (REPLAYED, ALREADY_STORED) else "still refused"] += 1
             console.print(Text(f"{letter_id}: {outcome}"))
-    console.print(Text(f"replayed {len(ids)}: stored {stored}, still refused {len(ids) - stored}"))
+    tried = len(ids) - outcomes["not found"]
+    summary = (
+        f"replayed {tried}: stored {outcomes[REPLAYED]}, still refused {outcomes['still refused']}"
+    )
+    for extra in (ALREADY_STORED, "not found"):
+        if outcomes[extra]:
+            summary += f", {extra} {outcomes[extra]}"
+    console.print(Text(summary))
+    if outcomes["not found"]:
+        raise typer.Exit(1)
 
 
 def mount(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from hubbub.sources.net import refuse_private_literal
 from hubbub.sources.secrets import encrypt_credentials
 
 REPLAYED = "stored"
+ALREADY_STORED = "already stored"
 
 
 def _is_list_field(annotation: Any) -> bool:
@@ -155,6 +156,8 @@ def replay_dead_letter(ingestor: Ingestor, dead_letter_id: int) -> tuple[str, In
         letter = session.get(DeadLetter, dead_letter_id)
         if letter is None:
             raise ConfigError(f"no dead letter {dead_letter_id}")
+        if letter.replay_outcome == REPLAYED:  # its items are in; running it again is moot
+            return ALREADY_STORED, None
         if letter.truncated:
             return "kept: payload was cut when stored; replay the original instead", None
         event = RawEvent(
