@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -180,4 +181,14 @@ def test_a_refused_long_line_is_replayed_whole_after_the_limit_is_raised(
     get_settings.cache_clear()
     again = hubbub("deadletters", "replay", "1")
     assert "1: already stored" in again.output and "already stored 1" in again.output
+    assert "pending by reason: none" in hubbub("deadletters", "list").output
+
+
+def test_a_compressed_file_is_refused_with_what_to_do(hubbub: Invoke, tmp_path: Path) -> None:
+    hubbub("init")
+    packed = tmp_path / "posts.jsonl.gz"
+    packed.write_bytes(gzip.compress(jsonl_line(1) + b"\n"))
+    refused = hubbub("import", str(packed), "--format", "jsonl", ok=False)
+    assert refused.exit_code == 2
+    assert "gzip-compressed; decompress it first" in refused.output
     assert "pending by reason: none" in hubbub("deadletters", "list").output

@@ -20,7 +20,7 @@ from hubbub.core.errors import ConfigError
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
-from hubbub.sources.importer import import_file
+from hubbub.sources.importer import compression_of, import_file
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.listener import Listener, ListenStats
 from hubbub.sources.models import Source
@@ -201,6 +201,9 @@ def import_(
     rt = runtime()
     if format_ not in normalisers:
         raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
+    packed = compression_of(path)
+    if packed is not None:
+        raise fail(f"{path} is {packed}-compressed; decompress it first", code=2)
     workspace_id = rt.workspace_id(workspace, create=True)
     ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
     with Progress(

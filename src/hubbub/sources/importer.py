@@ -80,6 +80,23 @@ def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) ->
         yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
 
 
+#: The first bytes of compressed files, whose lines would otherwise each be refused as junk.
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+}
+
+
+def compression_of(path: Path) -> str | None:
+    """The compression a file's first bytes say it has, if any."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    return next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
+
+
 def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[RawEvent]:
     """The raw events of one file, streamed (line and csv files are never read whole).
 
