@@ -50,7 +50,17 @@ def test_a_broken_rule_raises_with_its_position_and_writes_nothing(
 
 @pytest.mark.parametrize(
     ("name", "kind", "code"),
-    [("Acme", "brand", "topic_exists"), ("", "brand", "bad_name"), ("New", "rumour", "bad_kind")],
+    [
+        ("Acme", "brand", "topic_exists"),
+        ("", "brand", "bad_name"),
+        ("New", "rumour", "bad_kind"),
+        # Names a topic's page address could not hold (/topics/{name}, /topics/{name}.csv).
+        ("x/y", "brand", "bad_name"),
+        ("back\\slash", "brand", "bad_name"),
+        ("tab\there", "brand", "bad_name"),
+        ("..", "brand", "bad_name"),
+        ("report.CSV", "brand", "bad_name"),
+    ],
 )
 def test_refused_topics(engine: Engine, workspace_id: int, name: str, kind: str, code: str) -> None:
     with transaction(engine) as session:

@@ -81,9 +81,15 @@ def _check_kind(kind: str) -> str:
 
 
 def _check_name(name: str) -> str:
+    """A topic's name is part of its pages' addresses (``/topics/{name}``, ``/{name}.csv``), so
+    it may not hold a slash or control characters, be a dot path or end in ``.csv``."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:
         raise Rejected("bad_name", f"a topic name has 1 to {MAX_NAME} characters")
+    if any(ch in "/\\" or ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise Rejected("bad_name", "a topic name may not hold a slash or control characters")
+    if name in (".", "..") or name.lower().endswith(".csv"):
+        raise Rejected("bad_name", "a topic name may not be . or .. or end in .csv")
     return name
 
 
