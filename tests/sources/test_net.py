@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+from pathlib import Path
 
 import pytest
 
 from hubbub.core.errors import RateLimited, Rejected, TransientError, UnsafeURL
 from hubbub.settings import Settings
-from hubbub.sources.net import SafeHTTP, check_url, is_public_address
+from hubbub.sources.net import SafeHTTP, check_url, is_public_address, refuse_private_literal
 from tests.support.http import Reply, serve
 
 
@@ -116,3 +117,20 @@ def test_429_and_5xx_become_retryable_errors() -> None:
         assert caught.value.retry_after == 7
         with pytest.raises(TransientError):
             _get(allowed, s.base + "/broken")
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1", "10.1", "[::1]", "0.0.0.0"],
+)
+def test_private_literals_are_refused_in_every_form_the_resolver_takes(
+    host: str, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path)
+    with pytest.raises(UnsafeURL, match="non-public address"):
+        refuse_private_literal(f"http://{host}/feed", settings)
+
+
+@pytest.mark.parametrize("host", ["example.com", "93.184.215.14", "1.1.1.1", "feeds.example"])
+def test_public_hosts_and_names_pass_the_literal_check(host: str, tmp_path: Path) -> None:
+    refuse_private_literal(f"https://{host}/feed", Settings(home=tmp_path))

@@ -73,9 +73,16 @@ def test_bad_urls_and_events_are_refused(
         {"url": "ftp://example.com/hook"},
         {"url": "https://user:pw@example.com/hook"},
         {"url": "https://example.com/hook", "events": ["post.liked"]},
+        # Addresses of this machine or its network, also in the forms the resolver takes.
+        {"url": "http://169.254.169.254/latest/meta-data"},
+        {"url": "http://10.0.0.1/hook"},
+        {"url": "http://[::1]:8080/hook"},
+        {"url": "http://2130706434/hook"},
+        {"url": "http://127.2/hook"},
     ):
         answer = api.post("/api/v1/w/acme/webhooks", json=payload, headers=admin)
         assert answer.status_code == 400, payload
+    assert "non-public address" in answer.json()["detail"]
 
 
 def test_roles_below_admin_are_refused(api: TestClient, engine: Engine, workspace_id: int) -> None:

@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
-from hubbub.webhooks.actions import add_endpoint, claim, enqueue, remove_endpoint, set_active
+from hubbub.webhooks.actions import (
+    WebhookError,
+    add_endpoint,
+    claim,
+    enqueue,
+    remove_endpoint,
+    set_active,
+)
 from hubbub.webhooks.delivery import deliver_due, sign, verify
 from hubbub.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.webhooks.conftest import Receiver, drain
@@ -130,7 +137,10 @@ def test_loopback_is_refused_unless_allowed(
     engine: Engine, fast: Settings, workspace_id: int, receiver: Receiver
 ) -> None:
     closed = fast.model_copy(update={"allowed_private_hosts": []})
-    _endpoint(engine, closed, workspace_id, receiver.url)
+    with pytest.raises(WebhookError, match="non-public"):  # refused when it is added
+        _endpoint(engine, closed, workspace_id, receiver.url)
+    # Added while allowed, then no longer allowed: each delivery checks again.
+    _endpoint(engine, fast, workspace_id, receiver.url)
     _fire(engine, workspace_id)
     report = drain(engine, closed)
     assert report.dead == 1

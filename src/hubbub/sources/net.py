@@ -46,6 +46,19 @@ def host_allowed(settings: Settings, host: str, port: int | None) -> bool:
     return host.lower() in allowed or f"{host.lower()}:{port}" in allowed
 
 
+def address_literal(host: str) -> IPAddress | None:
+    """The address a host written as an IP literal stands for, the legacy IPv4 forms the
+    system resolver also takes included (``127.1``, ``0x7f.0.0.1``, ``2130706433``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def refuse_private_literal(url: str, settings: Settings) -> None:
     """The check that needs no DNS, for configuration time: a loopback or private IP literal
     or a ``localhost`` name is refused at once; names are resolved (and checked) when fetched."""
@@ -55,9 +68,8 @@ def refuse_private_literal(url: str, settings: Settings) -> None:
         return
     if host == "localhost" or host.endswith(".localhost"):
         raise UnsafeURL(f"{host} is this machine; allow it with HUBBUB_ALLOWED_PRIVATE_HOSTS")
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
+    literal = address_literal(host)
+    if literal is None:
         return
     if not is_public_address(literal):
         raise UnsafeURL(

@@ -20,8 +20,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import Rejected, UnsafeURL
 from hubbub.settings import Settings
+from hubbub.sources.net import refuse_private_literal
 from hubbub.sources.secrets import decrypt_credentials, encrypt_credentials
 from hubbub.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -78,9 +79,14 @@ def add_endpoint(
     """A new active endpoint (every event when ``events`` is empty); returns it with its
     signing secret, which is shown this once."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    checked = check_webhook_url(url)
+    try:  # a name is resolved and checked at each delivery; a literal can be refused now
+        refuse_private_literal(checked, settings)
+    except UnsafeURL as exc:
+        raise WebhookError(str(exc), code="unsafe_url") from None
     endpoint = WebhookEndpoint(
         workspace_id=workspace_id,
-        url=check_webhook_url(url),
+        url=checked,
         secret=encrypt_credentials(settings, {"secret": secret}),
         events=_events(events),
         description=description.strip()[:200],
