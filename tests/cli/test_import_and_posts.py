@@ -192,3 +192,15 @@ def test_a_compressed_file_is_refused_with_what_to_do(hubbub: Invoke, tmp_path: 
     assert refused.exit_code == 2
     assert "gzip-compressed; decompress it first" in refused.output
     assert "pending by reason: none" in hubbub("deadletters", "list").output
+
+
+def test_a_mistyped_workspace_is_refused_not_created(hubbub: Invoke, tmp_path: Path) -> None:
+    source = _write(tmp_path / "posts.jsonl", [jsonl_line(1)])
+    hubbub("import", str(source), "--format", "jsonl")  # the default workspace needs no init
+    typo = hubbub("import", str(source), "--format", "jsonl", "--workspace", "acmme", ok=False)
+    assert typo.exit_code == 1 and "no workspace 'acmme'" in typo.output
+    added = hubbub("source", "add", "bluesky", "firehose", "--workspace", "acmme", ok=False)
+    assert added.exit_code == 1
+    hubbub("init", "--workspace", "acme")
+    hubbub("import", str(source), "--format", "jsonl", "--workspace", "acme")
+    assert hubbub("posts", "--count", "--workspace", "acme").output.strip() == "1"

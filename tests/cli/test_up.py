@@ -36,6 +36,13 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
     )
     with spawned(EVENTS, seed=5) as url:
         subprocess.run(
+            [sys.executable, "-m", "hubbub", "init", "--workspace", "brand"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
             [
                 sys.executable,
                 "-m",

@@ -25,6 +25,7 @@ from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.listener import Listener, ListenStats
 from hubbub.sources.models import Source
 from hubbub.store.engine import transaction
+from hubbub.workspaces.actions import DEFAULT_SLUG
 
 source_app = typer.Typer(help="Configure where Hubbub listens.", no_args_is_help=True)
 
@@ -51,7 +52,7 @@ def source_add(
 ) -> None:
     """Add a source; its settings are checked now, its credentials stored encrypted."""
     rt = runtime()
-    workspace_id = rt.workspace_id(workspace, create=True)
+    workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     config: dict[str, object] = dict(_pairs(settings_, "setting"))
     try:
         with transaction(rt.engine) as session:
@@ -204,7 +205,7 @@ def import_(
     packed = compression_of(path)
     if packed is not None:
         raise fail(f"{path} is {packed}-compressed; decompress it first", code=2)
-    workspace_id = rt.workspace_id(workspace, create=True)
+    workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
     with Progress(
         *Progress.get_default_columns()[:1],
