@@ -361,3 +361,25 @@ def test_a_reply_that_looks_like_markup_is_recognised_in_the_status_the_server_m
     assert comparable("<p>first</p><p>second<br>third</p>", markup=True) == comparable(
         "first\n\nsecond\nthird"
     )
+
+
+def test_a_reply_too_long_for_the_network_is_refused_when_queued(
+    engine: Engine, workspace_id: int, quick: Settings, mastodon: tuple[MastodonServer, int]
+) -> None:
+    server, conversation_id = mastodon
+    mention = "@chen@mastodon.example "  # what the Mastodon channel puts in front
+    with pytest.raises(actions.InboxError) as refused:
+        _queue(engine, workspace_id, conversation_id, "x" * 715)  # 738 as sent
+    assert str(refused.value.detail) == (
+        "a reply on mastodon has at most 500 characters; this one has 738, "
+        "with @chen@mastodon.example put in front"
+    )
+    with pytest.raises(actions.InboxError, match="this one has 501,"):
+        _queue(engine, workspace_id, conversation_id, "x" * (501 - len(mention)))
+    with transaction(engine) as session:
+        assert queries.replies_of(session, conversation_id) == []
+    # Exactly at the limit as sent: queued, and the sender's own guard lets it through.
+    fits = _queue(engine, workspace_id, conversation_id, "x" * (500 - len(mention)))
+    assert _send(engine, quick, fits).state == "sent"
+    (post,) = server.posts("POST", "/api/v1/statuses")
+    assert len(post.body["status"]) == 500

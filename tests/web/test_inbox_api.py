@@ -324,6 +324,20 @@ def test_refused_writes_are_problems(api: TestClient, inbox: Inbox) -> None:
     assert refused.status_code == 400 and "spam" in refused.json()["detail"]
 
 
+def test_a_reply_too_long_for_the_network_is_a_problem_when_queued(
+    api: TestClient, engine: Engine, inbox: Inbox
+) -> None:
+    cid = inbox.ids[1]
+    refused = api.post(f"{API}/{cid}/replies", json={"body": "z" * 301})  # Bluesky takes 300
+    assert refused.status_code == 400
+    assert refused.headers["content-type"] == "application/problem+json"
+    detail = refused.json()["detail"]
+    assert "at most 300" in detail and "has 301" in detail
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(OutboundReply)) == 0
+    assert api.post(f"{API}/{cid}/replies", json={"body": "z" * 300}).status_code == 201
+
+
 def test_the_idempotency_key_queues_a_reply_once(
     api: TestClient, engine: Engine, inbox: Inbox
 ) -> None:

@@ -7,11 +7,11 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from hubbub.accounts.models import AuditEntry
 from hubbub.accounts.permissions import Role
-from hubbub.inbox.actions import create_queue, save_reply_template
+from hubbub.inbox.actions import assign, create_queue, save_reply_template, set_status
 from hubbub.inbox.models import Conversation, Note, OutboundReply
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -193,3 +193,146 @@ def test_the_author_history_lists_their_other_conversations(
     page = client.get(f"/w/acme/inbox/{convo}").text
     assert f'href="/w/acme/inbox/{other}"' in page
     assert f'href="/w/acme/inbox/{convo}"' in client.get(f"/w/acme/inbox/{other}").text
+
+
+def _listed(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr id="conversation-(\d+)"', html)]
+
+
+def _next(html: str) -> str | None:
+    found = re.search(r'<a rel="next" id="next-page" href="([^"]+)"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.fixture
+def five(engine: Engine, settings: Settings, workspace_id: int) -> list[int]:
+    """Five conversations, by priority: resolved 90, spam 80, open 50, new 40, waiting 30."""
+    ids = [
+        open_conversation(engine, settings, workspace_id, 40 + n, f"@acme help {n}, broken")
+        for n in range(5)
+    ]
+    states = ["resolved", "spam", "open", "new", "waiting"]
+    with transaction(engine) as session:
+        for conversation_id, status, priority in zip(
+            ids, states, (90, 80, 50, 40, 30), strict=True
+        ):
+            found = session.get(Conversation, conversation_id)
+            assert found is not None
+            if status != "new":
+                set_status(session, found, status)
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(priority=priority)
+            )
+    return ids
+
+
+def test_every_conversation_is_reached_page_by_page_unresolved_first(
+    client: TestClient, five: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hubbub.web.inbox.INBOX_PAGE", 2)
+    resolved, spam, opened, new, waiting = five
+    page = client.get("/w/acme/inbox")
+    assert page.status_code == 200
+    assert '<span id="total">5</span> matching conversations' in page.text
+    seen: list[int] = []
+    pages = 0
+    link: str | None = "/w/acme/inbox"
+    while link is not None:
+        page = client.get(link)
+        assert page.status_code == 200, page.text
+        assert '<span id="total">5</span>' in page.text  # the total, on every page
+        seen += _listed(page.text)
+        link = _next(page.text)
+        pages += 1
+    # Open work first in priority order, then resolved and spam (which outrank it).
+    assert seen == [opened, new, waiting, resolved, spam]
+    assert pages == 3
+    # Breaching keeps new and open ones past (or near) a due time: these posts are old.
+    assert _listed(client.get("/w/acme/inbox?breaching=1").text) == [opened, new]
+    # The API keeps its documented order: highest priority first, whatever the status.
+    api = client.get("/api/v1/w/acme/conversations")
+    assert [item["id"] for item in api.json()["items"]] == five
+
+
+def test_paging_links_keep_the_filters(
+    client: TestClient,
+    engine: Engine,
+    owner_id: int,
+    five: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("hubbub.web.inbox.INBOX_PAGE", 1)
+    _resolved, spam, opened, new, _waiting = five
+    with transaction(engine) as session:
+        for conversation_id in (opened, new, spam):
+            found = session.get(Conversation, conversation_id)
+            assert found is not None
+            assign(session, found, owner_id)  # ``new`` becomes ``open``
+    first = client.get("/w/acme/inbox?status=open&mine=1")
+    assert '<span id="total">2</span> matching conversations' in first.text
+    assert _listed(first.text) == [opened]
+    link = _next(first.text)
+    assert link is not None and "status=open" in link and "mine=1" in link
+    second = client.get(link)
+    assert _listed(second.text) == [new] and _next(second.text) is None
+    assert "back to the first page" in second.text
+    assert '<option value="open" selected>' in second.text and 'name="mine" value="1" checked' in (
+        second.text
+    )
+    # A cursor of the default view (unresolved first) is refused under a status filter.
+    default_next = _next(client.get("/w/acme/inbox").text)
+    assert default_next is not None
+    cursor = default_next.split("cursor=")[1]
+    mixed = client.get(f"/w/acme/inbox?status=open&cursor={cursor}")
+    assert mixed.status_code == 400 and 'id="inbox-error"' in mixed.text
+    forged = client.get("/w/acme/inbox?cursor=bm90LWEtY3Vyc29y")
+    assert forged.status_code == 400 and "cursor is not one this server issued" in forged.text
+
+
+def test_bulk_with_nothing_checked_names_the_problem_and_keeps_the_view(
+    client: TestClient, five: list[int]
+) -> None:
+    page = client.get("/w/acme/inbox?status=open").text
+    assert '<input type="hidden" name="status" value="open">' in page
+    token = csrf_token(page)
+    empty = client.post(
+        "/w/acme/inbox/bulk",
+        data={"csrf_token": token, "action": "status:resolved", "status": "open"},
+    )
+    assert empty.status_code == 400
+    assert 'id="bulk-error"' in empty.text and "select at least one conversation" in empty.text
+    assert '<option value="open" selected>' in empty.text  # the same filters
+    assert _listed(empty.text) == [five[2]]
+    done = client.post(
+        "/w/acme/inbox/bulk",
+        data={"csrf_token": token, "action": "status:resolved", "status": "open", "ids": five[2]},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/w/acme/inbox?status=open&bulk_done=")
+
+
+def test_a_reply_too_long_for_the_network_is_refused_with_the_text_kept(
+    client: TestClient, engine: Engine, convo: int
+) -> None:
+    page = client.get(f"/w/acme/inbox/{convo}").text
+    assert '<span id="reply-limit">300</span>' in page  # Bluesky's, from its reply channel
+    draft = "Sorry & thanks <3 " + "x" * 382
+    assert len(draft) == 400
+    form = {"body": draft, "csrf_token": csrf_token(page)}
+    refused = client.post(f"/w/acme/inbox/{convo}/replies", data=form)
+    assert refused.status_code == 400
+    error = re.search(r'<p class="error" role="alert" id="reply-error">([^<]*)</p>', refused.text)
+    assert error is not None and "at most 300" in error.group(1) and "has 400" in error.group(1)
+    box = re.search(r'<textarea name="body" id="reply-body"[^>]*>([^<]*)</textarea>', refused.text)
+    assert box is not None and box.group(1) == "Sorry &amp; thanks &lt;3 " + "x" * 382
+    with transaction(engine) as session:
+        assert session.scalar(select(OutboundReply.id)) is None
+    fits = client.post(
+        f"/w/acme/inbox/{convo}/replies",
+        data={**form, "body": "y" * 300},
+        follow_redirects=False,
+    )
+    assert fits.status_code == 303

@@ -932,6 +932,20 @@ def _repeat_of(
     )
 
 
+def _check_length(session: Session, found: Conversation, text: str, parent: Post) -> None:
+    """Refuse now a reply the network's channel would refuse for its length when sending."""
+    from hubbub.inbox.outbound import reply_length  # outbound imports this module
+
+    author = session.get(Author, parent.author_id)
+    size = reply_length(found.network, text, author.handle if author is not None else None)
+    if size is not None and size.too_long:
+        added = f", with {size.added.strip()} put in front" if size.added else ""
+        raise InboxError(
+            f"a reply on {size.network} has at most {size.limit} characters; "
+            f"this one has {size.length}{added}"
+        )
+
+
 def submit_reply(
     session: Session,
     found: Conversation,
@@ -987,6 +1001,7 @@ def submit_reply(
         if parent_or_none is None:
             raise InboxError(f"post {in_reply_to_post_id} is not part of this conversation")
         parent = parent_or_none
+    _check_length(session, found, text, parent)
     account = session.scalar(
         select(WorkspaceAccount)
         .where(

@@ -91,9 +91,13 @@ class ReplyChannel(ABC):
     def __init__(self, http: SafeHTTP) -> None:
         self.http = http
 
-    def text_for(self, job: ReplyJob) -> str:
+    @classmethod
+    def posted_text(cls, body: str, parent_author_handle: str | None) -> str:
         """The text as posted (a network may add the @-mention its replies need)."""
-        return job.body
+        return body
+
+    def text_for(self, job: ReplyJob) -> str:
+        return self.posted_text(job.body, job.parent_author_handle)
 
     def _guard(self, job: ReplyJob, text: str) -> Outcome | None:
         if not job.key:
@@ -216,11 +220,12 @@ class MastodonChannel(ReplyChannel):
         super().__init__(http)
         self._parent_id: str | None = None
 
-    def text_for(self, job: ReplyJob) -> str:
-        handle = (job.parent_author_handle or "").lstrip("@")
-        if handle and f"@{handle}".lower() not in job.body.lower():
-            return f"@{handle} {job.body}"
-        return job.body
+    @classmethod
+    def posted_text(cls, body: str, parent_author_handle: str | None) -> str:
+        handle = (parent_author_handle or "").lstrip("@")
+        if handle and f"@{handle}".lower() not in body.lower():
+            return f"@{handle} {body}"
+        return body
 
     def _headers(self, job: ReplyJob) -> dict[str, str]:
         token = job.credentials.get("access_token")
@@ -414,6 +419,37 @@ CHANNELS: dict[str, type[ReplyChannel]] = {
     MastodonChannel.network: MastodonChannel,
     BlueskyChannel.network: BlueskyChannel,
 }
+
+
+def max_reply_chars(network: str) -> int | None:
+    """The network's length limit for a reply; ``None`` where replies are not built."""
+    channel = CHANNELS.get(network)
+    return channel.max_chars if channel is not None else None
+
+
+@dataclass(frozen=True)
+class ReplyLength:
+    """A reply's length as its channel counts it (``added``: what it puts in front) and the
+    limit the send guard checks it against."""
+
+    network: str
+    length: int
+    limit: int
+    added: str
+
+    @property
+    def too_long(self) -> bool:
+        return self.length > self.limit
+
+
+def reply_length(network: str, body: str, parent_author_handle: str | None) -> ReplyLength | None:
+    """``body`` measured as :meth:`ReplyChannel.deliver` will measure it, so a reply refused
+    for its length is refused when queued; ``None`` where replies are not built."""
+    channel = CHANNELS.get(network)
+    if channel is None:
+        return None
+    text = channel.posted_text(body, parent_author_handle)
+    return ReplyLength(network, len(text), channel.max_chars, text[: len(text) - len(body)])
 
 
 async def send_reply(

@@ -13,18 +13,20 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Row,
     Select,
     Text,
     and_,
     bindparam,
+    case,
     cast,
     func,
     or_,
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hubbub.core.clock import parse_timestamp
 from hubbub.inbox.models import (
@@ -45,6 +47,8 @@ from hubbub.posts.models import Author, Post
 from hubbub.store.dialect import json_list_contains
 
 OPEN_STATUSES = ("new", "open")
+#: Statuses with nothing left to do; ``open_first`` lists them after the rest.
+SETTLED_STATUSES = ("resolved", "spam")
 DEFAULT_FIRST_RESPONSE_MINUTES = 60
 DEFAULT_NEXT_RESPONSE_MINUTES = 120
 DEFAULT_WARN = timedelta(minutes=15)
@@ -122,9 +126,9 @@ def conversation(session: Session, workspace_id: int, conversation_id: int) -> C
     return found
 
 
-def _due_within(now: datetime, warn: timedelta) -> Select[Any]:
-    horizon = now + warn
-    return select(Conversation.id).where(
+def _due_by(horizon: datetime | BindParameter[Any]) -> ColumnElement[bool]:
+    """Open conversations whose running SLA clock is due by ``horizon``."""
+    return and_(
         Conversation.status.in_(OPEN_STATUSES),
         or_(
             and_(
@@ -134,6 +138,10 @@ def _due_within(now: datetime, warn: timedelta) -> Select[Any]:
             Conversation.next_response_due <= horizon,
         ),
     )
+
+
+def _due_within(now: datetime, warn: timedelta) -> Select[Any]:
+    return select(Conversation.id).where(_due_by(now + warn))
 
 
 def list_conversations(
@@ -346,6 +354,9 @@ class ConversationFilter:
 
     ``unassigned`` keeps conversations with no assignee (``assignee_user_id`` is then unset).
     ``text`` is matched case-insensitively against the text of every post of the conversation.
+    ``due_by`` keeps open ones whose running SLA clock is due by then (past or about to be);
+    ``mentioning_user_id`` those with a note @-mentioning that user. ``open_first`` lists the
+    unresolved (new, open, waiting) before resolved and spam, each group in the sort's order.
     """
 
     workspace_id: int
@@ -358,12 +369,16 @@ class ConversationFilter:
     network: str | None = None
     topic_id: int | None = None
     text: str | None = None
+    due_by: datetime | None = None
+    mentioning_user_id: int | None = None
+    open_first: bool = False
     sort: str = "priority"
 
 
 @dataclass(frozen=True)
 class ConversationCursor:
-    """Position after a page's last row: the sort, that row's sort key and its id.
+    """Position after a page's last row: the sort, that row's sort key and its id, and for an
+    ``open_first`` list whether that row was resolved or spam (``settled``).
 
     Keyset positions stay valid when conversations are added, so paging on never repeats or
     skips a row whose sort key did not change meanwhile.
@@ -372,18 +387,24 @@ class ConversationCursor:
     sort: str
     key: float | datetime
     conversation_id: int
+    settled: bool | None = None
 
     def encode(self) -> str:
         key = self.key.isoformat() if isinstance(self.key, datetime) else repr(float(self.key))
-        raw = f"{self.sort}|{key}|{self.conversation_id}".encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        raw = f"{self.sort}|{key}|{self.conversation_id}"
+        if self.settled is not None:
+            raw += f"|{int(self.settled)}"
+        return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
 
     @classmethod
     def decode(cls, token: str) -> ConversationCursor:
         """Parse what :meth:`encode` made; raises :class:`ListError` on anything else."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-            sort, key, conversation_id = raw.split("|")
+            sort, key, conversation_id, *group = raw.split("|")
+            if group not in ([], ["0"], ["1"]):
+                raise ValueError(group)
+            settled = group == ["1"] if group else None
             number = int(conversation_id)
             value: float | datetime
             if sort == "priority":
@@ -398,7 +419,7 @@ class ConversationCursor:
                 raise ValueError(conversation_id)
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise ListError("cursor", "is not one this server issued") from None
-        return cls(sort, value, number)
+        return cls(sort, value, number, settled)
 
 
 @dataclass
@@ -425,6 +446,8 @@ def _filtered(shape: _ListShape, query: Select[Any]) -> Select[Any]:
         query = query.where(Conversation.queue_id == bindparam("queue_id"))
     if shape.priority_min:
         query = query.where(Conversation.priority >= bindparam("priority_min"))
+    if shape.due_by:
+        query = query.where(_due_by(bindparam("due_by")))
     if shape.network:
         query = query.where(Conversation.network == bindparam("network"))
     if shape.intent:
@@ -476,11 +499,14 @@ class _ListShape:
     intent: bool
     topic: bool
     text: bool
+    due_by: bool
+    open_first: bool
     sort: str
     after: bool
+    after_settled: bool | None
 
     @classmethod
-    def of(cls, f: ConversationFilter, after: bool) -> _ListShape:
+    def of(cls, f: ConversationFilter, after: ConversationCursor | None) -> _ListShape:
         return cls(
             status=f.status is not None,
             unassigned=f.unassigned,
@@ -491,8 +517,11 @@ class _ListShape:
             intent=f.intent is not None,
             topic=f.topic_id is not None,
             text=bool(f.text),
+            due_by=f.due_by is not None,
+            open_first=f.open_first,
             sort=f.sort,
-            after=after,
+            after=after is not None,
+            after_settled=after.settled if after is not None else None,
         )
 
 
@@ -507,6 +536,7 @@ def _list_params(f: ConversationFilter, after: ConversationCursor | None) -> dic
         "intent_like": _escaped_like(f'"{f.intent}"') if f.intent is not None else None,
         "topic_id": f.topic_id,
         "text_like": _escaped_like(f.text) if f.text else None,
+        "due_by": f.due_by,
     }
     if after is not None:
         params["after_key"] = after.key
@@ -544,16 +574,29 @@ LIST_COLUMNS: tuple[Any, ...] = (
 one query a page, no ORM objects (the API's list is its busiest route)."""
 
 
+def _mentioning_narrowed(
+    session: Session, f: ConversationFilter, query: Select[Any]
+) -> Select[Any]:
+    """``query`` kept to conversations with a note @-mentioning ``f.mentioning_user_id``: added
+    after the cached statement is built, as JSON containment differs between databases."""
+    if f.mentioning_user_id is None:
+        return query
+    ids = mentioning(session, f.workspace_id, f.mentioning_user_id)
+    return query.where(Conversation.id.in_(ids))
+
+
 def page_conversations(
     session: Session, f: ConversationFilter, limit: int, after: ConversationCursor | None = None
 ) -> ConversationPage:
     """One page in the filter's sort: ``priority`` is highest first (ties: newest id first),
-    ``waiting`` longest-waiting first (ties: oldest id first); strictly after ``after``.
-    Rows carry :data:`LIST_COLUMNS`.
+    ``waiting`` longest-waiting first (ties: oldest id first), after the unresolved ones when
+    ``open_first``; strictly after ``after``. Rows carry :data:`LIST_COLUMNS`.
     """
     if after is not None and after.sort != f.sort:
         raise ListError("cursor", f"was issued for sort={after.sort}, not sort={f.sort}")
-    statement = _list_statement(_ListShape.of(f, after is not None))
+    if after is not None and (after.settled is not None) != f.open_first:
+        raise ListError("cursor", "was issued for another order of this list")
+    statement = _mentioning_narrowed(session, f, _list_statement(_ListShape.of(f, after)))
     params = {**_list_params(f, after), "limit": limit + 1}
     # Through the connection, not the session: plain rows, without the ORM's result layer.
     rows = session.connection().execute(statement, params).all()
@@ -561,7 +604,19 @@ def page_conversations(
         return ConversationPage(rows, None)
     last = rows[limit - 1]
     key_of: float | datetime = last.priority if f.sort == "priority" else last.last_customer_post_at
-    return ConversationPage(rows[:limit], ConversationCursor(f.sort, key_of, last.id))
+    settled = last.status in SETTLED_STATUSES if f.open_first else None
+    return ConversationPage(rows[:limit], ConversationCursor(f.sort, key_of, last.id, settled))
+
+
+def count_conversations(session: Session, f: ConversationFilter) -> int:
+    """How many conversations the filter keeps, on every page together."""
+    statement = _mentioning_narrowed(session, f, _count_statement(_ListShape.of(f, None)))
+    return int(session.connection().execute(statement, _list_params(f, None)).scalar_one())
+
+
+@lru_cache(maxsize=256)
+def _count_statement(shape: _ListShape) -> Select[Any]:
+    return _filtered(shape, select(func.count()).select_from(Conversation))
 
 
 @lru_cache(maxsize=1024)
@@ -577,21 +632,29 @@ def _list_statement(shape: _ListShape) -> Select[Any]:
     )
     key: BindParameter[Any] = bindparam("after_key")
     after_id: BindParameter[int] = bindparam("after_id")
+    order: list[ColumnElement[Any] | InstrumentedAttribute[Any]]
     if shape.sort == "priority":
-        if shape.after:
-            query = query.where(
-                Conversation.priority <= key,
-                or_(Conversation.priority < key, Conversation.id < after_id),
-            )
-        query = query.order_by(Conversation.priority.desc(), Conversation.id.desc())
+        keyset = and_(
+            Conversation.priority <= key,
+            or_(Conversation.priority < key, Conversation.id < after_id),
+        )
+        order = [Conversation.priority.desc(), Conversation.id.desc()]
     else:
-        if shape.after:
-            query = query.where(
-                Conversation.last_customer_post_at >= key,
-                or_(Conversation.last_customer_post_at > key, Conversation.id > after_id),
-            )
-        query = query.order_by(Conversation.last_customer_post_at, Conversation.id)
-    return query.limit(bindparam("limit"))
+        keyset = and_(
+            Conversation.last_customer_post_at >= key,
+            or_(Conversation.last_customer_post_at > key, Conversation.id > after_id),
+        )
+        order = [Conversation.last_customer_post_at, Conversation.id]
+    if shape.open_first:
+        settled = Conversation.status.in_(SETTLED_STATUSES)
+        if shape.after_settled:
+            keyset = and_(settled, keyset)
+        elif shape.after:  # still in the unresolved group: the rest of it, then every settled
+            keyset = or_(settled, and_(Conversation.status.not_in(SETTLED_STATUSES), keyset))
+        order = [case((settled, 1), else_=0), *order]
+    if shape.after:
+        query = query.where(keyset)
+    return query.order_by(*order).limit(bindparam("limit"))
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ the audit entry); sending a queued reply is the outbound worker's job, never the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hubbub.accounts.permissions import Role, rank
 from hubbub.accounts.queries import list_members
@@ -31,15 +34,22 @@ from hubbub.inbox.actions import (
     submit_reply,
 )
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply
+from hubbub.inbox.outbound import max_reply_chars
 from hubbub.inbox.queries import (
+    DEFAULT_WARN,
+    ConversationCursor,
+    ConversationFilter,
+    ListError,
     author_history,
     conversation,
+    count_conversations,
     due_at,
-    list_conversations,
     notes_of,
+    page_conversations,
     posts_of,
     queues,
     replies_of,
+    running_due,
     saved_replies,
     unread_mentions,
     viewers,
@@ -70,46 +80,94 @@ def parse_seen(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+@dataclass(frozen=True)
+class InboxView:
+    """What the list shows: its filters and the page (a cursor), from a link or a form."""
+
+    status: str | None = None
+    mine: bool = False
+    breaching: bool = False
+    mentioned: bool = False
+    cursor: str | None = None
+
+    @classmethod
+    def read(cls, values: Mapping[str, Any]) -> InboxView:
+        """From query parameters or the bulk form's hidden fields; unknown values are dropped."""
+        status = str(values.get("status") or "")
+        cursor = str(values.get("cursor") or "")
+        return cls(
+            status=status if status in STATUSES else None,
+            mine=bool(values.get("mine")),
+            breaching=bool(values.get("breaching")),
+            mentioned=bool(values.get("mentioned")),
+            cursor=cursor[:200] or None,
+        )
+
+    def query(self, cursor: str | None = None) -> str:
+        """This view's filters as a query string, at ``cursor`` (none: the first page)."""
+        params = {
+            "status": self.status or "",
+            "mine": "1" if self.mine else "",
+            "breaching": "1" if self.breaching else "",
+            "mentioned": "1" if self.mentioned else "",
+            "cursor": cursor or "",
+        }
+        return urlencode({key: value for key, value in params.items() if value})
+
+
 @router.get("/w/{slug}/inbox")
-def inbox(
+def inbox(request: Request, session: SessionDep, access: ReadInbox) -> Response:
+    """Unresolved first (in the default view), then highest priority; filters are a GET form
+    and pages keyset links, so every view is a link."""
+    return _inbox_page(request, session, access, InboxView.read(request.query_params))
+
+
+def _inbox_page(
     request: Request,
-    session: SessionDep,
-    access: ReadInbox,
-    status: str | None = None,
-    mine: str | None = None,
-    breaching: str | None = None,
-    mentioned: str | None = None,
+    session: Session,
+    access: Access,
+    view: InboxView,
+    *,
+    bulk_error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
-    """Highest priority first; filters are a GET form, so every view is a link."""
     now = utcnow()
-    status = status if status in STATUSES else None
     me = access.principal.user.id if access.principal.user is not None else None
-    only_mine = bool(mine) and me is not None
-    only_mentioned = bool(mentioned) and me is not None
-    found = list_conversations(
-        session,
-        access.ws.id,
-        status=status,
+    only_mine = view.mine and me is not None
+    only_mentioned = view.mentioned and me is not None
+    wanted = ConversationFilter(
+        workspace_id=access.ws.id,
+        status=view.status,
         assignee_user_id=me if only_mine else None,
         mentioning_user_id=me if only_mentioned else None,
-        breaching=bool(breaching),
-        now=now,
-        limit=INBOX_PAGE,
+        due_by=now + DEFAULT_WARN if view.breaching else None,
+        open_first=view.status is None,
     )
+    error = None
+    try:
+        after = ConversationCursor.decode(view.cursor) if view.cursor else None
+        page = page_conversations(session, wanted, INBOX_PAGE, after)
+    except ListError as exc:
+        error, page = f"{exc.field} {exc.message}", None
+        status_code = 400
+    found = page.rows if page is not None else []
     unread = unread_mentions(session, access.ws.id, me) if me is not None else {}
     emails = emails_of(session, {c.assignee_user_id for c in found if c.assignee_user_id})
     roots = root_posts(session, {c.root_post_id for c in found})
-    rows = [
-        {
-            "conversation": c,
-            "assignee": emails.get(c.assignee_user_id) if c.assignee_user_id else None,
-            "due": due_at(c),
-            "late": (due := due_at(c)) is not None and due <= now,
-            "root": roots.get(c.root_post_id),
-            "unread_mentions": unread.get(c.id, 0),
-        }
-        for c in found
-    ]
+    rows = []
+    for c in found:
+        due = running_due(c.status, c.first_responded_at, c.first_response_due, c.next_response_due)
+        rows.append(
+            {
+                "conversation": c,
+                "assignee": emails.get(c.assignee_user_id) if c.assignee_user_id else None,
+                "due": due,
+                "late": due is not None and due <= now,
+                "root": roots.get(c.root_post_id),
+                "unread_mentions": unread.get(c.id, 0),
+            }
+        )
+    next_cursor = page.next_cursor if page is not None else None
     return render(
         request,
         session,
@@ -119,17 +177,24 @@ def inbox(
             "rows": rows,
             "statuses": STATUSES,
             "form": {
-                "status": status or "",
+                "status": view.status or "",
                 "mine": only_mine,
-                "breaching": bool(breaching),
+                "breaching": view.breaching,
                 "mentioned": only_mentioned,
+                "cursor": view.cursor or "",
             },
+            "error": error,
+            "total": count_conversations(session, wanted),
+            "page_size": INBOX_PAGE,
+            "next_query": view.query(next_cursor.encode()) if next_cursor else None,
+            "first_query": view.query() if view.cursor else None,
             "signed_in_user": me is not None,
             "unread_total": sum(unread.values()),
             "queues": queues(session, access.ws.id),
-            "bulk_error": None,
-            "bulk_done": request.query_params.get("bulk_done"),
+            "bulk_error": bulk_error,
+            "bulk_done": request.query_params.get("bulk_done") if bulk_error is None else None,
         },
+        status_code,
     )
 
 
@@ -147,6 +212,7 @@ def _conversation_page(
     conversation_id: int,
     *,
     error: str | None = None,
+    reply_error: str | None = None,
     draft: str = "",
     note_draft: str = "",
     collision: list[OutboundReply] | None = None,
@@ -192,6 +258,8 @@ def _conversation_page(
         "due": due_at(found),
         "statuses": STATUSES,
         "error": error,
+        "reply_error": reply_error,
+        "reply_limit": max_reply_chars(found.network),
         "draft": draft,
         "note_draft": note_draft,
         "max_chars": MAX_REPLY_CHARS,
@@ -367,7 +435,7 @@ def conversation_reply(
             session,
             access,
             conversation_id,
-            error=exc.detail,
+            reply_error=exc.detail,
             draft=body,
             status_code=400,
         )
@@ -383,31 +451,49 @@ def conversation_reply(
 @router.post("/w/{slug}/inbox/bulk")
 async def inbox_bulk(request: Request, session: SessionDep, access: WorkInbox) -> Response:
     """One change to many conversations (the checked rows): a status, an assignment or a
-    queue. All or nothing: one refused conversation leaves every one as it was."""
+    queue. All or nothing: one refused conversation leaves every one as it was. The form
+    carries the list's view, so the page comes back as it was, with a refusal named on it."""
     form = await request.form()
+    view = InboxView.read(form)
+    try:
+        done = _bulk(request, access, form)
+    except InboxError as exc:
+        return _inbox_page(
+            request,
+            session,
+            access,
+            view,
+            bulk_error=exc.detail,
+            status_code=403 if exc.code == "forbidden" else 400,
+        )
+    back = view.query(view.cursor)
+    back = f"{back}&" if back else ""
+    return RedirectResponse(
+        f"/w/{access.ws.slug}/inbox?{back}{urlencode({'bulk_done': done})}", status_code=303
+    )
+
+
+def _bulk(request: Request, access: Access, form: FormData) -> str:
+    """Apply the bulk form's action in one transaction; returns what was done."""
     action = str(form.get("action") or "")
     ids = [str(value) for value in form.getlist("ids")]
-    if not ids or len(ids) > BULK_MAX or not all(i.isdecimal() and len(i) < 19 for i in ids):
-        raise HTTPException(400, f"choose 1 to {BULK_MAX} conversations")
+    if not ids:
+        raise InboxError("select at least one conversation (check its row), then apply")
+    if len(ids) > BULK_MAX or not all(i.isdecimal() and len(i) < 19 for i in ids):
+        raise InboxError(f"choose 1 to {BULK_MAX} conversations")
     kind, _, value = action.partition(":")
     actor = access.principal.actor
-    try:
-        with transaction(request.app.state.engine) as tx:
-            for conversation_id in dict.fromkeys(int(i) for i in ids):
-                found = _conversation(tx, access, conversation_id)
-                if kind == "status":
-                    set_status(tx, found, value, actor=actor)
-                elif kind == "assign" and value == "me" and actor.user_id is not None:
-                    assign(tx, found, actor.user_id, actor=actor)
-                elif kind == "assign" and value == "none":
-                    assign(tx, found, None, actor=actor)
-                elif kind == "queue" and value:
-                    assign_to_queue(tx, found, value, actor=actor)
-                else:
-                    raise InboxError(f"{action[:40]!r} is not a bulk action")
-    except InboxError as exc:
-        raise HTTPException(400, exc.detail) from None
-    done = f"{len(set(ids))} conversation(s): {action}"
-    return RedirectResponse(
-        f"/w/{access.ws.slug}/inbox?{urlencode({'bulk_done': done})}", status_code=303
-    )
+    with transaction(request.app.state.engine) as tx:
+        for conversation_id in dict.fromkeys(int(i) for i in ids):
+            found = _conversation(tx, access, conversation_id)
+            if kind == "status":
+                set_status(tx, found, value, actor=actor)
+            elif kind == "assign" and value == "me" and actor.user_id is not None:
+                assign(tx, found, actor.user_id, actor=actor)
+            elif kind == "assign" and value == "none":
+                assign(tx, found, None, actor=actor)
+            elif kind == "queue" and value:
+                assign_to_queue(tx, found, value, actor=actor)
+            else:
+                raise InboxError(f"{action[:40]!r} is not a bulk action")
+    return f"{len(set(ids))} conversation(s): {action}"
