@@ -282,6 +282,13 @@ def test_writes_go_through_the_actions_and_are_audited(
     for unclear in ({}, {"assignee": inbox.agent_id}):
         refused = api.post(f"{API}/{cid}/assign", json=unclear)
         assert refused.status_code == 422, unclear
+    assert refused.json()["errors"][0]["field"] == "assignee"
+    empty = api.post(f"{API}/{cid}/assign", json={}).json()
+    assert empty["detail"].startswith("body: Value error, give assignee_user_id")
+    garbled = api.post(
+        f"{API}/{cid}/assign", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert garbled.status_code == 422 and garbled.json()["detail"].startswith("body: JSON")
     assert api.get(f"{API}/{cid}").json()["assignee_user_id"] == inbox.agent_id
     unassigned = api.post(f"{API}/{cid}/assign", json={"assignee_user_id": None})
     assert unassigned.json()["assignee_user_id"] is None

@@ -39,6 +39,7 @@ def test_an_admin_adds_a_new_person_who_can_sign_in_with_the_one_time_password(
     response = _form(client, "/w/acme/members", email="New.Person@Acme.example", role="agent")
     assert response.status_code == 201
     page = response.text
+    assert "is now an agent here" in page
     found = re.search(r'id="temporary-password">([^<]+)<', page)
     assert found is not None
     assert _role(engine, workspace_id, "new.person@acme.example") == "agent"
@@ -56,7 +57,7 @@ def test_adding_an_existing_user_shows_no_password(
         other = ensure_workspace(session, "globex").id
     member(engine, other, Role.OWNER, "known@globex.example")
     response = _form(client, "/w/acme/members", email="known@globex.example", role="analyst")
-    assert response.status_code == 201
+    assert response.status_code == 201 and "is now an analyst here" in response.text
     assert "temporary-password" not in response.text
     assert _role(engine, workspace_id, "known@globex.example") == "analyst"
     assert _role(engine, other, "known@globex.example") == "owner"

@@ -154,6 +154,7 @@ def test_bad_requests_get_clear_problems(anonymous: TestClient, tokens: dict[str
     assert cursor.status_code == 400
     assert cursor.headers["content-type"].startswith("application/problem+json")
     assert cursor.json()["errors"][0]["field"] == "cursor"
+    assert cursor.json()["detail"] == "cursor is not one this server issued"
     backwards = _get(anonymous, analyst, f"{url}?since=2026-02-01&until=2026-01-01")
     assert backwards.status_code == 400 and backwards.json()["errors"][0]["field"] == "until"
     assert _get(anonymous, analyst, f"{url}?since=yesterday").status_code == 400

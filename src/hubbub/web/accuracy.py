@@ -259,7 +259,7 @@ def _decode(token: str) -> int:
             raise ValueError(kind)
         return int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValueError("cursor is not one this server issued") from None
+        raise ValueError("is not one this server issued") from None
 
 
 @api.post("/w/{slug}/posts/{post_id}/corrections", response_model=CorrectionOut, status_code=201)

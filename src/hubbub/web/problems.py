@@ -84,15 +84,20 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return error_page(request, exc.status_code, detail)
 
 
+def _field(error: Mapping[str, Any]) -> str:
+    """Where a validation error is: ``query.limit`` style without the source, or the source
+    itself (``body``) for an error about the whole of it, such as JSON that does not parse
+    (whose location pydantic gives as a character offset)."""
+    loc = tuple(error.get("loc", ()))
+    source = str(loc[0]) if loc else "request"
+    if error.get("type") == "json_invalid":
+        return source
+    return ".".join(str(part) for part in loc[1:]) or source
+
+
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {
-            "field": ".".join(str(part) for part in err.get("loc", ())[1:]) or None,
-            "message": str(err.get("msg", "")),
-        }
-        for err in exc.errors()
-    ]
+    errors = [{"field": _field(err), "message": str(err.get("msg", ""))} for err in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     if _is_api(request):
         return problem(422, detail, errors)

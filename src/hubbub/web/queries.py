@@ -57,7 +57,7 @@ class PostCursor:
             stamp, _, post_id = raw.partition("|")
             return cls(parse_timestamp(stamp), int(post_id))
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise ValueError("cursor is not one this server issued") from None
+            raise ValueError("is not one this server issued") from None
 
 
 @dataclass
