@@ -204,3 +204,9 @@ def test_a_mistyped_workspace_is_refused_not_created(hubbub: Invoke, tmp_path: P
     hubbub("init", "--workspace", "acme")
     hubbub("import", str(source), "--format", "jsonl", "--workspace", "acme")
     assert hubbub("posts", "--count", "--workspace", "acme").output.strip() == "1"
+
+
+def test_listen_to_a_source_that_does_not_exist_is_refused(hubbub: Invoke) -> None:
+    hubbub("init")
+    refused = hubbub("listen", "--source", "nosuch", "--for", "1", ok=False)
+    assert refused.exit_code == 1 and "no source 'nosuch'" in refused.output

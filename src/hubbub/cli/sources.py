@@ -148,6 +148,17 @@ def listen(
     """Listen to every enabled source until stopped, with a live status line."""
     rt = runtime()
     workspace_id = rt.workspace_id(workspace)
+    if source:
+        with Session(rt.engine) as session:
+            known = set(
+                session.scalars(select(Source.name).where(Source.workspace_id == workspace_id))
+            )
+        unknown = sorted(set(source) - known)
+        if unknown:
+            raise fail(
+                f"no source {', '.join(map(repr, unknown))} in workspace {workspace!r}; "
+                "`hubbub source list` shows them"
+            )
     listener = Listener(rt.engine, rt.settings, workspace_id, source or None)
 
     async def main() -> None:
