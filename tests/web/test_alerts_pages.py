@@ -332,7 +332,11 @@ def test_approve_draft_follows_the_chain(
         assert draft.approvals[0]["by"] == "manager@acme.example (manager)"
     again = client.post(url, data={"decision": "approve", "csrf_token": token})
     assert again.status_code == 400 and "is approved, not pending approval" in again.text
-    assert f'id="draft-{world.draft_id}"' not in client.get("/w/acme/playbooks").text
+    page = client.get("/w/acme/playbooks").text
+    assert f'id="draft-{world.draft_id}"' not in page
+    # No longer waiting, it is listed as ready to post, with who approved it.
+    ready = page.split(f'id="decided-{world.draft_id}"')[1].split("</li>")[0]
+    assert "ready to post" in ready and "manager: approved by manager@acme.example" in ready
     assert audit_actions(engine) == ["draft.approve"]
 
 
@@ -359,6 +363,8 @@ def test_a_team_step_is_signed_off_by_a_manager_and_a_rejection_ends_the_chain(
         draft = session.get(ReplyDraft, draft_id)
         assert draft is not None and draft.status == "rejected"
         assert [a["role"] for a in draft.approvals] == ["legal", "owner"]
+    page = client.get("/w/acme/playbooks").text
+    assert ">rejected</span>" in page.split(f'id="decided-{draft_id}"')[1].split("</li>")[0]
 
 
 # ---- roles, CSRF, other workspaces ----------------------------------------------------------

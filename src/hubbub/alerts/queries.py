@@ -129,6 +129,26 @@ def pending_drafts(session: Session, workspace_id: int) -> Sequence[ReplyDraft]:
     ).all()
 
 
+#: How many ready or decided drafts the playbooks page lists.
+RECENT_DRAFTS = 20
+
+
+def decided_drafts(
+    session: Session, workspace_id: int, limit: int = RECENT_DRAFTS
+) -> Sequence[ReplyDraft]:
+    """The newest drafts no longer waiting: ready to post (approved, or never needing it) or
+    rejected, newest first."""
+    return session.scalars(
+        select(ReplyDraft)
+        .where(
+            ReplyDraft.workspace_id == workspace_id,
+            ReplyDraft.status.in_(("draft", "approved", "rejected")),
+        )
+        .order_by(ReplyDraft.id.desc())
+        .limit(limit)
+    ).all()
+
+
 def reply_draft(session: Session, workspace_id: int, draft_id: int) -> ReplyDraft | None:
     return session.scalar(
         select(ReplyDraft).where(ReplyDraft.workspace_id == workspace_id, ReplyDraft.id == draft_id)

@@ -247,6 +247,7 @@ def _playbooks_page(
             "playbooks": [(p, _summary(p)) for p in found],
             "last_runs": queries.last_runs(session, access.ws.id),
             "drafts": [(d, _next_step(d)) for d in drafts],
+            "decided": queries.decided_drafts(session, access.ws.id),
             "source": source,
             "problems": _problems(error),
             "draft_error": draft_error,
