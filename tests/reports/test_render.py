@@ -27,6 +27,8 @@ from hubbub.reports.render import (
     render_xlsx,
 )
 from hubbub.reports.sections import DEFAULT_SECTIONS
+from hubbub.settings import Settings
+from tests.listening.ingesting import ingest, post
 from tests.reports.conftest import SCRIPT_TEXT, WEEK_END, WEEK_START, Loaded, require_pdftoppm
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -135,3 +137,15 @@ def test_csv_keeps_formulas_as_text(engine: Engine, loaded: Loaded) -> None:
     assert rows[1][5] == "'" + SCRIPT_TEXT
     archive = zipfile.ZipFile(io.BytesIO(render(report, "csv")))
     assert sorted(archive.namelist()) == sorted(f"{t.name}.csv" for t in report.tables())
+
+
+def test_a_post_naming_two_topics_is_one_post_and_two_topic_mentions(
+    engine: Engine, settings: Settings, loaded: Loaded
+) -> None:
+    both = post(200, "rocket skates or voltaro, which one?", author="chen")
+    assert ingest(engine, settings, loaded.workspace_id, [both]).rejected == 0
+    overview = {s.key: s for s in _report(engine, loaded.workspace_id).sections}["overview"]
+    figures = dict(overview.figures)
+    assert overview.data["totals"] == {"skates": 5, "voltaro": 2}
+    assert figures["Topic mentions"] == "7"
+    assert figures["Posts"] == "6" == str(overview.data["posts"])

@@ -187,6 +187,29 @@ class TopAuthor:
     engagement: int
 
 
+def distinct_posts(
+    session: Session, workspace_id: int, topics: Sequence[Topic], start: datetime, end: datetime
+) -> int:
+    """Posts of the period matched by any of the topics, each once, deleted ones left out (a
+    post naming two topics is one post, two topic mentions)."""
+    if not topics:
+        return 0
+    matched = select(TopicMatch.post_id).where(
+        TopicMatch.workspace_id == workspace_id,
+        TopicMatch.topic_id.in_([t.id for t in topics]),
+        TopicMatch.created_at >= start,
+        TopicMatch.created_at < end,
+    )
+    return int(
+        session.scalar(
+            select(func.count(Post.id)).where(
+                Post.workspace_id == workspace_id, Post.deleted.is_(False), Post.id.in_(matched)
+            )
+        )
+        or 0
+    )
+
+
 def top_authors(
     session: Session,
     workspace_id: int,

@@ -134,7 +134,11 @@ def overview(session: Session, scope: ReportScope) -> SectionResult:
     ]
     totals = {t.name: sum(per_day[t.id].values()) for t in scope.topics}
     result = SectionResult("overview", "Volume")
-    result.figures = [("Mentions", str(sum(totals.values())))] + [
+    posts = queries.distinct_posts(
+        session, scope.workspace_id, scope.topics, scope.start, scope.end
+    )
+    # A post naming two topics is one post but a mention of each: both figures are given.
+    result.figures = [("Posts", str(posts)), ("Topic mentions", str(sum(totals.values())))] + [
         (name, str(count)) for name, count in totals.items()
     ]
     result.tables = [Table("volume", "Mentions per day", ["day", *names], rows)]
@@ -146,7 +150,7 @@ def overview(session: Session, scope: ReportScope) -> SectionResult:
                 "Mentions per day",
             )
         ]
-    result.data = {"totals": totals}
+    result.data = {"totals": totals, "posts": posts}
     return result
 
 
