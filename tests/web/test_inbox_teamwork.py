@@ -146,8 +146,15 @@ def test_bulk_status_assignment_and_queue(
             select(AuditEntry).where(AuditEntry.action == "conversation.status")
         ).all()
     assert len(audited) == 2
-    done = client.get("/w/acme/inbox?bulk_done=2+conversation(s):+status:spam").text
-    assert 'id="bulk-done"' in done
+    done = client.get("/w/acme/inbox?bulk_done=2&bulk_action=status:spam").text
+    assert '<p class="ok" role="status" id="bulk-done">Done: 2 conversation(s): status:spam' in done
+    # A crafted link cannot put its own words on the page.
+    for crafted in (
+        "bulk_done=2&bulk_action=Your+account+is+locked,+call+us",
+        "bulk_done=many&bulk_action=status:spam",
+        "bulk_done=Your+account+is+locked",
+    ):
+        assert 'id="bulk-done"' not in client.get(f"/w/acme/inbox?{crafted}").text, crafted
 
 
 def test_bulk_never_reaches_another_workspaces_conversations_and_viewers_cannot(

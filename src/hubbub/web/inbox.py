@@ -192,7 +192,7 @@ def _inbox_page(
             "unread_total": sum(unread.values()),
             "queues": queues(session, access.ws.id),
             "bulk_error": bulk_error,
-            "bulk_done": request.query_params.get("bulk_done") if bulk_error is None else None,
+            "bulk_done": _bulk_notice(request, session, access) if bulk_error is None else None,
         },
         status_code,
     )
@@ -468,13 +468,29 @@ async def inbox_bulk(request: Request, session: SessionDep, access: WorkInbox) -
         )
     back = view.query(view.cursor)
     back = f"{back}&" if back else ""
-    return RedirectResponse(
-        f"/w/{access.ws.slug}/inbox?{back}{urlencode({'bulk_done': done})}", status_code=303
+    count, action = done
+    notice = urlencode({"bulk_done": count, "bulk_action": action})
+    return RedirectResponse(f"/w/{access.ws.slug}/inbox?{back}{notice}", status_code=303)
+
+
+def _bulk_notice(request: Request, session: Session, access: Access) -> str | None:
+    """What the last bulk action did, from the redirect's query; only a count and an action
+    the form offers are shown, so a crafted link cannot put its own words on the page."""
+    count = request.query_params.get("bulk_done", "")
+    action = request.query_params.get("bulk_action", "")
+    kind, _, value = action.partition(":")
+    offered = (
+        (kind == "status" and value in STATUSES)
+        or (kind == "assign" and value in ("me", "none"))
+        or (kind == "queue" and value in {q.name for q in queues(session, access.ws.id)})
     )
+    if not (count.isdecimal() and len(count) <= 4 and offered):
+        return None
+    return f"{int(count)} conversation(s): {action}"
 
 
-def _bulk(request: Request, access: Access, form: FormData) -> str:
-    """Apply the bulk form's action in one transaction; returns what was done."""
+def _bulk(request: Request, access: Access, form: FormData) -> tuple[int, str]:
+    """Apply the bulk form's action in one transaction; returns how many and what."""
     action = str(form.get("action") or "")
     ids = [str(value) for value in form.getlist("ids")]
     if not ids:
@@ -496,4 +512,4 @@ def _bulk(request: Request, access: Access, form: FormData) -> str:
                 assign_to_queue(tx, found, value, actor=actor)
             else:
                 raise InboxError(f"{action[:40]!r} is not a bulk action")
-    return f"{len(set(ids))} conversation(s): {action}"
+    return len(set(ids)), action
