@@ -3,7 +3,8 @@
 Each source runs as its own task. A batch is acknowledged (the connector asked for more) only
 after the ingest transaction that stores it and its cursor has committed. A connector that
 fails is restarted from the stored cursor after a jittered backoff; its error is kept on the
-source row for the UI and ``hubbub source list``.
+source row for the UI and ``hubbub source list``, and so is the last warning a connector logs
+while it retries by itself (a server that does not answer, a name that does not resolve).
 
 The set of sources is read again every ``source_rescan_seconds``: a source added, changed
 (settings or credentials), disabled or removed — from the web app or the CLI — is started,
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +30,7 @@ from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.actions import record_source_error
 from hubbub.sources.backoff import Backoff
-from hubbub.sources.base import SourceContext, connectors
+from hubbub.sources.base import Connector, SourceContext, connectors
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.models import Source
 from hubbub.sources.secrets import decrypt_credentials
@@ -77,6 +79,24 @@ class ListenStats:
         return max(0.0, (utcnow() - self.newest_event_at).total_seconds())
 
 
+class _LastProblem(logging.Handler):
+    """The newest warning or error a running connector logged (a fetch that failed, a lost
+    connection), so a source failing over and over shows it in its health, not just in the
+    log: the listener stores it as the source's last error at each rescan."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._message: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._message = record.getMessage()[:2000]
+
+    def take(self) -> str | None:
+        """The message logged since the last call, if any."""
+        message, self._message = self._message, None
+        return message
+
+
 def _signature(source: Source) -> tuple[str, str, str | None]:
     """What a running source depends on: a change restarts it."""
     return (
@@ -105,6 +125,7 @@ class Listener:
         # SQLite has one writer; serialising here avoids lock waits between sources.
         self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._running: dict[int, tuple[tuple[str, str, str | None], asyncio.Task[None]]] = {}
+        self._problems: dict[int, tuple[str, _LastProblem]] = {}
 
     def _sources(self) -> list[Source]:
         with Session(self.engine) as session:
@@ -142,6 +163,7 @@ class Listener:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.source_rescan_seconds)
+                await self._record_problems()
                 if not stop.is_set():
                     self.reconcile()
         finally:
@@ -150,6 +172,18 @@ class Listener:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _record_problems(self) -> None:
+        """Store what each source's connector last complained of, once per rescan at most."""
+        for source_id, (name, problems) in list(self._problems.items()):
+            message = problems.take()
+            if message is not None:
+                self.stats.errors[name] = message
+                await asyncio.to_thread(self._record_error, source_id, message)
+
+    def _record_error(self, source_id: int, message: str) -> None:
+        with transaction(self.engine) as session:
+            record_source_error(session, source_id, message)
 
     def _cursor(self, source_id: int) -> str | None:
         with Session(self.engine) as session:
@@ -168,8 +202,25 @@ class Listener:
             settings=self.settings,
             source_name=source.name,
             credentials=decrypt_credentials(self.settings, source.credentials),
-            log=logging.getLogger(f"hubbub.sources.{source.name}"),
+            # Per source, not per name: two workspaces may both have a source called "blog".
+            log=logging.getLogger(f"hubbub.sources.{source.id}.{source.name}"),
         )
+        problems = _LastProblem()
+        ctx.log.addHandler(problems)
+        self._problems[source.id] = (source.name, problems)
+        try:
+            await self._stream_source(source, connector_class, config, ctx)
+        finally:
+            ctx.log.removeHandler(problems)
+            self._problems.pop(source.id, None)
+
+    async def _stream_source(
+        self,
+        source: Source,
+        connector_class: type[Connector],
+        config: BaseModel,
+        ctx: SourceContext,
+    ) -> None:
         target = Target(workspace_id=source.workspace_id, source_id=source.id)
         backoff = Backoff(base=1.0, cap=120.0)
         while True:
