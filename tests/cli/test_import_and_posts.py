@@ -72,6 +72,7 @@ def test_posts_filters(hubbub: Invoke, tmp_path: Path) -> None:
     hubbub("import", str(_write(tmp_path / "mixed.jsonl", lines)), "--format", "jsonl")
     assert hubbub("posts", "--count", "--network", "mastodon").output.strip() == "3"
     assert hubbub("posts", "--count", "--author", "@chen@mastodon.example").output.strip() == "3"
+    assert hubbub("posts", "--count", "--author", "Chen@Mastodon.example").output.strip() == "3"
     assert hubbub("posts", "--count", "--contains", "GLOBEX").output.strip() == "3"
     assert hubbub("posts", "--count", "--since", "2026-07-04T12:02:00Z").output.strip() == "3"
     bad = hubbub("posts", "--since", "last tuesday", ok=False)

@@ -32,8 +32,12 @@ def _where(query: Select[Any], f: PostFilter) -> Select[Any]:
     if f.network:
         query = query.where(Post.network == f.network)
     if f.author:
+        # Handles are case-insensitive on the networks, and stored as the network spells them
+        # (nearly always lower case): the typed spelling and its lower case both match.
         handle = f.author.lstrip("@")
-        query = query.where(or_(Author.native_id == f.author, Author.handle == handle))
+        query = query.where(
+            or_(Author.native_id == f.author, Author.handle.in_(sorted({handle, handle.lower()})))
+        )
     if f.since:
         query = query.where(Post.created_at >= f.since)
     if f.until:
