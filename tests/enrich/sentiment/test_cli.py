@@ -39,9 +39,13 @@ def test_stdin_lines_in_order() -> None:
     result = runner.invoke(sentiment_app, [], input="\n".join(TEXTS) + "\n")
     assert result.exit_code == 0, result.output
     rows = _parse(result.output)
-    expected = default_model().score(TEXTS)
-    assert [r[0] for r in rows] == [e.label for e in expected]
-    assert [r[1] for r in rows] == pytest.approx([e.score for e in expected], abs=1e-4)
+    expected = [
+        (e.label, e.score) if text.strip() else ("neutral", 0.0)  # a blank line: nothing to score
+        for text, e in zip(TEXTS, default_model().score(TEXTS), strict=True)
+    ]
+    assert [r[0] for r in rows] == [e[0] for e in expected]
+    assert [r[1] for r in rows] == pytest.approx([e[1] for e in expected], abs=1e-4)
+    assert rows[TEXTS.index("")] == ("neutral", 0.0)
     assert rows[0][0] == "positive"
     assert rows[1][0] == "negative"
 

@@ -109,12 +109,16 @@ def score_command(
         Path | None, typer.Option(help="Weights file (default: the shipped one).")
     ] = None,
 ) -> None:
-    """Print `label<TAB>score` for every input line, in input order (also the group default)."""
+    """Print `label<TAB>score` for every input line, in input order (also the group default);
+    a blank line is `neutral<TAB>0.0000`."""
     model: Scorer = _load_ml(weights) if tier is Tier.ml else _load(weights)
 
     def label_batch(batch: list[str]) -> list[tuple[str, float]]:
         labels, scores = model.predict(batch)
-        return [(LABELS[i], float(s)) for i, s in zip(labels, scores, strict=True)]
+        return [
+            (LABELS[i], float(s)) if text.strip() else ("neutral", 0.0)  # nothing to score
+            for text, i, s in zip(batch, labels, scores, strict=True)
+        ]
 
     write_labels(file, label_batch)
 
