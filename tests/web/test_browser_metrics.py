@@ -73,5 +73,10 @@ def test_metrics_page_fits_a_phone(
         assert record_conversions(session, workspace_id, [(1, order)], "cli").accepted == 1
     page, _ = _open(browser, live_server, "/w/acme/metrics", PHONE, cookie=owner_cookie)
     assert "987,654.32 EUR" in page.locator("#business-case").inner_text()  # the actuals
+    # Words in the funnel table stay whole (its box scrolls): one line a cell, no "m e n ti o n s".
+    heights = page.eval_on_selector_all(
+        "#funnel tbody td", "cells => cells.map(c => c.getBoundingClientRect().height)"
+    )
+    assert heights and max(heights) < 2 * min(heights), heights
     _screenshot_fits(page, tmp_path / "metrics-phone.png")
     page.context.close()
