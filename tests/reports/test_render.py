@@ -149,3 +149,20 @@ def test_a_post_naming_two_topics_is_one_post_and_two_topic_mentions(
     assert overview.data["totals"] == {"skates": 5, "voltaro": 2}
     assert figures["Topic mentions"] == "7"
     assert figures["Posts"] == "6" == str(overview.data["posts"])
+
+
+def test_a_post_that_is_a_title_alone_shows_its_title(
+    engine: Engine, settings: Settings, loaded: Loaded
+) -> None:
+    story = post(
+        300,
+        "",
+        author="chen",
+        title="Show HN: rocket skates that fold",
+        likes=500,
+        network="hackernews",
+        native_id="hackernews:9001",
+    )
+    assert ingest(engine, settings, loaded.workspace_id, [story]).rejected == 0
+    top = {s.key: s for s in _report(engine, loaded.workspace_id).sections}["top_posts"]
+    assert top.tables[0].rows[0][5] == "Show HN: rocket skates that fold"

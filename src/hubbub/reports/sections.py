@@ -279,7 +279,8 @@ def top_posts(session: Session, scope: ReportScope) -> SectionResult:
             p.post.network,
             ", ".join(p.topics),
             p.engagement,
-            p.post.text[:280],
+            # A story or feed entry may be a title alone (Hacker News): the title is its text.
+            "\n".join(part for part in (p.post.title, p.post.text) if part)[:280],
             p.post.url,
         ]
         for p in found
