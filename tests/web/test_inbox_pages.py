@@ -11,13 +11,26 @@ from sqlalchemy import Engine, select, update
 
 from hubbub.accounts.models import AuditEntry
 from hubbub.accounts.permissions import Role
-from hubbub.inbox.actions import assign, create_queue, save_reply_template, set_status
+from hubbub.inbox.actions import (
+    add_account,
+    assign,
+    create_queue,
+    save_reply_template,
+    set_status,
+)
 from hubbub.inbox.models import Conversation, Note, OutboundReply
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import SESSION_COOKIE
 from hubbub.workspaces.actions import ensure_workspace
-from tests.web.conftest import csrf_token, member, open_conversation, session_cookie
+from tests.web.conftest import (
+    BRAND_DID,
+    BRAND_HANDLE,
+    csrf_token,
+    member,
+    open_conversation,
+    session_cookie,
+)
 
 pytestmark = pytest.mark.db
 
@@ -336,3 +349,23 @@ def test_a_reply_too_long_for_the_network_is_refused_with_the_text_kept(
         follow_redirects=False,
     )
     assert fits.status_code == 303
+
+
+def test_the_reply_box_says_when_no_account_can_send_yet(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int, convo: int
+) -> None:
+    # The brand's Bluesky account is known but has no server or credentials: replies wait.
+    waiting = client.get(f"/w/acme/inbox/{convo}").text
+    assert 'id="reply-waits"' in waiting and "No bluesky account" in waiting
+    with transaction(engine) as session:
+        add_account(
+            session,
+            settings,
+            workspace_id,
+            "bluesky",
+            BRAND_DID,
+            BRAND_HANDLE,
+            service_url="https://bsky.social",
+            secrets={"app_password": "xxxx-xxxx-xxxx-xxxx"},
+        )
+    assert 'id="reply-waits"' not in client.get(f"/w/acme/inbox/{convo}").text

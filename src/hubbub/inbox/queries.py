@@ -78,6 +78,15 @@ def policy(session: Session, workspace_id: int) -> Policy:
     )
 
 
+def can_send_on(session: Session, workspace_id: int, network: str) -> bool:
+    """Whether one of the workspace's own accounts on ``network`` can send a reply now (it has
+    its server and credentials); otherwise queued replies wait for one."""
+    return any(
+        account.network == network and account.service_url and account.credentials
+        for account in accounts(session, workspace_id)
+    )
+
+
 def accounts(session: Session, workspace_id: int) -> list[WorkspaceAccount]:
     return list(
         session.scalars(
