@@ -6,14 +6,12 @@ Every field carries a description; ``docs/settings.md`` is tested against this c
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from pydantic_settings.exceptions import SettingsError
 
 from hubbub.core.errors import ConfigError
 
@@ -249,10 +247,6 @@ def get_settings() -> Settings:
     naming the variable (never its value, which may be a secret)."""
     try:
         return Settings()
-    except SettingsError as exc:  # the value could not be read at all
-        found = re.search(r'field "(\w+)"', str(exc))
-        name = f"HUBBUB_{found.group(1).upper()}" if found else "a HUBBUB_* variable"
-        raise ConfigError(f"{name}: the value cannot be read") from None
     except ValidationError as exc:
         problems = [
             f"HUBBUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"

@@ -17,6 +17,7 @@ from typing import Any, TypeVarTuple, cast
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from hubbub.listening.enrichment import declared_language
 from hubbub.listening.models import (
     AuthorRollup,
     HourlyRollup,
@@ -52,6 +53,16 @@ class Slice:
         if self.sentiment is not None:
             found.append(table.sentiment_label == self.sentiment)
         return found
+
+    @classmethod
+    def read(cls, network: str | None, lang: str | None, sentiment: str | None) -> Slice:
+        """The filters as a person types them: a network in any case, a language by any tag
+        (filed under its primary code, so ``en-US`` and ``EN`` are ``en``); empty is all."""
+        return cls(
+            network=(network or "").strip().lower() or None,
+            lang=declared_language([lang]) if lang else None,
+            sentiment=sentiment or None,
+        )
 
     @property
     def needs_enrichment(self) -> bool:

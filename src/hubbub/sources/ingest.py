@@ -400,7 +400,7 @@ class Ingestor:
         limit = self.settings.dead_letter_max_bytes
         rows: list[dict[str, Any]] = []
         for refusal in refusals:
-            payload = refusal.event.payload
+            payload, size = refusal.event.payload, whole_size(refusal.event)
             rows.append(
                 {
                     "workspace_id": target.workspace_id,
@@ -409,9 +409,9 @@ class Ingestor:
                     "reason_code": refusal.code,
                     "reason": refusal.detail[:2000],
                     "payload": payload[:limit],
-                    "payload_size": whole_size(refusal.event),
+                    "payload_size": size,
                     "payload_sha256": letter_digest(refusal.event),
-                    "truncated": whole_size(refusal.event) > min(len(payload), limit),
+                    "truncated": size > min(len(payload), limit),
                     "meta": dict(refusal.event.meta),
                     "cursor": refusal.event.cursor,
                     "received_at": now,

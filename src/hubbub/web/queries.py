@@ -1,12 +1,12 @@
 """Reads the web app needs beyond :mod:`hubbub.posts.queries`: workspaces, sources, dead letters,
-and keyset paging of posts built on the shared ``list_posts``/``count_posts``."""
+and keyset paging of posts built on the shared ``list_posts``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.orm import Session, defer
@@ -28,12 +28,10 @@ from hubbub.listening.dashboard import (
     topic_volumes,
 )
 from hubbub.posts.models import Author, Post
-from hubbub.posts.queries import PostFilter, count_posts, list_posts
+from hubbub.posts.queries import PostFilter, list_posts
 from hubbub.sources.actions import REPLAYED
 from hubbub.sources.models import DeadLetter, Source
 from hubbub.workspaces.models import Workspace
-
-_TICK = timedelta(microseconds=1)  # the finest time step both SQLite and PostgreSQL store
 
 
 @dataclass(frozen=True)
@@ -69,27 +67,10 @@ class PostPage:
 def page_posts(
     session: Session, f: PostFilter, limit: int, before: PostCursor | None = None
 ) -> PostPage:
-    """One page of posts, newest first, strictly after ``before`` in that order.
-
-    The shared queries take no cursor, so the page is read with ``until`` just past the cursor's
-    time; the posts sharing that exact time (counted first) are fetched extra, and those the
-    previous page already showed are dropped. Equal ``created_at`` never skips or repeats a post.
-    """
-    if before is None:
-        rows = list_posts(session, f, limit=limit + 1)
-    else:
-        edge = before.created_at + _TICK
-        bounded = replace(f, until=min(f.until, edge) if f.until else edge)
-        same_time = replace(
-            bounded, since=max(f.since, before.created_at) if f.since else before.created_at
-        )
-        ties = count_posts(session, same_time)
-        key = (before.created_at, before.post_id)
-        rows = [
-            row
-            for row in list_posts(session, bounded, limit=limit + 1 + ties)
-            if (row[0].created_at, row[0].id) < key
-        ][: limit + 1]
+    """One page of posts, newest first, strictly after ``before`` in that order (a keyset on
+    time and id, so posts sharing a time are neither repeated nor skipped)."""
+    key = (before.created_at, before.post_id) if before is not None else None
+    rows = list_posts(session, f, limit=limit + 1, before=key)
     if len(rows) > limit:
         last = rows[limit - 1][0]
         return PostPage(rows[:limit], PostCursor(last.created_at, last.id))

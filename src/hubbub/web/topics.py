@@ -29,7 +29,6 @@ from hubbub.listening.actions import (
     update_topic,
 )
 from hubbub.listening.dashboard import period
-from hubbub.listening.enrichment import declared_language
 from hubbub.listening.models import TOPIC_KINDS, Topic
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import MAX_RULE_CHARS, QueryError, parse
@@ -278,10 +277,11 @@ class Filters:
         """Unknown periods and sentiment classes fall back to "all" rather than failing; a
         language is filed under its primary code (``en-US`` and ``EN`` are ``en``), as the API
         reads it."""
+        read = Slice.read((network or "")[:32], (lang or "")[:16], None)
         return cls(
             period=period if period in PERIODS else DEFAULT_PERIOD,
-            network=(network or "").strip().lower()[:32],
-            lang=declared_language([(lang or "")[:16]]) or "",
+            network=read.network or "",
+            lang=read.lang or "",
             sentiment=sentiment if sentiment in SENTIMENT_CLASSES else "",
         )
 

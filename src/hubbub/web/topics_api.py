@@ -24,7 +24,6 @@ from hubbub.listening.dashboard import (
     top_authors,
     top_terms,
 )
-from hubbub.listening.enrichment import declared_language
 from hubbub.listening.queries import list_topics
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, SessionDep
@@ -158,11 +157,7 @@ def topic_slice(
     sentiment: Literal["negative", "neutral", "positive"] | None = None,
 ) -> Slice:
     """The slice filters both topic reads take; ``sentiment`` is as posts count in the topic."""
-    return Slice(
-        network=network.strip().lower() if network else None,
-        lang=declared_language([lang]) if lang else None,
-        sentiment=sentiment,
-    )
+    return Slice.read(network, lang, sentiment)
 
 
 SliceDep = Annotated[Slice, Depends(topic_slice)]
