@@ -106,6 +106,19 @@ def test_counts_update_when_they_change(engine: Engine, workspace_id: int) -> No
     assert (stored.likes, stored.replies) == (9, 2)
 
 
+def test_an_older_capture_never_winds_counts_back(engine: Engine, workspace_id: int) -> None:
+    """A live capture then last week's export of the same post: each count keeps its highest
+    figure, whatever order the captures arrive in, and a capture without a count leaves it."""
+    _store(engine, workspace_id, [example_post(4, likes=9, reshares=1, replies=None)])
+    older = example_post(4, likes=2, reshares=3, replies=5)
+    assert _store(engine, workspace_id, [older]).updated == 1  # reshares and replies grew
+    assert _store(engine, workspace_id, [older]).updated == 0
+    assert _store(engine, workspace_id, [example_post(4, likes=1, reshares=0)]).updated == 0
+    with Session(engine) as session:
+        stored = session.scalars(select(Post)).one()
+    assert (stored.likes, stored.reshares, stored.replies) == (9, 3, 5)
+
+
 def test_handle_history_and_identity_updates(engine: Engine, workspace_id: int) -> None:
     _store(engine, workspace_id, [example_post(1)])
     renamed = example_author("amira", handle="amira.dev")

@@ -13,7 +13,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Dialect, Row, Select, Table, bindparam, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Dialect,
+    Integer,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    case,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionItem, Item
@@ -576,7 +588,7 @@ class _BatchWriter:
                     }
                 )
             if any(
-                value is not None and value != getattr(row, name)
+                _raises(getattr(row, name), value)
                 for name, value in (
                     ("likes", p.likes),
                     ("reshares", p.reshares),
@@ -606,10 +618,10 @@ class _BatchWriter:
                 update(table)
                 .where(table.c.id == bindparam("b_id"))
                 .values(
-                    likes=func.coalesce(bindparam("b_likes"), table.c.likes),
-                    reshares=func.coalesce(bindparam("b_reshares"), table.c.reshares),
-                    replies=func.coalesce(bindparam("b_replies"), table.c.replies),
-                    quotes=func.coalesce(bindparam("b_quotes"), table.c.quotes),
+                    likes=_greater(table.c.likes, "b_likes"),
+                    reshares=_greater(table.c.reshares, "b_reshares"),
+                    replies=_greater(table.c.replies, "b_replies"),
+                    quotes=_greater(table.c.quotes, "b_quotes"),
                 ),
                 counts,
                 execution_options=options,
@@ -681,3 +693,21 @@ class _BatchWriter:
             insert_ignoring_conflicts(self.session, table).returning(table.c.id), rows
         ).all()
         self.result.interactions += len(inserted)
+
+
+def _raises(stored: int | None, seen: int | None) -> bool:
+    """Whether a capture's count is news: engagement counts only ever grow here, so a capture
+    replayed or imported after a newer one (an old export, a late REST page) never winds the
+    stored figure back, and the result does not depend on the order captures arrive in."""
+    return seen is not None and (stored is None or seen > stored)
+
+
+def _greater(column: Any, param: str) -> ColumnElement[Any]:
+    """The larger of the stored count and the bound one (a NULL on either side loses)."""
+    value: BindParameter[int] = bindparam(param, type_=Integer)
+    return case(
+        (value.is_(None), column),
+        (column.is_(None), value),
+        (value > column, value),
+        else_=column,
+    )
