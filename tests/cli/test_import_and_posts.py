@@ -5,11 +5,15 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import orjson
 import pytest
 
 from hubbub.settings import get_settings
 from tests.cli.conftest import Invoke
+from tests.connectors.bluesky.events import commit_event
 from tests.support.factories import jsonl_line
+
+WHEN = "2026-07-04T14:38:06.240Z"
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:
@@ -102,6 +106,77 @@ def test_csv_import_with_a_bad_row(hubbub: Invoke, tmp_path: Path) -> None:
     result = hubbub("import", str(csv_file), "--format", "csv")
     assert "accepted 2" in result.output
     assert "bad_timestamp" in result.output and "invalid_utf8" in result.output
+
+
+def _csv_row(n: int, text: str) -> bytes:
+    quoted = '"' + text.replace('"', '""') + '"'
+    return f"bluesky,post-{n},ann,2026-07-01T10:00:{n:02d}Z,{quoted}".encode()
+
+
+def test_csv_records_of_every_size_import_or_are_kept_whole(
+    hubbub: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field past the csv module's 128 KB default imports; a row over the payload limit is
+    kept whole and says its line; a line past the dead-letter share is cut and says so; a record
+    the csv module cannot read (a field past that share) is kept with why; blank lines inside quotes stay; and every row
+    after each of them still imports. None of these used to get past the first: the import
+    stopped with a traceback and stored nothing."""
+    monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "300000")
+    monkeypatch.setenv("HUBBUB_DEAD_LETTER_MAX_BYTES", "500000")
+    many_lines = "\n".join(["y" * 100_000] * 6)  # each line fits; the field (600 KB) does not
+    rows = [
+        b"network,native_id,author,created_at,text",
+        _csv_row(1, "x" * 200_000),
+        _csv_row(2, "w" * 400_000),
+        _csv_row(3, "v" * 600_000),
+        _csv_row(4, "para one\n\npara two"),
+        _csv_row(5, many_lines),
+        b"bluesky,post-7,ann,2026-07-01T10:00:07Z,a carriage\rreturn, unquoted",
+        _csv_row(6, "last"),
+    ]
+    source = _write(tmp_path / "sizes.csv", rows)
+    result = hubbub("import", str(source), "--format", "csv")
+    assert "accepted 3" in result.output, result.output
+    # Rows 2 and 3, and the part of row 5 read until its field passed the dead-letter share;
+    # row 5's last line is then a row of its own, and lacks fields.
+    assert "rejected 3 × too_large" in result.output
+    assert "rejected 1 × missing_field" in result.output
+    assert "rejected 1 × bad_csv" in result.output
+    exported = hubbub("posts", "--format", "jsonl").output
+    assert '"text":"para one\\n\\npara two"' in exported and '"text":"last"' in exported
+    assert f'"text":"{"x" * 200_000}"' in exported
+    whole = hubbub("deadletters", "show", "1").output  # row 2: over the limit, kept whole
+    assert "'line': '3'" in whole and "cut when stored" not in whole
+    cut = hubbub("deadletters", "show", "2").output  # row 3: past the dead-letter share
+    assert "'line': '4'" in cut and "(cut when stored)" in cut
+    unreadable = hubbub("deadletters", "show", "3").output
+    assert "'line': '8'" in unreadable and "field larger than field limit" in unreadable
+    assert "'line': '13'" in hubbub("deadletters", "show", "4").output
+    assert (
+        "line 14: new-line character seen in unquoted field"
+        in hubbub("deadletters", "show", "5").output
+    )
+    monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "1000000")
+    get_settings.cache_clear()
+    assert "stored 1" in hubbub("deadletters", "replay", "1").output
+    assert hubbub("posts", "--count").output.strip() == "4"
+
+
+def test_nul_characters_are_dropped_not_fatal(hubbub: Invoke, tmp_path: Path) -> None:
+    """JSON may spell out a NUL (``\\u0000``), and a CSV cell may hold one; PostgreSQL text
+    cannot, so one such post used to fail its whole batch with a traceback."""
+    record = {"$type": "app.bsky.feed.post", "text": "zero\x00width", "createdAt": WHEN}
+    jetstream = commit_event("app.bsky.feed.post", record)
+    lines = [jsonl_line(1, text="nul\x00here"), orjson.dumps(jetstream)]
+    hubbub("import", str(_write(tmp_path / "a.jsonl", lines[:1])), "--format", "jsonl")
+    hubbub("import", str(_write(tmp_path / "b.jsonl", lines[1:])), "--format", "jetstream")
+    row = b"bluesky,post-1,ann,2026-07-01T10:00:00Z,cell\x00nul"
+    source = _write(tmp_path / "c.csv", [b"network,native_id,author,created_at,text", row])
+    hubbub("import", str(source), "--format", "csv")
+    exported = hubbub("posts", "--format", "jsonl").output
+    texts = {orjson.loads(line)["text"] for line in exported.splitlines()}
+    assert {"nulhere", "zerowidth", "cellnul"} <= texts
+    assert "pending by reason: none" in hubbub("deadletters", "list").output
 
 
 def test_deadletters_show_and_replay(hubbub: Invoke, tmp_path: Path) -> None:

@@ -75,6 +75,10 @@ _format_layouts: dict[str, str] = {}
 LAYOUTS = ("lines", "document", "csv")
 
 
+#: ``RawEvent.meta`` key of a CSV record the csv module could not read: why.
+CSV_ERROR = "csv_error"
+
+
 def register_format(format_name: str, network: str, layout: str = "document") -> None:
     """Declare a format's network and how a file of it splits into events.
 

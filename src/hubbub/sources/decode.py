@@ -12,9 +12,13 @@ from hubbub.core.errors import Rejected
 
 
 def load_json(payload: bytes | str) -> Any:
-    """Parse JSON strictly (UTF-8 only); bad bytes or syntax become a reason, not a crash."""
+    """Parse JSON strictly (UTF-8 only); bad bytes or syntax become a reason, not a crash.
+
+    NUL characters (``\\u0000``, which JSON allows) are dropped from every string: they mean
+    nothing in social text, and PostgreSQL text cannot hold them, so one would fail the batch
+    that carries it. Only a payload that spells one out pays for the walk."""
     try:
-        return orjson.loads(payload)
+        parsed = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         text = str(exc)
         code = (
@@ -23,6 +27,18 @@ def load_json(payload: bytes | str) -> Any:
             else "invalid_json"
         )
         raise Rejected(code, text) from None
+    spelt = b"\\u0000" in payload if isinstance(payload, bytes) else "\\u0000" in payload
+    return _without_nul(parsed) if spelt else parsed
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def require(mapping: Any, key: str, kind: type | tuple[type, ...], where: str = "payload") -> Any:

@@ -17,7 +17,7 @@ import orjson
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.items import RawEvent
-from hubbub.sources.base import format_layout, normalisers
+from hubbub.sources.base import CSV_ERROR, format_layout, normalisers
 from hubbub.sources.decode import load_json
 from hubbub.sources.ingest import CUT_FROM, Ingestor, IngestResult, Target
 
@@ -25,10 +25,10 @@ Progress = Callable[[int], None]
 DOCUMENT_FACTOR = 64
 
 
-def _lines(handle: BinaryIO, keep: int) -> Iterator[tuple[int, bytes, int]]:
-    """(line number, line without its newline, its whole size) of each non-blank line; a line
-    over ``keep`` bytes is cut to ``keep + 1`` of them, so it is never held whole in memory,
-    and the rest of it is only counted."""
+def _lines(handle: BinaryIO, keep: int, *, blank: bool = False) -> Iterator[tuple[int, bytes, int]]:
+    """(line number, line without its newline, its whole size) of each line, blank ones only
+    with ``blank``; a line over ``keep`` bytes is cut to ``keep + 1`` of them, so it is never
+    held whole in memory, and the rest of it is only counted."""
     number = 0
     while True:
         line = handle.readline(keep + 1)
@@ -42,7 +42,7 @@ def _lines(handle: BinaryIO, keep: int) -> Iterator[tuple[int, bytes, int]]:
                 size += len(last)
         size -= len(last) - len(last.rstrip(b"\r\n"))  # the newline is not the line's
         stripped = line.rstrip(b"\r\n")
-        if stripped.strip():
+        if blank or stripped.strip():
             yield number, stripped, size
 
 
@@ -60,24 +60,69 @@ def _document_events(data: bytes, fmt: str, meta: dict[str, str]) -> Iterator[Ra
     yield RawEvent(payload=data, format=fmt, meta=meta)
 
 
-def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], limit: int) -> Iterator[RawEvent]:
-    """Rows as JSON objects; a line that is not UTF-8 is passed on raw, to be refused with
-    its bytes kept, while the rest of the file still imports."""
-    undecodable: list[bytes] = []
+def _csv_events(handle: BinaryIO, fmt: str, meta: dict[str, str], keep: int) -> Iterator[RawEvent]:
+    """Records as JSON objects of header → cell, each with the line it starts on.
+
+    What the csv module cannot read (a NUL byte, a field too large) is passed on as the
+    record's own bytes with the reason in ``meta[CSV_ERROR]``, as is a line that is not UTF-8
+    or is longer than ``keep`` (cut, with its whole size): each is refused with its bytes kept
+    while the rest of the file still imports. Blank lines reach the parser, since inside a
+    quoted field they are part of the text."""
+    aside: list[RawEvent] = []  # refused lines, passed on before the next record
+    record: list[tuple[int, bytes]] = []  # the lines of the record being parsed
 
     def decoded() -> Iterator[str]:
-        for number, (_line, raw, _size) in enumerate(_lines(handle, limit)):
+        for number, raw, size in _lines(handle, keep, blank=True):
+            where = meta | {"line": str(number)}
+            if size > len(raw):
+                aside.append(RawEvent(raw, fmt, meta=where | {CUT_FROM: str(size)}))
+                continue
             try:
-                yield raw.decode("utf-8-sig" if number == 0 else "utf-8") + "\n"
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
-                undecodable.append(raw)
+                aside.append(RawEvent(raw, fmt, meta=where))
+                continue
+            record.append((number, raw))
+            yield text + "\n"
 
-    for row in csv.DictReader(decoded(), restkey="_extra"):
-        while undecodable:
-            yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
-        yield RawEvent(payload=orjson.dumps(row), format=fmt, meta=meta)
-    while undecodable:
-        yield RawEvent(payload=undecodable.pop(0), format=fmt, meta=meta)
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(keep, previous))  # size is judged per record, by the ingestor
+    try:
+        rows = csv.DictReader(decoded(), restkey="_extra")
+        try:
+            rows.fieldnames  # noqa: B018 - reads the header, so no record starts with it
+        except csv.Error as exc:  # nothing after an unreadable header can be read
+            yield from aside
+            yield _unreadable(record, fmt, meta, f"header: {exc}")
+            return
+        yield from aside
+        aside.clear()
+        record.clear()
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if record:
+                    aside.append(_unreadable(record, fmt, meta, str(exc)))
+                row = None
+            yield from aside
+            aside.clear()
+            if row is not None:
+                where = meta | {"line": str(record[0][0])} if record else meta
+                yield RawEvent(payload=orjson.dumps(row), format=fmt, meta=where)
+            record.clear()
+        yield from aside
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _unreadable(
+    record: list[tuple[int, bytes]], fmt: str, meta: dict[str, str], error: str
+) -> RawEvent:
+    payload = b"\n".join(raw for _number, raw in record)
+    return RawEvent(payload, fmt, meta=meta | {"line": str(record[0][0]), CSV_ERROR: error})
 
 
 #: The first bytes of compressed files, whose lines would otherwise each be refused as junk.
@@ -116,7 +161,7 @@ def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[Raw
                     found[CUT_FROM] = str(size)
                 yield RawEvent(payload=line, format=fmt, meta=found)
         elif layout == "csv":
-            yield from _csv_events(handle, fmt, meta, limit)
+            yield from _csv_events(handle, fmt, meta, max(limit, keep))
         else:
             # A document may hold an array of many events, so it may be larger than one event;
             # past DOCUMENT_FACTOR events' worth it is refused whole, without being read whole.

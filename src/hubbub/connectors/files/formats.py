@@ -14,7 +14,7 @@ import orjson
 
 from hubbub.core.errors import Rejected
 from hubbub.core.items import AuthorRef, DeleteItem, Item, MediaKind, PostItem, RawEvent
-from hubbub.sources.base import normalisers, register_format
+from hubbub.sources.base import CSV_ERROR, normalisers, register_format
 from hubbub.sources.decode import load_json, require, timestamp
 
 JSONL_VERSION = 1
@@ -138,7 +138,10 @@ def normalise_jsonl(event: RawEvent) -> list[Item]:
 
 @normalisers.register("csv")
 def normalise_csv(event: RawEvent) -> list[Item]:
-    """One CSV row, handed over as a JSON object of header → cell by the importer."""
+    """One CSV row, handed over as a JSON object of header → cell by the importer (or as its
+    own bytes, with why the csv module could not read it)."""
+    if CSV_ERROR in event.meta:
+        raise Rejected("bad_csv", f"line {event.meta.get('line', '?')}: {event.meta[CSV_ERROR]}")
     row = load_json(event.payload)
     if not isinstance(row, dict):
         raise Rejected("bad_shape", "csv row is not a mapping")
