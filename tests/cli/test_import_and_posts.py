@@ -163,8 +163,8 @@ def test_csv_records_of_every_size_import_or_are_kept_whole(
 
 
 def test_nul_characters_are_dropped_not_fatal(hubbub: Invoke, tmp_path: Path) -> None:
-    """JSON may spell out a NUL (``\\u0000``), and a CSV cell may hold one; PostgreSQL text
-    cannot, so one such post used to fail its whole batch with a traceback."""
+    """JSON may spell out a NUL (``\\u0000``), and a CSV cell or a sloppy feed may hold one;
+    PostgreSQL text cannot, so one such post used to fail its whole batch with a traceback."""
     record = {"$type": "app.bsky.feed.post", "text": "zero\x00width", "createdAt": WHEN}
     jetstream = commit_event("app.bsky.feed.post", record)
     lines = [jsonl_line(1, text="nul\x00here"), orjson.dumps(jetstream)]
@@ -173,9 +173,16 @@ def test_nul_characters_are_dropped_not_fatal(hubbub: Invoke, tmp_path: Path) ->
     row = b"bluesky,post-1,ann,2026-07-01T10:00:00Z,cell\x00nul"
     source = _write(tmp_path / "c.csv", [b"network,native_id,author,created_at,text", row])
     hubbub("import", str(source), "--format", "csv")
+    feed = tmp_path / "d.xml"
+    feed.write_bytes(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><link>https://blog.example/</link>'
+        b"<item><title>A\x00b &#0;c</title><link>https://blog.example/1</link><guid>g1</guid>"
+        b"<author>ann\x00@blog.example</author></item></channel></rss>"
+    )
+    hubbub("import", str(feed), "--format", "feed")
     exported = hubbub("posts", "--format", "jsonl").output
     texts = {orjson.loads(line)["text"] for line in exported.splitlines()}
-    assert {"nulhere", "zerowidth", "cellnul"} <= texts
+    assert {"nulhere", "zerowidth", "cellnul", "Ab c"} <= texts
     assert "pending by reason: none" in hubbub("deadletters", "list").output
 
 

@@ -386,11 +386,26 @@ def _html_rejection(raw: RawEvent) -> Rejected:
     return Rejected("not_a_feed", f"got an HTML page, not a feed{hint}")
 
 
+def _drop_nul(value: Any) -> Any:
+    """NUL characters out of every string of a parsed feed, in place (feedparser's dicts map
+    key aliases, so they are kept, not rebuilt): PostgreSQL text cannot hold them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        value[:] = [_drop_nul(item) for item in value]
+    elif isinstance(value, dict):
+        for key in list(value):
+            value[key] = _drop_nul(value[key])
+    return value
+
+
 def _parse_xml(raw: RawEvent) -> tuple[_Feed, list[_Entry]]:
     try:
         result = _feedparser_parse(raw)
     except Exception as exc:  # feedparser is robust, but a crash must become a reason
         raise Rejected("malformed_feed", f"feed parser failed: {exc!r}"[:300]) from None
+    if b"\x00" in raw.payload or b"&#0" in raw.payload or b"&#x0" in raw.payload.lower():
+        _drop_nul(result)  # a NUL byte or reference (or UTF-16, whose NULs are harmless)
     entries = result.get("entries", [])
     version = result.get("version", "")
     problem = result.get("bozo_exception")
