@@ -115,6 +115,7 @@ class World:
     letter_id: int
     token_id: int
     conversation_id: int
+    reply_id: int  # a queued reply of that conversation (retried, discarded, replaced)
     post_id: int  # a post of acme (cascade page)
     author_id: int  # its author (marking)
     enriched_post_id: int  # a post of acme matched by a topic (corrections)
@@ -155,6 +156,13 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
     with transaction(engine) as session:
         add_topic(session, workspace_id, "skates", "skates", "brand")
     conversation_id = open_conversation(engine, settings, workspace_id, 90, "help me, skates")
+    from hubbub.inbox.actions import queue_reply
+    from hubbub.inbox.queries import conversation
+
+    with transaction(engine) as session:
+        found = conversation(session, workspace_id, conversation_id)
+        assert found is not None
+        reply_id = queue_reply(session, found, "matrix world reply").id
     from hubbub.posts.models import Post
 
     with transaction(engine) as session:
@@ -180,6 +188,7 @@ def world(engine: Engine, settings: Settings, workspace_id: int) -> World:
         letter_id=letter_id,
         token_id=target.id,
         conversation_id=conversation_id,
+        reply_id=reply_id,
         post_id=post.id,
         author_id=post.author_id,
         enriched_post_id=enriched_post_id,
@@ -210,6 +219,7 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         # removing: the topic that POST /topics made (the dashboard's topic must stay)
         .replace("{name}", "matrix" if route.path.endswith("/remove") else "skates")
         .replace("{conversation_id}", str(world.conversation_id))
+        .replace("{reply_id}", str(world.reply_id))
         .replace("{user_id}", str(world.spare_user_id))
         .replace("{source_id}", str(world.source_id))
         .replace("{goal_id}", "1")  # removing a goal that may be gone is answered all the same
@@ -263,6 +273,21 @@ def _send(client: TestClient, caller: Caller, route: DocRoute, world: World) -> 
         },
         ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/replies"): {
             "json": {"body": "matrix"}
+        },
+        # The first role allowed changes the reply; the next ones get 409 (answered, allowed).
+        ("POST", "/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/retry"): {"data": {}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/discard"): {"data": {}},
+        ("POST", "/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/replace"): {
+            "data": {"body": "matrix edit"}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/retry"): {
+            "data": {}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/discard"): {
+            "data": {}
+        },
+        ("POST", "/api/v1/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/replace"): {
+            "json": {"body": "matrix edit"}
         },
         ("POST", "/w/{slug}/posts/{post_id}/correction"): {"data": {"label": "neutral"}},
         ("POST", "/api/v1/w/{slug}/posts/{post_id}/corrections"): {"json": {"label": "neutral"}},

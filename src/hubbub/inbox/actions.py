@@ -63,6 +63,12 @@ MAX_REPLY_CHARS = 5000
 REPEAT_WINDOW = timedelta(minutes=10)
 #: States of a reply that is sent or still on its way (a failure with no retry is neither).
 _ON_ITS_WAY = ("queued", "sending", "sent", "rate_limited", "needs_credentials")
+#: States a person may discard a reply in: not sent, not being sent, not discarded already.
+DISCARDABLE = ("queued", "failed", "rate_limited", "needs_credentials")
+#: Attempt outcomes after which the network certainly holds no post of the reply: the server
+#: (or our guard) refused before creating anything. A transient error may have come after the
+#: server made the post, so it is not one of them.
+NOT_POSTED = frozenset({"refused", "unauthorized", "no_account", "rate_limited", "hourly_limit"})
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
 
 
@@ -1131,6 +1137,11 @@ def finish_reply(
     if reply.state == "sent":  # a slower attempt finishing after a faster one: keep "sent"
         session.flush()
         return reply
+    if reply.state == "discarded" and outcome.state != "sent":
+        # A sender whose lease ran out finishing after a person discarded the reply: the
+        # attempt is logged, but no retry is planned. Only "sent" (it is on the network) wins.
+        session.flush()
+        return reply
     reply.state = outcome.state
     reply.last_error = None if outcome.state == "sent" else (outcome.detail[:2000] or None)
     reply.retry_at = (
@@ -1154,3 +1165,178 @@ def finish_reply(
             {"reply": reply.id, "attempt": attempt, "outcome": outcome.outcome},
         )
     return reply
+
+
+# ---- replies that did not go out: retry, discard, edit and send again -----------------------
+
+
+def _reply_of(session: Session, found: Conversation, reply_id: int) -> OutboundReply:
+    """The conversation's reply, read afresh; another conversation's (or workspace's) is none."""
+    reply = session.get(OutboundReply, reply_id, populate_existing=True)
+    if (
+        reply is None
+        or reply.conversation_id != found.id
+        or reply.workspace_id != found.workspace_id
+    ):
+        raise InboxError(f"no reply {reply_id} in this conversation", "not_found")
+    return reply
+
+
+def retryable(reply: OutboundReply) -> bool:
+    """Whether "Retry now" applies: waiting for credentials, rate limited, or a failure that was
+    to be retried anyway (a refusal for good is edited, not retried)."""
+    return reply.state in ("needs_credentials", "rate_limited") or (
+        reply.state == "failed" and reply.retry_at is not None
+    )
+
+
+def _retryable_clause() -> Any:
+    return or_(
+        OutboundReply.state.in_(("needs_credentials", "rate_limited")),
+        (OutboundReply.state == "failed") & OutboundReply.retry_at.is_not(None),
+    )
+
+
+def _why_not(reply: OutboundReply, doing: str) -> str:
+    """Why ``doing`` is refused for the reply in its present state, in words for the agent."""
+    reasons = {
+        "sent": "it is sent already",
+        "sending": "it is being sent right now; wait for that attempt to end",
+        "queued": "it is queued already: the sender takes it on its next round",
+        "discarded": "it was discarded and is never sent",
+        "failed": (
+            "it was refused for good, so the same text would be refused again: edit it and "
+            "send again, or discard it"
+            if reply.retry_at is None
+            else "it failed with a temporary error and will be tried again"
+        ),
+        "needs_credentials": "it waits for the account's credentials",
+        "rate_limited": "it waits for the network's rate limit",
+    }
+    return f"reply {reply.id} cannot be {doing}: {reasons.get(reply.state, reply.state)}"
+
+
+def unreplaceable_reason(session: Session, reply: OutboundReply) -> str | None:
+    """``None`` when the reply may be replaced by an edited one: it is not sent, not being sent,
+    and no attempt at it could have reached the network (every logged outcome is a refusal
+    before anything was made, and no claimed attempt went unlogged). Else why not."""
+    if reply.state not in DISCARDABLE:
+        return _why_not(reply, "edited and sent again")
+    outcomes = [attempt.outcome for attempt in queries.attempts_of(session, reply.id)]
+    if len(outcomes) < reply.attempts or not set(outcomes) <= NOT_POSTED:
+        return (
+            f"reply {reply.id} cannot be edited and sent again: an earlier attempt may have "
+            "reached the network, so a new reply could answer twice. Retry it (the network "
+            "is checked first) or discard it"
+        )
+    return None
+
+
+def _conflict(session: Session, found: Conversation, reply_id: int, doing: str) -> InboxError:
+    return InboxError(_why_not(_reply_of(session, found, reply_id), doing), "conflict")
+
+
+def retry_reply(
+    session: Session, found: Conversation, reply_id: int, *, actor: Actor = CLI
+) -> OutboundReply:
+    """Make a reply that waits (credentials, rate limit, a temporary failure) due now.
+
+    The same reply goes back to ``queued`` with its idempotency key and attempt count, so the
+    next attempt still looks on the network for a post an earlier one made. The change is a
+    conditional update: a double click, or a sender that claimed the reply meanwhile, finds
+    it in another state and is refused.
+    """
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    before = _reply_of(session, found, reply_id)
+    changed = session.execute(
+        update(OutboundReply)
+        .where(
+            OutboundReply.id == before.id,
+            OutboundReply.conversation_id == found.id,
+            _retryable_clause(),
+        )
+        .values(state="queued", retry_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _conflict(session, found, reply_id, "retried now")
+    reply = _reply_of(session, found, reply_id)
+    _audit(
+        session,
+        "reply.retried",
+        found,
+        actor,
+        {"reply": reply.id, "from": before.state, "attempts": reply.attempts},
+    )
+    return reply
+
+
+def _discard(session: Session, found: Conversation, reply: OutboundReply, doing: str) -> None:
+    changed = session.execute(
+        update(OutboundReply)
+        .where(
+            OutboundReply.id == reply.id,
+            OutboundReply.conversation_id == found.id,
+            OutboundReply.state.in_(DISCARDABLE),
+            OutboundReply.attempts == reply.attempts,  # no sender claimed it since it was read
+        )
+        .values(state="discarded", retry_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _conflict(session, found, reply.id, doing)
+
+
+def discard_reply(
+    session: Session, found: Conversation, reply_id: int, *, actor: Actor = CLI
+) -> OutboundReply:
+    """Stop a reply that is not sent and not being sent: it is never claimed again. (A reply
+    whose earlier attempt may have reached the network may be there all the same.)"""
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    before = _reply_of(session, found, reply_id)
+    _discard(session, found, before, "discarded")
+    reply = _reply_of(session, found, reply_id)
+    _audit(session, "reply.discarded", found, actor, {"reply": reply.id, "from": before.state})
+    return reply
+
+
+def replace_reply(
+    session: Session,
+    found: Conversation,
+    reply_id: int,
+    body: str,
+    *,
+    idempotency_key: str | None = None,
+    actor: Actor = CLI,
+) -> QueuedReply:
+    """Edit and send again: discard a reply that certainly did not reach the network and queue
+    the new text as a new reply (a new idempotency key) to the same post, in one transaction.
+
+    The same ``idempotency_key`` again (a double submit) returns the reply it queued.
+    """
+    _require(session, actor, found.workspace_id, Role.AGENT)
+    if idempotency_key is not None and session.scalar(
+        select(OutboundReply.id).where(OutboundReply.idempotency_key == idempotency_key)
+    ):
+        return submit_reply(session, found, body, idempotency_key=idempotency_key, actor=actor)
+    old = _reply_of(session, found, reply_id)
+    why = unreplaceable_reason(session, old)
+    if why is not None:
+        raise InboxError(why, "conflict")
+    _discard(session, found, old, "edited and sent again")
+    queued = submit_reply(
+        session,
+        found,
+        body,
+        in_reply_to_post_id=old.in_reply_to_post_id,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
+    _audit(
+        session,
+        "reply.discarded",
+        found,
+        actor,
+        {"reply": old.id, "from": old.state, "replaced_by": queued.reply.id},
+    )
+    return queued

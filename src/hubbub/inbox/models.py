@@ -22,7 +22,16 @@ from hubbub.workspaces.models import WorkspaceAccount
 __all__ = ["WorkspaceAccount"]  # the brand's own accounts live with the workspace
 
 STATUSES = ("new", "open", "waiting", "resolved", "spam")
-REPLY_STATES = ("queued", "sending", "sent", "failed", "needs_credentials", "rate_limited")
+#: ``discarded``: a person stopped the reply (or replaced it with an edited one); never sent.
+REPLY_STATES = (
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "needs_credentials",
+    "rate_limited",
+    "discarded",
+)
 
 
 class Queue(Base):

@@ -22,24 +22,31 @@ from hubbub.accounts.permissions import Role, rank
 from hubbub.accounts.queries import list_members
 from hubbub.core.clock import utcnow
 from hubbub.inbox.actions import (
+    DISCARDABLE,
     MAX_REPLY_CHARS,
     REPEAT_WINDOW,
     InboxError,
     add_note,
     assign,
     assign_to_queue,
+    discard_reply,
     mark_viewing,
     render_saved_reply,
+    replace_reply,
+    retry_reply,
+    retryable,
     set_status,
     submit_reply,
+    unreplaceable_reason,
 )
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply
-from hubbub.inbox.outbound import max_reply_chars
+from hubbub.inbox.outbound import MAX_AUTOMATIC_ATTEMPTS, max_reply_chars
 from hubbub.inbox.queries import (
     DEFAULT_WARN,
     ConversationCursor,
     ConversationFilter,
     ListError,
+    attempts_of,
     author_history,
     can_send_on,
     conversation,
@@ -206,6 +213,25 @@ def _conversation(session: Session, access: Access, conversation_id: int) -> Con
     return found
 
 
+def _reply_views(session: Session, replies: list[OutboundReply]) -> dict[int, dict[str, Any]]:
+    """For each reply that did not go out: its last attempt and what may be done with it."""
+    views: dict[int, dict[str, Any]] = {}
+    for reply in replies:
+        if reply.state == "sent":
+            continue
+        attempts = attempts_of(session, reply.id)
+        views[reply.id] = {
+            "last": attempts[-1] if attempts else None,
+            "retry": retryable(reply),
+            "edit": unreplaceable_reason(session, reply) is None,
+            "discard": reply.state in DISCARDABLE,
+            "gave_up": reply.state == "failed"
+            and reply.retry_at is not None
+            and reply.attempts >= MAX_AUTOMATIC_ATTEMPTS,
+        }
+    return views
+
+
 def _conversation_page(
     request: Request,
     session: Session,
@@ -218,6 +244,8 @@ def _conversation_page(
     note_draft: str = "",
     collision: list[OutboundReply] | None = None,
     repeated: int | None = None,
+    editing: OutboundReply | None = None,
+    reply_key: str | None = None,
     status_code: int = 200,
 ) -> Response:
     found = _conversation(session, access, conversation_id)
@@ -255,6 +283,8 @@ def _conversation_page(
         "saved_replies": saved_replies(session, access.ws.id),
         "notes": notes,
         "replies": replies,
+        "reply_views": _reply_views(session, replies),
+        "editing": editing,
         "emails": emails_of(session, users),
         "due": due_at(found),
         "statuses": STATUSES,
@@ -265,7 +295,7 @@ def _conversation_page(
         "draft": draft,
         "note_draft": note_draft,
         "max_chars": MAX_REPLY_CHARS,
-        "reply_key": uuid.uuid4().hex,
+        "reply_key": reply_key or uuid.uuid4().hex,
         "viewers": others,
         "seen": now.isoformat(),
         "collision": collision,
@@ -284,10 +314,25 @@ def conversation_page(
     conversation_id: RowId,
     saved: Annotated[str, Query(max_length=100)] = "",
     repeated: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
+    edit: Annotated[int | None, Query(ge=1, lt=2**63)] = None,
 ) -> Response:
     """The thread, its replies and notes; ``saved`` fills the reply box from a saved reply;
-    ``repeated`` names a reply a second submit found already queued (a notice says so)."""
+    ``repeated`` names a reply a second submit found already queued (a notice says so);
+    ``edit`` names a reply that did not go out, whose text fills the box to send again."""
     draft = ""
+    if edit is not None:
+        found = _conversation(session, access, conversation_id)
+        editing = next((r for r in replies_of(session, found.id) if r.id == edit), None)
+        if editing is None:
+            raise HTTPException(404, f"no reply {edit} in this conversation")
+        why = unreplaceable_reason(session, editing)
+        if why is not None:
+            return _conversation_page(
+                request, session, access, conversation_id, error=why, status_code=409
+            )
+        return _conversation_page(
+            request, session, access, conversation_id, draft=editing.body, editing=editing
+        )
     if saved:
         try:
             draft = render_saved_reply(
@@ -448,6 +493,109 @@ def conversation_reply(
             status_code=303,
         )
     return _back(access, conversation_id)
+
+
+def _reply_refused(
+    request: Request,
+    session: Session,
+    access: Access,
+    conversation_id: int,
+    exc: InboxError,
+    **page: Any,
+) -> Response:
+    """The conversation again with the refusal named: 409 for a reply in the wrong state."""
+    if exc.code == "not_found":
+        raise HTTPException(404, exc.detail)
+    status = {"conflict": 409, "forbidden": 403}.get(exc.code, 400)
+    if "draft" in page:
+        page["reply_error"] = exc.detail
+    else:
+        page["error"] = exc.detail
+    return _conversation_page(request, session, access, conversation_id, status_code=status, **page)
+
+
+@router.post("/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/retry")
+def conversation_reply_retry(
+    request: Request,
+    session: SessionDep,
+    access: WorkInbox,
+    conversation_id: RowId,
+    reply_id: RowId,
+) -> Response:
+    """Retry now: a reply waiting for credentials, a rate limit or a temporary failure becomes
+    due at once (the same reply and key, so the network is checked before it is posted)."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _conversation(tx, access, conversation_id)
+            retry_reply(tx, found, reply_id, actor=access.principal.actor)
+    except InboxError as exc:
+        return _reply_refused(request, session, access, conversation_id, exc)
+    return RedirectResponse(
+        f"/w/{access.ws.slug}/inbox/{conversation_id}#reply-{reply_id}", status_code=303
+    )
+
+
+@router.post("/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/discard")
+def conversation_reply_discard(
+    request: Request,
+    session: SessionDep,
+    access: WorkInbox,
+    conversation_id: RowId,
+    reply_id: RowId,
+) -> Response:
+    """Discard a reply that is not sent and not being sent: it is never sent."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _conversation(tx, access, conversation_id)
+            discard_reply(tx, found, reply_id, actor=access.principal.actor)
+    except InboxError as exc:
+        return _reply_refused(request, session, access, conversation_id, exc)
+    return RedirectResponse(
+        f"/w/{access.ws.slug}/inbox/{conversation_id}#reply-{reply_id}", status_code=303
+    )
+
+
+@router.post("/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/replace")
+def conversation_reply_replace(
+    request: Request,
+    session: SessionDep,
+    access: WorkInbox,
+    conversation_id: RowId,
+    reply_id: RowId,
+    body: Annotated[str, Form(max_length=MAX_REPLY_CHARS * 2)] = "",
+    idempotency_key: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Edit and send again: the edited text is queued as a new reply (the form's key makes a
+    double submit queue it once) and the old one, which certainly did not go out, is
+    discarded in the same transaction."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _conversation(tx, access, conversation_id)
+            queued = replace_reply(
+                tx,
+                found,
+                reply_id,
+                body,
+                idempotency_key=idempotency_key or None,
+                actor=access.principal.actor,
+            )
+    except InboxError as exc:
+        editing = next((r for r in replies_of(session, conversation_id) if r.id == reply_id), None)
+        if exc.code == "conflict" or editing is None:
+            return _reply_refused(request, session, access, conversation_id, exc)
+        return _reply_refused(
+            request,
+            session,
+            access,
+            conversation_id,
+            exc,
+            draft=body,
+            editing=editing,
+            reply_key=idempotency_key or None,
+        )
+    return RedirectResponse(
+        f"/w/{access.ws.slug}/inbox/{conversation_id}#reply-{queued.reply.id}", status_code=303
+    )
 
 
 @router.post("/w/{slug}/inbox/bulk")

@@ -26,7 +26,10 @@ from hubbub.inbox.actions import (
     add_note,
     assign,
     assign_to_queue,
+    discard_reply,
     queue_reply,
+    replace_reply,
+    retry_reply,
     set_status,
 )
 from hubbub.inbox.models import Conversation
@@ -52,7 +55,7 @@ from hubbub.listening.corrections.queries import verdicts
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep, read
-from hubbub.web.problems import PROBLEM_RESPONSES, problem
+from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
 from hubbub.web.rest import PostOut
 
 #: CPU seconds a list page that may be long is read in the event loop before a thread takes
@@ -166,7 +169,10 @@ class NoteOut(BaseModel):
 
 
 class ReplyOut(BaseModel):
-    """A queued or sent reply (the outbound worker sends it; its key is never shown)."""
+    """A queued or sent reply (the outbound worker sends it; its key is never shown).
+
+    ``state``: queued, sending, sent, failed (``retry_at`` set: a temporary error to be
+    retried; unset: refused for good), needs_credentials, rate_limited or discarded."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -225,8 +231,11 @@ def _bad(field: str, message: str) -> JSONResponse:
     return problem(400, f"{field} {message}", [{"field": field, "message": message}])
 
 
+_STATUS_OF = {"forbidden": 403, "not_found": 404, "conflict": 409}
+
+
 def _refused(exc: InboxError) -> JSONResponse:
-    return problem(403 if exc.code == "forbidden" else 400, exc.detail)
+    return problem(_STATUS_OF.get(exc.code, 400), exc.detail)
 
 
 def _filter(
@@ -519,5 +528,91 @@ def api_conversation_reply(
                 actor=access.principal.actor,
             )
             return ReplyOut.model_validate(reply)
+    except InboxError as exc:
+        return _refused(exc)
+
+
+#: A reply in a state the action does not apply to (sent, being sent, already queued…).
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "content": {"application/problem+json": {}}}
+}
+
+
+@router.post(
+    "/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/retry",
+    response_model=ReplyOut,
+    responses=CONFLICT,
+)
+def api_reply_retry(
+    request: Request, access: WorkInbox, conversation_id: RowId, reply_id: RowId
+) -> ReplyOut | JSONResponse:
+    """Retry now: a reply waiting for credentials or a rate limit, or failed with a temporary
+    error, is queued again at once. It keeps its idempotency key, so the network is checked
+    for an earlier attempt's post before anything is posted. 409 in any other state."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _found(tx, access, conversation_id)
+            reply = retry_reply(tx, found, reply_id, actor=access.principal.actor)
+            return ReplyOut.model_validate(reply)
+    except InboxError as exc:
+        return _refused(exc)
+
+
+@router.post(
+    "/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/discard",
+    response_model=ReplyOut,
+    responses=CONFLICT,
+)
+def api_reply_discard(
+    request: Request, access: WorkInbox, conversation_id: RowId, reply_id: RowId
+) -> ReplyOut | JSONResponse:
+    """Discard a reply that is not sent and not being sent (state ``discarded``: never sent).
+    409 for a sent, sending or discarded reply."""
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _found(tx, access, conversation_id)
+            reply = discard_reply(tx, found, reply_id, actor=access.principal.actor)
+            return ReplyOut.model_validate(reply)
+    except InboxError as exc:
+        return _refused(exc)
+
+
+class ReplaceIn(RequestBody):
+    body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
+
+
+@router.post(
+    "/w/{slug}/conversations/{conversation_id}/replies/{reply_id}/replace",
+    response_model=ReplyOut,
+    status_code=201,
+    responses=CONFLICT,
+)
+def api_reply_replace(
+    request: Request,
+    body: ReplaceIn,
+    access: WorkInbox,
+    conversation_id: RowId,
+    reply_id: RowId,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[!-~]+$",
+            description="Sending the same key again returns the reply already queued.",
+        ),
+    ] = None,
+) -> ReplyOut | JSONResponse:
+    """Edit and send again: queue ``body`` as a new reply to the same post and discard this
+    one, in one transaction. Only for a reply no attempt of which can have reached the
+    network (refused for good, or waiting and never posted); 409 otherwise."""
+    key = _reply_key(access.ws.id, idempotency_key) if idempotency_key is not None else None
+    try:
+        with transaction(request.app.state.engine) as tx:
+            found = _found(tx, access, conversation_id)
+            queued = replace_reply(
+                tx, found, reply_id, body.body, idempotency_key=key, actor=access.principal.actor
+            )
+            return ReplyOut.model_validate(queued.reply)
     except InboxError as exc:
         return _refused(exc)
