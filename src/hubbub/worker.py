@@ -16,7 +16,9 @@ Per workspace, each tick:
   where they lead (SSRF-checked hops, each host paced), and the posts carrying a resolved one
   get the real domain in their entities and search entry (docs/listening.md);
 * terms — once a UTC day, the term rollups of the last two closed days are compacted
-  (docs/listening.md).
+  (docs/listening.md);
+* rematch — topics whose rule changed get their stored posts matched again under the new rule,
+  up to 20 pages of 1,000 posts a tick, resuming where the last tick stopped (docs/listening.md).
 
 Each job remembers the highest post id it has handled, in memory. At start-up the inbox looks
 back `inbox_lookback` (its action is idempotent) and the alerts start from the newest match:
@@ -47,10 +49,12 @@ from hubbub.graph.actions import update_interaction_edges
 from hubbub.inbox.actions import open_conversations_for
 from hubbub.inbox.mentions import send_due_mentions
 from hubbub.inbox.outbound import send_due_replies
-from hubbub.listening.actions import compact_recent_days
+from hubbub.listening.actions import compact_recent_days, pending_rematches
+from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.links import collect_short_links, refresh_resolved_posts
 from hubbub.listening.models import PostEnrichment, Topic, TopicMatch, match_sentiment
 from hubbub.listening.search_index import refresh_search_index
+from hubbub.listening.tasks import run_pending_rematches
 from hubbub.posts.models import Author, Post
 from hubbub.reports.mail import send_due as send_due_reports
 from hubbub.settings import Settings
@@ -79,6 +83,7 @@ class TickResult:
     mention_mails_sent: int = 0
     graph_posts: int = 0
     links_resolved: int = 0
+    rematched_posts: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -113,6 +118,7 @@ class Pipeline:
         self._workspaces: dict[int, _Cursors] = {}
         self._terms_compacted: dict[int, date] = {}
         self._pacer = HostPacer()  # kept across ticks: each shortener host stays paced
+        self._enrichment: Enrichment | None = None  # for re-matches, built on first use
 
     def tick(self) -> TickResult:
         result = TickResult()
@@ -132,6 +138,7 @@ class Pipeline:
                 ("graph", self._graph),
                 ("links", self._links),
                 ("terms", self._terms),
+                ("rematch", self._rematch),
             ):
                 try:
                     job(workspace_id, cursors, result)
@@ -199,6 +206,18 @@ class Pipeline:
             with transaction(self.engine) as session:
                 compact_recent_days(session, workspace_id)
             self._terms_compacted[workspace_id] = today
+
+    def _rematch(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
+        """Go on with the re-matches of topics whose rule changed."""
+        if self._enrichment is None:  # loads a model with some tiers: only once it is needed
+            with Session(self.engine) as session:
+                if not pending_rematches(session, workspace_id):
+                    return
+            self._enrichment = Enrichment.for_tier(self.settings.sentiment_tier)
+        for _name, step in run_pending_rematches(
+            self.engine, workspace_id, enrichment=self._enrichment
+        ):
+            result.rematched_posts += step.posts
 
     def _search(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         with transaction(self.engine) as session:

@@ -160,3 +160,19 @@ def test_backfill_authors_recounts_the_author_rollups(
     assert author_rows() == live
     hubbub("backfill", "--authors")  # a recount, not an addition
     assert author_rows() == live
+
+
+def test_edit_rematches_at_once_and_rematch_command(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    hubbub("add", "Skates", "skates")
+    hubbub("add", "Other", "other")  # keeps the posts the narrowed rule drops
+    ingest(engine, settings, workspace_id, [post(1, "rocket skates"), post(2, "skates other")])
+    assert ("Skates", "bluesky:amira:2") in matches(engine, workspace_id)
+    edited = hubbub("edit", "Skates", "skates NOT other")
+    assert "topic 'Skates' re-matched: posts 2, matched 1" in edited.stdout
+    assert ("Skates", "bluesky:amira:2") not in matches(engine, workspace_id)
+    assert "re-matched" not in hubbub("edit", "Skates", "--kind", "brand").stdout
+    again = hubbub("rematch", "Skates")
+    assert "posts 2, matched 1; new matches 1" in again.stdout
+    assert "no topic named 'Nope'" in hubbub("rematch", "Nope", code=1).stderr

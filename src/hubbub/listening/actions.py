@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
@@ -153,7 +166,10 @@ def update_topic(
 ) -> Topic:
     """Change a topic's rule, kind, state or name; a new rule is parsed before anything changes.
 
-    Matches already stored stay: run backfill to match stored posts against the new rule.
+    A changed rule marks the topic for re-matching (``rematch_topic``, run by the pipeline's
+    ``rematch`` job or ``hubbub topic rematch``): its stored matches and rollups are rebuilt
+    under the new rule, and live matching records nothing for it until that is done. A new
+    edit while a re-match runs starts it over.
     """
     if rule is not None:
         parse(rule)
@@ -169,13 +185,16 @@ def update_topic(
         if clash is not None:
             raise Rejected("topic_exists", f"a topic named {new_name!r} exists already")
         topic.name = _check_name(new_name)
-    if rule is not None:
+    stamp = _stamp(session, workspace_id)
+    if rule is not None and rule != topic.rule:
         topic.rule = rule
+        topic.rematch_requested_at = stamp
+        topic.rematch_cursor = None
     if kind is not None:
         topic.kind = kind
     if active is not None:
         topic.active = active
-    topic.updated_at = _stamp(session, workspace_id)
+    topic.updated_at = stamp
     session.flush()
     return topic
 
@@ -265,15 +284,28 @@ def _stored_posts(
     return found
 
 
-def _existing_topics(session: Session, workspace_id: int, topic_ids: set[int]) -> set[int]:
-    """Topics still present: one removed since the batch was matched must not be referenced."""
+def _recordable_topics(
+    session: Session, workspace_id: int, topic_ids: set[int], only: int | None
+) -> set[int]:
+    """The topics whose matches may be recorded: still present (one removed since the batch was
+    matched must not be referenced), and not waiting for a re-match, which alone records a
+    topic whose rule changed; ``only`` is the topic a re-match records.
+
+    The rows are read ``FOR KEY SHARE`` on PostgreSQL (the lock the foreign keys of the rows
+    written next take anyway), so a re-match's ``FOR UPDATE`` waits for every writer that read
+    the mark before it changed (see ``rematch_topic``).
+    """
+    wanted = sorted(topic_ids if only is None else topic_ids & {only})
     found: set[int] = set()
-    for chunk in chunks(sorted(topic_ids)):
-        found.update(
-            session.scalars(
-                select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.id.in_(chunk))
-            )
+    for chunk in chunks(wanted):
+        # Marked topics are read (and locked) too: the re-match must wait for a writer that
+        # skipped its topic, whose posts it then matches itself.
+        rows = session.execute(
+            select(Topic.id, Topic.rematch_requested_at)
+            .where(Topic.workspace_id == workspace_id, Topic.id.in_(chunk))
+            .with_for_update(read=True, key_share=True)
         )
+        found.update(row.id for row in rows if only is not None or row.rematch_requested_at is None)
     return found
 
 
@@ -428,14 +460,24 @@ def record_matches(
     workspace_id: int,
     matched: Sequence[Matched],
     enrichment: Enrichment,
+    *,
+    only: int | None = None,
 ) -> RecordResult:
     """Store the matches of stored posts, enrich newly matched posts, and add the new matches
-    to the hourly, term and author rollups, in the caller's transaction."""
+    to the hourly, term and author rollups, in the caller's transaction.
+
+    ``only`` records that one topic's matches (a re-match); per-topic sentiment still sees
+    every topic each post matched, as live matching does.
+    """
     result = RecordResult()
     if not matched:
         return result
+    topics = _recordable_topics(
+        session, workspace_id, {t for m in matched for t in m.topic_ids}, only
+    )
+    if not topics:
+        return result
     stored = _stored_posts(session, workspace_id, matched)
-    topics = _existing_topics(session, workspace_id, {t for m in matched for t in m.topic_ids})
     aspects = _aspects(session, workspace_id, matched, enrichment)
     match_rows: dict[tuple[int, int], dict[str, Any]] = {}
     by_post: dict[int, Matched] = {}
@@ -529,19 +571,22 @@ def compact_term_rollups(
     since: datetime,
     before: datetime,
     keep: int = TERMS_PER_CELL,
+    *,
+    topic_id: int | None = None,
 ) -> int:
     """Bound closed days of term rollups: per (day, cell) keep the ``keep`` most frequent terms
     (ties by term). Returns the rows deleted.
 
     A cell with at most ``keep`` terms stays exact, so a quiet topic loses nothing; a busy cell
-    loses its long tail. Only days in [since, before) are touched; ``before`` must not be after
-    today's midnight UTC, or terms of the open day would be lost while it still grows.
-    Idempotent.
+    loses its long tail. Only days in [since, before) are touched (of one topic when
+    ``topic_id`` is given); ``before`` must not be after today's midnight UTC, or terms of the
+    open day would be lost while it still grows. Idempotent.
     """
     period = and_(
         TermRollup.workspace_id == workspace_id,
         TermRollup.day >= _day(since),
         TermRollup.day < before,
+        true() if topic_id is None else TermRollup.topic_id == topic_id,
     )
     rank = (
         func.row_number()
@@ -564,6 +609,13 @@ def compact_term_rollups(
     return len(extra)
 
 
+def _marked_topics(workspace_id: int) -> Select[int]:
+    """The workspace's topics waiting for a re-match (a subquery)."""
+    return select(Topic.id).where(
+        Topic.workspace_id == workspace_id, Topic.rematch_requested_at.is_not(None)
+    )
+
+
 def rebuild_term_rollups(
     session: Session,
     workspace_id: int,
@@ -576,8 +628,13 @@ def rebuild_term_rollups(
     the posts' stored text: for matches recorded before term rollups existed, or after a
     change of the stopwords. Deleted posts are left out, as backfill leaves them out. Commits
     per page like backfill; returns the (cell, term) rows written."""
-    where = [TopicMatch.workspace_id == workspace_id, Post.deleted.is_(False)]
-    gone = [TermRollup.workspace_id == workspace_id]
+    marked = _marked_topics(workspace_id)  # their re-match rebuilds them
+    where = [
+        TopicMatch.workspace_id == workspace_id,
+        Post.deleted.is_(False),
+        TopicMatch.topic_id.not_in(marked),
+    ]
+    gone = [TermRollup.workspace_id == workspace_id, TermRollup.topic_id.not_in(marked)]
     if since is not None:
         where.append(TopicMatch.created_at >= _day(since))
         gone.append(TermRollup.day >= _day(since))
@@ -650,9 +707,12 @@ def rebuild_author_rollups(
     ``since``): a repair, since migration 0019 and every recorded match keep them. Matches of
     deleted posts are counted, as live maintenance counts them (top authors takes them off
     when reading). Commits per page; returns the rows written."""
-    topics = select(Topic.id).where(Topic.workspace_id == workspace_id)
+    topics = select(Topic.id).where(
+        Topic.workspace_id == workspace_id, Topic.rematch_requested_at.is_(None)
+    )  # a marked topic's re-match rebuilds its rollups
     where: list[ColumnElement[bool]] = [
         TopicMatch.workspace_id == workspace_id,
+        TopicMatch.topic_id.in_(topics),
         TopicMatch.author_id.is_not(None),
     ]
     gone: list[ColumnElement[bool]] = [AuthorRollup.topic_id.in_(topics)]
@@ -736,6 +796,69 @@ def workspace_matcher(session: Session, workspace_id: int) -> Matcher[int]:
     return matcher
 
 
+_POST_COLUMNS = (
+    Post.id,
+    Post.network,
+    Post.native_id,
+    Post.kind,
+    Post.text,
+    Post.title,
+    Post.langs,
+    Post.created_at,
+    Post.reply_to,
+    Post.thread_root,
+    Post.reshare_of,
+    Post.quote_of,
+    Post.mentions,
+    Post.hashtags,
+    Post.links,
+    Post.likes,
+    Post.reshares,
+    Post.replies,
+    Post.quotes,
+    Author.handle,
+    Author.followers,
+)
+
+
+def _post_page(
+    session: Session, where: Sequence[ColumnElement[bool]], after: int, page: int
+) -> Sequence[Any]:
+    """The next ``page`` stored posts (with their author) after post id ``after``."""
+    return session.execute(
+        select(*_POST_COLUMNS)
+        .join(Author, Author.id == Post.author_id)
+        .where(*where, Post.id > after)
+        .order_by(Post.id)
+        .limit(page)
+    ).all()
+
+
+def _match_page(
+    session: Session, rows: Sequence[Any], matcher: Matcher[int], needed: int | None = None
+) -> list[Matched]:
+    """The posts of a page the matcher matches (only those matching topic ``needed``, when
+    given), as ``record_matches`` takes them: matched as a fresh live ingest would be."""
+    matched: list[Matched] = []
+    resolved = resolved_for_posts(session, [row.id for row in rows])
+    for row in rows:
+        item = post_item(row)
+        doc = Document.from_post(item, resolved=resolved)
+        topic_ids = matcher.match(doc)
+        if topic_ids and (needed is None or needed in topic_ids):
+            matched.append(
+                Matched(
+                    row.network,
+                    row.native_id,
+                    tuple(sorted(topic_ids)),
+                    engagement(item),
+                    candidate=Candidate(item, doc),
+                    terms=post_terms(item),
+                )
+            )
+    return matched
+
+
 @dataclass
 class BackfillResult:
     posts: int = 0
@@ -770,58 +893,13 @@ def backfill(
         progress(0, total)
     if not len(matcher):
         return result
-    columns = (
-        Post.id,
-        Post.network,
-        Post.native_id,
-        Post.kind,
-        Post.text,
-        Post.title,
-        Post.langs,
-        Post.created_at,
-        Post.reply_to,
-        Post.thread_root,
-        Post.reshare_of,
-        Post.quote_of,
-        Post.mentions,
-        Post.hashtags,
-        Post.links,
-        Post.likes,
-        Post.reshares,
-        Post.replies,
-        Post.quotes,
-        Author.handle,
-        Author.followers,
-    )
     last_id = 0
     while True:
-        rows = session.execute(
-            select(*columns)
-            .join(Author, Author.id == Post.author_id)
-            .where(*where, Post.id > last_id)
-            .order_by(Post.id)
-            .limit(page)
-        ).all()
+        rows = _post_page(session, where, last_id, page)
         if not rows:
             break
         last_id = rows[-1].id
-        matched: list[Matched] = []
-        resolved = resolved_for_posts(session, [row.id for row in rows])
-        for row in rows:
-            item = post_item(row)
-            doc = Document.from_post(item, resolved=resolved)
-            topic_ids = matcher.match(doc)
-            if topic_ids:
-                matched.append(
-                    Matched(
-                        row.network,
-                        row.native_id,
-                        tuple(sorted(topic_ids)),
-                        engagement(item),
-                        candidate=Candidate(item, doc),
-                        terms=post_terms(item),
-                    )
-                )
+        matched = _match_page(session, rows, matcher)
         result.posts += len(rows)
         result.matched_posts += len(matched)
         result.record.add(record_matches(session, workspace_id, matched, enrichment))
@@ -846,4 +924,230 @@ def compact_recent_days(session: Session, workspace_id: int) -> int:
     """The pipeline's daily compaction: the last ``LIVE_COMPACT_DAYS`` closed days."""
     return compact_closed_days(
         session, workspace_id, _day(utcnow()) - timedelta(days=LIVE_COMPACT_DAYS)
+    )
+
+
+# ---- re-matching one topic after its rule changed -------------------------------------------
+
+REMATCH_TABLES = (MATCHES, ROLLUP_AUTHORS, ROLLUPS, TERMS, AUTHOR_ROLLUPS)
+
+
+@dataclass
+class RematchResult:
+    posts: int = 0  # stored posts matched again
+    matched_posts: int = 0
+    removed: int = 0  # rows of the old matches and rollups deleted
+    pages: int = 0  # transactions of deletes or posts
+    record: RecordResult = field(default_factory=RecordResult)
+    compacted: int = 0
+    done: bool = False  # all stored posts matched again, the mark cleared
+    superseded: bool = False  # the rule changed again meanwhile: the next run starts over
+
+
+def request_rematch(session: Session, workspace_id: int, name: str) -> Topic:
+    """Mark a topic for re-matching (``update_topic`` does it when the rule changes); a re-match
+    already under way is started over."""
+    topic = get_topic(session, workspace_id, name)
+    topic.rematch_requested_at = _stamp(session, workspace_id)
+    topic.rematch_cursor = None
+    session.flush()
+    return topic
+
+
+def _claim(
+    session: Session,
+    topic_id: int,
+    requested: datetime,
+    cursor: int | None,
+    to: int | None,
+) -> bool:
+    """Move the re-match's cursor from ``cursor`` to ``to`` in the caller's transaction, if it
+    is still where this run left it: a compare-and-set that makes two runs (the worker and the
+    CLI) take turns page by page, and stops a run whose rule changed meanwhile. Its write also
+    takes SQLite's write lock before anything is read for the page."""
+    at = Topic.rematch_cursor.is_(None) if cursor is None else Topic.rematch_cursor == cursor
+    claimed = session.execute(
+        update(Topic)
+        .where(Topic.id == topic_id, Topic.rematch_requested_at == requested, at)
+        .values(rematch_cursor=to)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _delete_topic_page(session: Session, table: Table, topic_id: int, page: int) -> int:
+    """Delete up to ``page`` rows of one topic from a match or rollup table, by primary key."""
+    keys = [c.name for c in table.primary_key.columns]
+    rows = session.execute(
+        select(*(table.c[k] for k in keys)).where(table.c.topic_id == topic_id).limit(page)
+    ).all()
+    by_key = delete(table).where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+    params = [{f"k_{k}": v for k, v in zip(keys, row, strict=True)} for row in rows]
+    if params:
+        session.execute(by_key, params, execution_options={"synchronize_session": False})
+    return len(rows)
+
+
+def _rematch_matcher(session: Session, workspace_id: int, topic: Topic) -> Matcher[int]:
+    """The workspace's active topics, and this one even when paused: the other topics a post
+    matches decide its per-topic sentiment, as in live matching."""
+    matcher = workspace_matcher(session, workspace_id)
+    if not topic.active:
+        with suppress(QueryError):  # stored before a grammar change: it matches nothing
+            matcher.add(topic.id, topic.rule)
+    return matcher
+
+
+def rematch_topic(
+    session: Session,
+    workspace_id: int,
+    name: str,
+    *,
+    page: int = 1000,
+    max_pages: int | None = None,
+    progress: Progress | None = None,
+    enrichment: Enrichment | None = None,
+) -> RematchResult:
+    """Match the workspace's stored, not deleted posts against one topic's current rule again,
+    so that its matches and every rollup derived from them (hourly with their author sets,
+    term, author) equal what a backfill into a new topic with this rule would record.
+
+    Runs while ingest goes on, in transactions of ``page`` posts, and resumes where it stopped
+    (``topics.rematch_cursor``); ``max_pages`` bounds one call (the pipeline's share of a
+    tick). The topic is marked first when it is not (``request_rematch``). Why it neither
+    loses nor double-counts a post when live matching runs beside it:
+
+    * While the mark is set, live matching and backfill record nothing for the topic
+      (``record_matches``), so the re-match is its only writer and every match it inserts is
+      new: rollups are counters, and a match written twice would count twice.
+    * Step 1 deletes the topic's matches and rollups page by page. Its first transaction takes
+      the topic row ``FOR UPDATE``, so on PostgreSQL it waits for the writers that read the
+      topic before the mark was set (they hold ``FOR KEY SHARE``) and deletes what they wrote.
+    * Step 2 matches the stored posts in id order, moving the cursor with each page's writes,
+      in one transaction (a compare-and-set: an interrupted or concurrent run resumes or
+      yields, and a new edit of the rule stops this run, whose next run starts over).
+    * Step 3, once no post is left, takes the topic ``FOR UPDATE`` again, matches the posts
+      stored since (those live matching skipped), and clears the mark in the same
+      transaction: a writer still holding the old view of the mark has committed by then, and
+      the next ones see it cleared and record the topic themselves. Post ids grow in commit
+      order per workspace (one writer per workspace, as the pipeline's cursors assume).
+    """
+    enrichment = enrichment or Enrichment()
+    result = RematchResult()
+    topic = get_topic(session, workspace_id, name)
+    if topic.rematch_requested_at is None:
+        request_rematch(session, workspace_id, name)
+        session.commit()
+    topic_id, requested = topic.id, cast(datetime, topic.rematch_requested_at)
+    cursor = topic.rematch_cursor
+    where = [unindexed(Post.workspace_id) == workspace_id, Post.deleted.is_(False)]
+    session.commit()  # release the read: each step below is its own transaction
+    locked = select(Topic.id).where(Topic.id == topic_id).with_for_update()
+
+    def out_of_pages() -> bool:
+        return max_pages is not None and result.pages >= max_pages
+
+    # Step 1: the old matches and rollups go, a page at a time, then the cursor starts at 0.
+    if cursor is None:
+        for table in REMATCH_TABLES:
+            while True:
+                if out_of_pages():
+                    return result
+                if not _claim(session, topic_id, requested, None, None):
+                    session.rollback()
+                    result.superseded = True
+                    return result
+                session.execute(locked)
+                deleted = _delete_topic_page(session, table, topic_id, page * 10)
+                session.commit()
+                result.pages += 1
+                result.removed += deleted
+                if deleted < page * 10:
+                    break
+        if not _claim(session, topic_id, requested, None, 0):
+            session.rollback()
+            result.superseded = True
+            return result
+        session.commit()
+        cursor = 0
+
+    # Step 2: the stored posts, in id order, each page with its cursor move.
+    matcher = _rematch_matcher(session, workspace_id, topic)
+    total = session.scalar(select(func.count()).select_from(Post).where(*where)) or 0
+    done = session.scalar(select(func.count()).select_from(Post).where(*where, Post.id <= cursor))
+    if progress:
+        progress(done or 0, total)
+    while True:
+        rows = _post_page(session, where, cursor, page)
+        if not rows or out_of_pages():
+            break
+        if not _claim(session, topic_id, requested, cursor, rows[-1].id):
+            session.rollback()
+            result.superseded = True
+            return result
+        result.record.add(
+            _rematch_rows(session, workspace_id, topic_id, rows, matcher, enrichment, result)
+        )
+        session.commit()
+        cursor = rows[-1].id
+        result.pages += 1
+        if progress:
+            progress(min(total, (done or 0) + result.posts), total)
+    if rows:
+        return result
+
+    # Step 3: the posts stored since, and the mark cleared, with no writer in between.
+    if not _claim(session, topic_id, requested, cursor, cursor):
+        session.rollback()
+        result.superseded = True
+        return result
+    session.execute(locked)
+    while rows := _post_page(session, where, cursor, page):
+        result.record.add(
+            _rematch_rows(session, workspace_id, topic_id, rows, matcher, enrichment, result)
+        )
+        cursor = rows[-1].id
+        if len(rows) < page:  # later posts' writers wait for the lock and see the mark cleared
+            break
+    session.execute(
+        update(Topic)
+        .where(Topic.id == topic_id)
+        .values(rematch_requested_at=None, rematch_cursor=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    result.compacted = compact_term_rollups(
+        session, workspace_id, EPOCH, _day(utcnow()), topic_id=topic_id
+    )
+    session.commit()
+    result.done = True
+    if progress:
+        progress(total, total)
+    return result
+
+
+def _rematch_rows(
+    session: Session,
+    workspace_id: int,
+    topic_id: int,
+    rows: Sequence[Any],
+    matcher: Matcher[int],
+    enrichment: Enrichment,
+    result: RematchResult,
+) -> RecordResult:
+    """Match one page of posts and record the topic's matches (the caller's transaction)."""
+    matched = _match_page(session, rows, matcher, needed=topic_id)
+    result.posts += len(rows)
+    result.matched_posts += len(matched)
+    return record_matches(session, workspace_id, matched, enrichment, only=topic_id)
+
+
+def pending_rematches(session: Session, workspace_id: int) -> list[str]:
+    """Names of the workspace's topics waiting to be matched again, oldest request first."""
+    return list(
+        session.scalars(
+            select(Topic.name)
+            .where(Topic.workspace_id == workspace_id, Topic.rematch_requested_at.is_not(None))
+            .order_by(Topic.rematch_requested_at, Topic.id)
+        )
     )

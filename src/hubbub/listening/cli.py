@@ -208,12 +208,52 @@ def edit(
     ] = None,
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
-    """Change a topic; the ingest stage recompiles it on its next batch, without a restart."""
+    """Change a topic; the ingest stage recompiles it on its next batch, without a restart.
+    A changed rule is applied to the stored posts at once (see `topic rematch`)."""
     with _store(workspace) as (session, workspace_id):
         topic = actions.update_topic(
             session, workspace_id, name, rule=rule, kind=kind, active=active, new_name=rename
         )
-    typer.echo(f"topic {topic.name!r} updated: {parse(topic.rule)}")
+        pending = topic.rematch_requested_at is not None
+        session.commit()
+        typer.echo(f"topic {topic.name!r} updated: {parse(topic.rule)}")
+        if pending:
+            _rematch(session, workspace_id, topic.name)
+
+
+def _rematch(session: Session, workspace_id: int, name: str) -> None:
+    """Re-match one topic with a progress bar; Ctrl-C leaves the rest to the pipeline."""
+    with Progress(
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("matching stored posts under the new rule", total=None)
+        result = actions.rematch_topic(
+            session,
+            workspace_id,
+            name,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+            enrichment=Enrichment.for_tier(get_settings().sentiment_tier),
+        )
+    if result.superseded:
+        typer.echo(f"topic {name!r} was edited meanwhile: run `topic rematch` again", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"topic {name!r} re-matched: posts {result.posts}, matched {result.matched_posts}; "
+        f"new matches {result.record.matches}, newly enriched {result.record.enriched}"
+    )
+
+
+@topic_app.command("rematch")
+def rematch(name: Name, workspace: Workspace = DEFAULT_SLUG) -> None:
+    """Match the stored posts against the topic's rule again: its matches and rollups are
+    rebuilt (the pipeline does it by itself after a rule changes; this does it now)."""
+    with _store(workspace) as (session, workspace_id):
+        _rematch(session, workspace_id, name)
 
 
 @topic_app.command("remove")

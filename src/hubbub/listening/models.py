@@ -50,6 +50,12 @@ class Topic(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Set when the rule changed: the stored posts wait to be matched again under it
+    #: (``listening.actions.rematch_topic``); live matching records nothing for it meanwhile.
+    rematch_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How far that re-match has got: NULL while the old matches and rollups are being
+    #: removed, then the highest post id matched again.
+    rematch_cursor: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TopicMatch(Base):
