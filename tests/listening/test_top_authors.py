@@ -29,7 +29,7 @@ def _top(
 ) -> list[tuple[str, int]]:
     with Session(engine) as session:
         rows = top_authors(session, topic_id, START, END, where, **kw)  # type: ignore[arg-type]
-        return [(author.handle or author.native_id, count) for author, count in rows]
+        return [(author.handle or author.native_id, count) for author, count, _ in rows]
 
 
 def test_deleted_posts_are_taken_off_and_ties_break_by_author(

@@ -286,7 +286,8 @@ def our_questions(engine: Engine, store: Store) -> dict[str, Callable[[Session],
             dashboard.topic_volumes(s, [brand, *rivals], start, end).items()
         ),
         "top_authors": lambda s: [
-            (a.id, n) for a, n in dashboard.top_authors(s, brand, start, end, limit=TOP_AUTHORS)
+            (row.author.id, row.posts)
+            for row in dashboard.top_authors(s, brand, start, end, limit=TOP_AUTHORS)
         ],
         "top_terms": lambda s: dashboard.top_terms(s, brand, start, end, limit=TOP_TERMS),
     }

@@ -58,10 +58,40 @@ STOPWORDS_BY_LANG: dict[str, frozenset[str]] = {
 """The most common function words of a few languages, dropped when a post is in that language
 (not merged into ``STOPWORDS``: German ``die`` or ``war`` are English content words)."""
 
-_LINK = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\w)@[\w.\-]+")
+_LINK = re.compile(r"\b[a-z][a-z0-9+.\-]*://\S+|\bwww\.\S+", re.IGNORECASE)
+"""Links with any scheme (``https://``, Bluesky's ``at://``) and ``www.`` ones."""
+_MENTION = re.compile(r"(?<![\w.+\-])[\w.+\-]*@[\w\-]+(?:[.@][\w\-]+)*")
+"""Mentions and handles whole: ``@alice.bsky.social``, ``@user@server.social`` (Mastodon's
+two parts), and the same without the leading ``@`` or as an e-mail address."""
+_TLDS = (
+    "com|net|org|io|social|app|dev|co|uk|de|fr|eu|ai|xyz|online|site|info|edu|gov|blog|news"
+    "|tech|cloud|space|zone|town|party|exchange|community|art"
+)
+_LABEL = r"[^\W_][\w\-]*"
+_HOST = re.compile(
+    rf"(?<![\w.@/#])(?:"
+    rf"(?:{_LABEL}\.)+[^\W\d_]{{2,}}/\S*"  # a host with a path: acme.com/launch
+    rf"|(?:{_LABEL}\.){{2,}}[^\W\d_]{{2,}}\b"  # two dots or more: alice.bsky.social
+    rf"|{_LABEL}\.(?:{_TLDS})\b"  # one dot, a common ending: mastodon.social
+    rf")",
+    re.IGNORECASE,
+)
+"""Bare host names and links without a scheme. Two words joined by one dot and an unknown
+ending (``end.Then``, a missing space) stay words."""
 _TOKEN = re.compile(r"#\w+|[^\W\d_][\w'’]*[^\W_]|[^\W\d_]", re.UNICODE)
 MIN_TERM_CHARS = 3
+
+
+def strip_links_and_handles(text: str) -> str:
+    """``text`` with links, bare host names, @mentions and handles blanked out: their pieces
+    (``bsky``, ``social``, a server's name) are not words of the post. Hashtags stay."""
+    if "." not in text and "@" not in text:
+        return text  # the common short post: nothing to blank out, no regex run
+    if "://" in text or "www." in text.lower():
+        text = _LINK.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
+    return _HOST.sub(" ", text) if "." in text else text
 
 
 def terms_of(text: str, hashtags: tuple[str, ...] = ()) -> set[str]:
@@ -69,7 +99,7 @@ def terms_of(text: str, hashtags: tuple[str, ...] = ()) -> set[str]:
 
     A post counts once per term however often it repeats it, so one shouting post cannot burst.
     """
-    cleaned = _MENTION.sub(" ", _LINK.sub(" ", text))
+    cleaned = strip_links_and_handles(text)
     found: set[str] = set()
     for token in _TOKEN.findall(cleaned):
         word = token.lower().replace("’", "'")

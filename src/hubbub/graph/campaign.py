@@ -38,6 +38,7 @@ from hubbub.graph.seeding.api import (
     top_k_by_pagerank,
 )
 from hubbub.graph.seeding.reader import build_graph as index_graph
+from hubbub.workspaces.queries import own_accounts
 
 EXCLUDED_MARKS = ("blocked", "competitor")
 ADOPTION_KINDS = ("reshare", "quote", "reply")
@@ -103,7 +104,8 @@ def plan_campaign(
 ) -> dict[str, Any]:
     """Seed authors chosen by IMM, their Monte Carlo reach, and the follower and PageRank
     lists' reach for comparison. Authors marked blocked or competitor are never seeded; nor
-    are accounts only ever mentioned (no stored author to contact). Nor, unless
+    are the workspace's own accounts (they stay in the graph and relay), nor accounts only
+    ever mentioned (no stored author to contact). Nor, unless
     ``include_flagged`` or forced, are authors with an authenticity flag (the influencer
     ranking's: a bot's posting rate, mostly duplicate text, only reshares, a new account): a
     campaign asks its seeds to speak for the brand. With a ``budget``, the
@@ -131,8 +133,10 @@ def plan_campaign(
     graph = diffusion_graph(interactions, posts_per_author, model, probabilities)
     node_of = {n.author_id: i for i, n in enumerate(interactions.nodes) if n.author_id is not None}
     marks = queries.author_marks(session, workspace_id)
+    own = own_accounts(session, workspace_id)
+    ours = {i for i, n in enumerate(interactions.nodes) if own.owns(n.key[0], n.key[1], n.handle)}
     excluded_ids = set(exclude)
-    banned = {
+    banned = ours | {
         i
         for i, n in enumerate(interactions.nodes)
         if n.author_id is None
@@ -143,6 +147,12 @@ def plan_campaign(
     for author_id in force:
         if author_id not in node_of:
             raise Rejected("unknown_author", f"author {author_id} is not in the graph")
+        if node_of[author_id] in ours:
+            label = interactions.nodes[node_of[author_id]].label
+            raise Rejected(
+                "own_account",
+                f"{label} is one of this workspace's own accounts: it cannot seed its campaign",
+            )
         forced.append(node_of[author_id])
     flagged: dict[int, list[str]] = {}
     if not include_flagged:

@@ -23,6 +23,7 @@ from typing import Any
 import igraph
 from sqlalchemy.orm import Session
 
+from hubbub.enrich.terms import strip_links_and_handles
 from hubbub.graph import queries
 from hubbub.graph.interactions import (
     DEFAULT_HALF_LIFE,
@@ -33,7 +34,7 @@ from hubbub.graph.interactions import (
 )
 
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
-LINK_OR_HANDLE = re.compile(r"https?://\S+|@[\w.@-]+|#\w+")
+HASHTAG = re.compile(r"#\w+")
 _STOPWORD_TEXT = """
 the and for are but not you all any can had her was one our out day get has him his how man
 new now old see two way who boy did its let put say she too use that with have this will your
@@ -84,8 +85,9 @@ class Community:
 
 
 def terms_of(text: str) -> list[str]:
-    """Lower-case words of three letters or more, without links, @handles, #tags, stopwords."""
-    cleaned = LINK_OR_HANDLE.sub(" ", text.lower())
+    """Lower-case words of three letters or more, without links, @handles, #tags (counted on
+    their own), stopwords; links and handles are blanked as for the top terms."""
+    cleaned = HASHTAG.sub(" ", strip_links_and_handles(text.lower()))
     return [w for w in WORD.findall(cleaned) if w not in STOPWORDS]
 
 

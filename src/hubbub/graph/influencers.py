@@ -14,7 +14,8 @@ Measured on the interactions Hubbub observed, not on follower counts alone:
   types, mostly duplicate text (same ``Post.fingerprint``), only reshares, a new account.
 
 Each part is normalised to 0..1 against the best candidate, the parts are weighted and summed,
-and the sum is multiplied by the authenticity factor. Blocked authors are never listed.
+and the sum is multiplied by the authenticity factor. Blocked authors and the workspace's own
+accounts (`hubbub.workspaces.queries.own_accounts`) are never listed.
 
 The scoring works on arrays, one entry per node of the workspace graph (`RankingArrays`,
 `rank_arrays`), so the same code ranks a small workspace and a million-author graph
@@ -49,6 +50,7 @@ from hubbub.graph.interactions import (
 )
 from hubbub.graph.pagerank import pagerank
 from hubbub.graph.queries import AuthorRow
+from hubbub.workspaces.queries import OwnAccounts, own_accounts
 
 WEIGHTS: Mapping[str, float] = {
     "authority": 0.35,
@@ -185,7 +187,7 @@ class RankingArrays:
     whole: bool
     """The set is the whole workspace (relevance 1)."""
     excluded: Bools
-    """Blocked: never listed."""
+    """Blocked or the workspace's own account: never listed."""
     account_age_days: Floats
     """NaN when unknown."""
     posts_total: Ints = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -445,9 +447,7 @@ def rank_stored(
         posts_in_set=per_author(in_set),
         cascade=per_author(caused),
         whole=topic_id is None,
-        excluded=np.array(
-            [a is not None and "blocked" in marks.get(a, []) for a in author_of], dtype=np.bool_
-        ),
+        excluded=_excluded(author_of, rows, marks, own_accounts(session, workspace_id)),
         account_age_days=_ages(rows, now),
     )
     _fill_activity(arrays, activity, {a: i for i, a in enumerate(author_of) if a is not None})
@@ -494,6 +494,27 @@ class _NodeIndex:
             np.array([r[4] for r in rows], dtype=np.float64),
             np.array([r[5] for r in rows], dtype=np.int64).reshape(len(rows), len(KINDS)),
         )
+
+
+def _excluded(
+    author_of: Sequence[int | None],
+    rows: Sequence[AuthorRow | None],
+    marks: Mapping[int, list[str]],
+    own: OwnAccounts,
+) -> Bools:
+    """Nodes never listed: blocked authors, and the workspace's own accounts (the brand is not
+    its own influencer; its accounts stay in the graph, where they carry its reach)."""
+    return np.array(
+        [
+            a is not None
+            and (
+                "blocked" in marks.get(a, [])
+                or (r is not None and own.owns(r.network, r.native_id, r.handle))
+            )
+            for a, r in zip(author_of, rows, strict=True)
+        ],
+        dtype=np.bool_,
+    )
 
 
 def _ages(rows: Sequence[AuthorRow | None], now: datetime) -> Floats:
@@ -639,9 +660,7 @@ def rank_from_posts(
         posts_in_set=per_author(in_set),
         cascade=per_author(caused),
         whole=relevant_ids is None,
-        excluded=np.array(
-            [a is not None and "blocked" in marks.get(a, []) for a in author_of], dtype=np.bool_
-        ),
+        excluded=_excluded(author_of, rows, marks, own_accounts(session, workspace_id)),
         account_age_days=_ages(rows, now),
     )
     chosen = [author_of[i] for i in np.flatnonzero(candidates(arrays))]

@@ -43,6 +43,7 @@ from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
 from hubbub.web.deps import MAX_ROW_ID, RowId, SessionDep
 from hubbub.web.pages import render
+from hubbub.workspaces.queries import own_accounts
 
 if TYPE_CHECKING:
     from hubbub.graph.influencers import Influencer
@@ -127,7 +128,11 @@ def _cached(
             max_posts=CATCH_UP_POSTS,
         )
         session.commit()  # end the read transaction: see what the catch-up wrote
-    version = graph_queries.graph_version(session, access.ws.id, topic_id)
+    # Registering an account changes who is left out of rankings and seeds: part of the version.
+    version = (
+        graph_queries.graph_version(session, access.ws.id, topic_id),
+        own_accounts(session, access.ws.id),
+    )
     return _cache(request).get_or_compute((access.ws.id, topic_id, *key), version, compute)
 
 
