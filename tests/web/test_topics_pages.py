@@ -189,7 +189,11 @@ def test_csv_export_defuses_formulas(
     assert len(rows) == _matches(engine, listening["skates"])
     texts = {row["text"] for row in rows}
     assert '\'=HYPERLINK("http://evil.example") skates' in texts
-    assert not any(row[key].startswith(("=", "+", "-", "@")) for row in rows for key in row)
+    # A number may be negative (a sentiment score); any other cell must not read as a formula.
+    numbers = {"id", "followers", "sentiment_score", "likes", "reshares", "replies", "quotes"}
+    assert all(re.fullmatch(r"-?[0-9.]*", row[key]) for row in rows for key in numbers)
+    text = [row[key] for row in rows for key in row if key not in numbers]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in text)
 
 
 def test_roles_and_other_workspaces(

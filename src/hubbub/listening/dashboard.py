@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVarTuple, cast
+from typing import Any, NamedTuple, TypeVarTuple, cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from hubbub.listening.enrichment import declared_language
@@ -29,6 +29,7 @@ from hubbub.listening.models import (
 )
 from hubbub.posts.models import Author, Post
 from hubbub.store.dialect import chunks, off_index
+from hubbub.workspaces.queries import OwnAccounts, own_accounts
 
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
 DAY = timedelta(days=1)
@@ -513,6 +514,13 @@ def _top_from_rollups(
     return ranked({a: n - minus[a] - gone[a] for a, n in everyone.items()})
 
 
+class TopAuthor(NamedTuple):
+    author: Author
+    posts: int
+    own: bool
+    """One of the workspace's own accounts (`hubbub.workspaces.queries.own_accounts`)."""
+
+
 def top_authors(
     session: Session,
     topic_id: int,
@@ -520,12 +528,14 @@ def top_authors(
     end: datetime,
     where: Slice = ALL,
     limit: int = 10,
-) -> list[tuple[Author, int]]:
+) -> list[TopAuthor]:
     """Authors with the most matching posts created in [start, end) (deleted posts left out),
     most first, ties by author id.
 
     Whole UTC days come from the author rollups, partial days from the matches; language and
     sentiment filters, and periods inside one day, count the matches. Exact either way.
+    The workspace's own accounts stay in the list, marked ``own``: how much of the volume is
+    the brand's own is worth seeing.
     """
     if limit <= 0:
         return []
@@ -538,13 +548,47 @@ def top_authors(
         a.id: a
         for a in session.scalars(select(Author).where(Author.id.in_([a for a, _ in counted])))
     }
-    return [(authors[author_id], count) for author_id, count in counted]
+    if not counted:
+        return []
+    workspace_id = session.scalar(select(Topic.workspace_id).where(Topic.id == topic_id))
+    own = own_accounts(session, workspace_id) if workspace_id is not None else OwnAccounts()
+    people = [(authors[author_id], count) for author_id, count in counted]
+    return [TopAuthor(a, n, own.owns(a.network, a.native_id, a.handle)) for a, n in people]
 
 
 def _containing(term: str) -> ColumnElement[bool]:
     """Posts whose text contains the term, case-insensitive (a hashtag with its ``#``)."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return Post.text.ilike(f"%{escaped}%", escape="\\")
+
+
+def _matching(
+    query: Select[*Row],
+    topic_id: int,
+    since: datetime | None,
+    until: datetime | None,
+    where: Slice,
+    author_id: int | None,
+    term: str | None,
+) -> Select[*Row]:
+    """``query`` from the topic's matches joined to their live posts, of the slice, author and
+    term: what :func:`matching_posts` lists and :func:`count_matching_posts` counts."""
+    query = query.select_from(TopicMatch).join(Post, Post.id == TopicMatch.post_id)
+    query = _matches(query.where(Post.deleted.is_(False)), topic_id, since, until, where)
+    if author_id is not None:
+        query = query.where(Post.author_id == author_id)
+    if term:
+        query = query.where(_containing(term))
+    return query
+
+
+def _after(before: tuple[datetime, int]) -> ColumnElement[bool]:
+    """Matches after ``before`` (a post's time and id) in newest-first order."""
+    moment, post_id = before
+    return or_(
+        TopicMatch.created_at < moment,
+        and_(TopicMatch.created_at == moment, TopicMatch.post_id < post_id),
+    )
 
 
 def matching_posts(
@@ -562,29 +606,66 @@ def matching_posts(
     whose text contains it (the drill-down of a top term: a substring, so a little wider than
     the term's word match); ``before`` (a post's time and id) keeps those after it in this
     order, for keyset pages."""
-    query = (
-        select(Post, Author)
-        .select_from(TopicMatch)
-        .join(Post, Post.id == TopicMatch.post_id)
-        .join(Author, Author.id == Post.author_id)
-        .where(Post.deleted.is_(False))
-    )
-    query = _matches(query, topic_id, since, until, where)
-    if author_id is not None:
-        query = query.where(Post.author_id == author_id)
-    if term:
-        query = query.where(_containing(term))
+    query = _matching(select(Post, Author), topic_id, since, until, where, author_id, term)
+    query = query.join(Author, Author.id == Post.author_id)
     if before is not None:
         # A plain range first, so the (topic, created) index seeks to the page's start.
-        moment, post_id = before
-        query = query.where(
-            TopicMatch.created_at <= moment,
-            or_(TopicMatch.created_at < moment, TopicMatch.post_id < post_id),
-        )
+        query = query.where(TopicMatch.created_at <= before[0], _after(before))
     rows = session.execute(
         query.order_by(TopicMatch.created_at.desc(), TopicMatch.post_id.desc()).limit(limit)
     ).all()
     return [(post, author) for post, author in rows]
+
+
+def count_matching_posts(
+    session: Session,
+    topic_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    where: Slice = ALL,
+    author_id: int | None = None,
+    term: str | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> tuple[int, int]:
+    """(all, ahead): how many posts :func:`matching_posts` lists over every page, and how many
+    of them come before the page that starts after ``before`` (0 without it), in one scan."""
+    ahead: ColumnElement[Any] = literal(0)
+    if before is not None:
+        ahead = func.coalesce(func.sum(case((_after(before), 0), else_=1)), 0)
+    query = _matching(select(func.count(), ahead), topic_id, since, until, where, author_id, term)
+    total, before_page = session.execute(query).one()
+    return int(total or 0), int(before_page or 0)
+
+
+@dataclass(frozen=True)
+class MatchDetail:
+    """What a matched post counts as in its topic: sentiment label and score (the topic's own
+    verdict where it has one, else the post's) and the language it is filed under."""
+
+    sentiment: str
+    score: float
+    lang: str
+
+
+def match_details(
+    session: Session, topic_id: int, post_ids: Sequence[int]
+) -> dict[int, MatchDetail]:
+    """:class:`MatchDetail` of these posts in this topic (posts not enriched are left out)."""
+    if not post_ids:
+        return {}
+    score = case(
+        (TopicMatch.sentiment_label.is_not(None), TopicMatch.sentiment_score),
+        else_=PostEnrichment.sentiment_score,
+    )
+    rows = session.execute(
+        select(TopicMatch.post_id, match_sentiment(), score, PostEnrichment.lang)
+        .join(PostEnrichment, PostEnrichment.post_id == TopicMatch.post_id)
+        .where(TopicMatch.topic_id == topic_id, TopicMatch.post_id.in_(sorted(set(post_ids))))
+    )
+    return {
+        int(post_id): MatchDetail(str(label), float(value or 0.0), str(lang))
+        for post_id, label, value, lang in rows
+    }
 
 
 def match_sentiments(session: Session, topic_id: int, post_ids: Sequence[int]) -> dict[int, str]:

@@ -31,6 +31,7 @@ from hubbub.posts.models import Author, Post
 from hubbub.posts.queries import PostFilter, list_posts
 from hubbub.sources.actions import REPLAYED
 from hubbub.sources.models import DeadLetter, Source
+from hubbub.web.deps import MAX_ROW_ID
 from hubbub.workspaces.models import Workspace
 
 
@@ -53,9 +54,13 @@ class PostCursor:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
             stamp, _, post_id = raw.partition("|")
-            return cls(parse_timestamp(stamp), int(post_id))
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            position = cls(parse_timestamp(stamp), int(post_id))
+        except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
             raise ValueError("is not one this server issued") from None
+        # A forged id past 64 bits would reach the database, which refuses to compare it.
+        if not 0 <= position.post_id <= MAX_ROW_ID:
+            raise ValueError("is not one this server issued")
+        return position
 
 
 @dataclass

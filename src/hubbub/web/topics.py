@@ -10,13 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import record_audit
 from hubbub.core.clock import utcnow
@@ -28,7 +31,7 @@ from hubbub.listening.actions import (
     remove_topic,
     update_topic,
 )
-from hubbub.listening.dashboard import period
+from hubbub.listening.dashboard import count_matching_posts, match_details, period
 from hubbub.listening.models import TOPIC_KINDS, Topic
 from hubbub.listening.queries import list_topics, match_counts
 from hubbub.listening.query import MAX_RULE_CHARS, QueryError, parse
@@ -41,6 +44,7 @@ from hubbub.web.deps import MAX_ROW_ID, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.queries import (
     SENTIMENT_CLASSES,
+    PostCursor,
     Slice,
     hourly_volume,
     match_sentiments,
@@ -61,8 +65,28 @@ PERIODS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}  # query value -> days
 DEFAULT_PERIOD = "30d"
 LATEST_POSTS = 20
 TOP_TERMS = 20
-DRILL_POSTS = 100
-CSV_MAX_ROWS = 50_000
+DRILL_POSTS = 100  # a drill-down page; ``limit`` asks for 1 to MAX_DRILL_POSTS
+MAX_DRILL_POSTS = 200
+CSV_CHUNK = 1_000  # posts read (and sent) at a time by the streamed CSV export
+CSV_COLUMNS = (
+    "created_at",
+    "id",
+    "network",
+    "author",
+    "author_name",
+    "author_url",
+    "followers",
+    "lang",
+    "sentiment",
+    "sentiment_score",
+    "title",
+    "text",
+    "url",
+    "likes",
+    "reshares",
+    "replies",
+    "quotes",
+)
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -256,6 +280,27 @@ def topic_or_404(session: SessionDep, access: Access, name: str) -> Topic:
         raise HTTPException(404, f"no topic named {name!r} in this workspace") from None
 
 
+def _period_words(key: str) -> str:
+    """``24h`` → "24 hours", ``30d`` → "30 days"."""
+    return f"{key[:-1]} {'hours' if key.endswith('h') else 'days'}"
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A filter value the page does not know, and what it shows instead."""
+
+    what: str  # as the notice names it: period, sentiment, language
+    value: str
+    instead: str
+    known: str
+
+    def notice(self) -> str:
+        return f"Unknown {self.what} {self.value[:40]!r}: showing {self.instead}"
+
+    def refusal(self) -> str:
+        return f"unknown {self.what} {self.value[:40]!r} (use {self.known})"
+
+
 @dataclass(frozen=True)
 class Filters:
     """The dashboard's query parameters: a period and a slice, shared by every panel, the CSV
@@ -265,6 +310,8 @@ class Filters:
     network: str = ""
     lang: str = ""
     sentiment: str = ""
+    #: Values given that mean nothing here: pages say so, the CSV export refuses them.
+    unknown: tuple[Unknown, ...] = field(default=(), compare=False)
 
     @classmethod
     def parse(
@@ -274,16 +321,34 @@ class Filters:
         lang: str | None = None,
         sentiment: str | None = None,
     ) -> Filters:
-        """Unknown periods and sentiment classes fall back to "all" rather than failing; a
-        language is filed under its primary code (``en-US`` and ``EN`` are ``en``), as the API
-        reads it."""
+        """Unknown periods, languages and sentiment classes fall back to "all" (a stale link
+        still opens) and are listed in ``unknown``; a language is filed under its primary code
+        (``en-US`` and ``EN`` are ``en``), as the API reads it."""
         read = Slice.read((network or "")[:32], (lang or "")[:16], None)
+        unknown: list[Unknown] = []
+        if period and period not in PERIODS:
+            known = ", ".join(PERIODS)
+            unknown.append(Unknown("period", period, _period_words(DEFAULT_PERIOD), known))
+        if lang and lang.strip() and read.lang is None:
+            unknown.append(Unknown("language", lang, "every language", "a code such as en"))
+        if sentiment and sentiment not in SENTIMENT_CLASSES:
+            known = ", ".join(SENTIMENT_CLASSES)
+            unknown.append(Unknown("sentiment", sentiment, "every sentiment", known))
         return cls(
             period=period if period in PERIODS else DEFAULT_PERIOD,
             network=read.network or "",
             lang=read.lang or "",
             sentiment=sentiment if sentiment in SENTIMENT_CLASSES else "",
+            unknown=tuple(unknown),
         )
+
+    def strict(self) -> Filters:
+        """These filters, or a 400 naming the unknown values: for a download, which must not
+        silently hold something other than what was asked."""
+        if self.unknown:
+            refused = "; ".join(u.refusal() for u in self.unknown)
+            raise HTTPException(400, f"{refused}. Nothing was exported.")
+        return self
 
     @property
     def slice(self) -> Slice:
@@ -297,9 +362,19 @@ class Filters:
             return end - timedelta(hours=24), end
         return period(now, days)
 
+    @property
+    def period_words(self) -> str:
+        return _period_words(self.period)
+
     def query(self, **changes: str) -> str:
         """The query string of these filters with ``changes``; defaults are left out."""
-        values = asdict(self) | changes
+        values = {
+            "period": self.period,
+            "network": self.network,
+            "lang": self.lang,
+            "sentiment": self.sentiment,
+        }
+        values |= changes
         return urlencode(
             {k: v for k, v in values.items() if v and not (k == "period" and v == DEFAULT_PERIOD)}
         )
@@ -313,33 +388,67 @@ FiltersDep = Annotated[Filters, Depends(Filters.parse)]
 
 
 @router.get("/w/{slug}/topics/{name}.csv")
-def topic_csv(session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep) -> Response:
-    """The topic's matching posts of the dashboard's period and filters, newest first;
-    formula-looking cells are defused."""
+def topic_csv(
+    request: Request, session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep
+) -> Response:
+    """Every matching post of the dashboard's period and filters, newest first, streamed; a
+    filter value the dashboard does not know is a 400, not a silent "all"."""
     topic = topic_or_404(session, access, name)
-    start, end = filters.window(utcnow())
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["created_at", "network", "author", "text", "url", "likes", "reshares"])
-    rows = matching_posts(session, topic.id, CSV_MAX_ROWS, start, end, filters.slice)
-    for post, author in rows:
-        writer.writerow(
-            [
-                csv_cell(post.created_at.isoformat()),
-                csv_cell(post.network),
-                csv_cell(author.handle or author.native_id),
-                csv_cell(post.text or ""),
-                csv_cell(post.url or ""),
-                post.likes or 0,
-                post.reshares or 0,
-            ]
-        )
+    start, end = filters.strict().window(utcnow())
+    rows = _csv_rows(request.app.state.engine, topic.id, start, end, filters.slice)
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", topic.name)[:80] or "topic"
-    return Response(
-        out.getvalue(),
+    return StreamingResponse(
+        rows,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
+
+
+def _csv_rows(
+    engine: Engine, topic_id: int, start: datetime, end: datetime, where: Slice
+) -> Iterator[str]:
+    """The export ``CSV_CHUNK`` posts at a time by keyset, each chunk read in a short session of
+    its own: a long period never sits in memory nor holds one read open for the whole download.
+    Text cells go through :func:`csv_cell`; the sentiment is the one the post counts under in
+    this topic, as the dashboard counts it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    before: tuple[datetime, int] | None = None
+    while True:
+        with Session(engine) as session:
+            rows = matching_posts(session, topic_id, CSV_CHUNK, start, end, where, before=before)
+            details = match_details(session, topic_id, [post.id for post, _ in rows])
+        for post, author in rows:
+            detail = details.get(post.id)
+            writer.writerow(
+                [
+                    csv_cell(post.created_at.isoformat()),
+                    post.id,
+                    csv_cell(post.network),
+                    csv_cell(author.handle or author.native_id),
+                    csv_cell(author.display_name or ""),
+                    csv_cell(author.url or ""),
+                    "" if author.followers is None else author.followers,
+                    csv_cell(detail.lang if detail else post.lang or ""),
+                    csv_cell(detail.sentiment if detail else ""),
+                    "" if detail is None else round(detail.score, 4),
+                    csv_cell(post.title or ""),
+                    csv_cell(post.text or ""),
+                    csv_cell(post.url or ""),
+                    post.likes or 0,
+                    post.reshares or 0,
+                    post.replies or 0,
+                    post.quotes or 0,
+                ]
+            )
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+        if len(rows) < CSV_CHUNK:
+            return
+        last = rows[-1][0]
+        before = (last.created_at, last.id)
 
 
 def csv_cell(value: str) -> str:
@@ -356,21 +465,39 @@ def topic_posts(
     filters: FiltersDep,
     author: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     term: Annotated[str, Query(max_length=MAX_TERM_CHARS)] = "",
+    limit: Annotated[int, Query(ge=1, le=MAX_DRILL_POSTS)] = DRILL_POSTS,
+    cursor: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Drill-down from a dashboard panel: the matching posts of its period and filters, of one
-    author or containing one term."""
+    author or containing one term, a keyset page at a time (``cursor``: after which post)."""
     topic = topic_or_404(session, access, name)
     start, end = filters.window(utcnow())
     term = term.strip().lower()
+    before = None
+    if cursor:
+        try:
+            position = PostCursor.decode(cursor)
+        except ValueError as exc:
+            raise HTTPException(
+                400, f"This page's cursor {exc}; open the list again from its first page."
+            ) from None
+        before = (position.created_at, position.post_id)
+    where, contains = filters.slice, term or None
     rows = matching_posts(
-        session,
-        topic.id,
-        DRILL_POSTS,
-        start,
-        end,
-        filters.slice,
-        author_id=author,
-        term=term or None,
+        session, topic.id, limit + 1, start, end, where, author, contains, before=before
+    )
+    next_query = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1][0]
+        next_query = filters.query(
+            author=str(author or ""),
+            term=term,
+            limit="" if limit == DRILL_POSTS else str(limit),
+            cursor=PostCursor(last.created_at, last.id).encode(),
+        )
+    total, ahead = count_matching_posts(
+        session, topic.id, start, end, where, author, contains, before=before
     )
     handle = None
     if author is not None:
@@ -392,7 +519,16 @@ def topic_posts(
             "sentiments": match_sentiments(session, topic.id, [post.id for post, _ in rows]),
             "term": term,
             "author": handle,
-            "limit": DRILL_POSTS,
+            "total": total,
+            "first": ahead + 1,
+            "next_query": next_query,
+            "first_query": filters.query(
+                author=str(author or ""),
+                term=term,
+                limit="" if limit == DRILL_POSTS else str(limit),
+            )
+            if cursor
+            else None,
         },
     )
 

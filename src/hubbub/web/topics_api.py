@@ -92,6 +92,10 @@ class TopAuthorOut(BaseModel):
     network: str
     author: AuthorOut
     posts: int
+    own: bool = Field(
+        description="One of this workspace's own accounts (kept in the list, so the brand's "
+        "share of the volume shows)."
+    )
 
 
 class TermOut(BaseModel):
@@ -274,8 +278,8 @@ def api_topic_summary(
             for v in share_of_voice(session, topic, start, end, where)
         ],
         top_authors=[
-            TopAuthorOut(network=author.network, author=AuthorOut.of(author), posts=posts)
-            for author, posts in top_authors(session, topic.id, start, end, where, top)
+            TopAuthorOut(network=author.network, author=AuthorOut.of(author), posts=posts, own=own)
+            for author, posts, own in top_authors(session, topic.id, start, end, where, top)
         ],
         top_terms=[
             TermOut(term=term, posts=posts)
