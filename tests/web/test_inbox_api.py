@@ -343,6 +343,14 @@ def test_a_reply_too_long_for_the_network_is_a_problem_when_queued(
     with transaction(engine) as session:
         assert session.scalar(select(func.count()).select_from(OutboundReply)) == 0
     assert api.post(f"{API}/{cid}/replies", json={"body": "z" * 300}).status_code == 201
+    # Bluesky counts graphemes: 300 thumbs with a skin tone are 600 code points, and fit.
+    thumbs = api.post(f"{API}/{inbox.ids[4]}/replies", json={"body": "\U0001f44d\U0001f3fd" * 300})
+    assert thumbs.status_code == 201, thumbs.text
+    families = api.post(
+        f"{API}/{inbox.ids[5]}/replies",
+        json={"body": "\U0001f468\u200d\U0001f469\u200d\U0001f467" * 200},
+    )
+    assert families.status_code == 400  # 200 graphemes, but 3,600 bytes: past the 3,000 cap
 
 
 def test_the_idempotency_key_queues_a_reply_once(

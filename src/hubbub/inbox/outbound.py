@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import orjson
+import regex
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -96,6 +97,11 @@ class ReplyChannel(ABC):
         """The text as posted (a network may add the @-mention its replies need)."""
         return body
 
+    @classmethod
+    def length(cls, text: str) -> int:
+        """The text's length as the network counts it against ``max_chars``."""
+        return len(text)
+
     def text_for(self, job: ReplyJob) -> str:
         return self.posted_text(job.body, job.parent_author_handle)
 
@@ -110,11 +116,11 @@ class ReplyChannel(ABC):
                 "no_account",
                 detail=f"no {job.network} account of this workspace to reply from",
             )
-        if len(text) > self.max_chars:
+        if self.length(text) > self.max_chars:
             return Outcome(
                 "failed",
                 "refused",
-                detail=f"{len(text)} characters; {job.network} takes {self.max_chars}",
+                detail=f"{self.length(text)} characters; {job.network} takes {self.max_chars}",
             )
         if job.sent_last_hour >= self.max_per_hour:
             return Outcome(
@@ -312,7 +318,16 @@ def record_key(key: str, created_at: datetime) -> str:
 
 class BlueskyChannel(ReplyChannel):
     network = "bluesky"
-    max_chars = 300  # graphemes on Bluesky; counted here in code points, which is stricter
+    max_chars = 300  # graphemes, and at most MAX_BYTES of UTF-8 (the app.bsky.feed.post lexicon)
+    MAX_BYTES = 3000
+
+    @classmethod
+    def length(cls, text: str) -> int:
+        """Graphemes, as Bluesky counts: an emoji built of several code points (a family, a
+        flag, a skin tone) is one. A text past the lexicon's byte cap counts as too long."""
+        if len(text.encode("utf-8")) > cls.MAX_BYTES:
+            return max(cls.max_chars + 1, len(text))
+        return len(regex.findall(r"\X", text))
 
     def __init__(self, http: SafeHTTP) -> None:
         super().__init__(http)
@@ -449,7 +464,8 @@ def reply_length(network: str, body: str, parent_author_handle: str | None) -> R
     if channel is None:
         return None
     text = channel.posted_text(body, parent_author_handle)
-    return ReplyLength(network, len(text), channel.max_chars, text[: len(text) - len(body)])
+    added = text[: len(text) - len(body)]
+    return ReplyLength(network, channel.length(text), channel.max_chars, added)
 
 
 async def send_reply(
