@@ -43,7 +43,7 @@ class FakeNetwork:
     base: str = ""
     requests: list[Seen] = field(default_factory=list)
     #: What the next create requests do, in order: "ok", "hang" (store, then answer too late),
-    #: "429", "401". When empty, "ok".
+    #: "429", "401", "422" (Mastodon only). When empty, "ok".
     faults: list[str] = field(default_factory=list)
     hang_seconds: float = 6.0  # three times the tests' client timeout
     limit_headers: dict[str, str] = field(default_factory=dict)
@@ -120,6 +120,9 @@ def _mastodon(state: MastodonServer, seen: Seen, handler: BaseHTTPRequestHandler
             return
         if fault == "401":
             _reply(handler, 401, {"error": "The access token was revoked"}, {})
+            return
+        if fault == "422":
+            _reply(handler, 422, {"error": "Validation failed: Text has been posted already"}, {})
             return
         status = copy.deepcopy(
             _load("mastodon", "api_docs_examples", "entities", "Status__00.json")

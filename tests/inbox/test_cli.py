@@ -111,3 +111,9 @@ def test_triage_and_reply_from_the_command_line(hubbub: Invoke, db_url: str) -> 
         # 490 plus the "@chen@mastodon.example " Mastodon's channel puts in front: over 500.
         assert "at most 500 characters; this one has 513" in too_long
         assert len(server.posts("POST", "/api/v1/statuses")) == 1
+        # Refused for good by the server: retrying the same text is refused, not sent again.
+        server.faults = ["422"]
+        assert "Mastodon refused" in hubbub("inbox", "reply", "1", "Still there?", code=2).output
+        refused = " ".join(hubbub("inbox", "retry", "2", code=1).output.split())
+        assert "reply 2 was refused for good" in refused and "edit or discard it" in refused
+        assert len(server.posts("POST", "/api/v1/statuses")) == 2

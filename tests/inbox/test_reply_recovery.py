@@ -129,7 +129,7 @@ def test_retry_after_a_timeout_posts_exactly_once(
     assert sent.code == "conflict" and "sent already" in sent.detail
 
 
-def test_needs_credentials_waits_for_a_person_then_retry_sends_once(
+def test_needs_credentials_is_requeued_when_the_credentials_are_fixed(
     engine: Engine, workspace_id: int, settings: Settings, quick: Settings, server: MastodonServer
 ) -> None:
     server.know(CHEN_STATUS.format(n=1), "109999")
@@ -137,6 +137,8 @@ def test_needs_credentials_waits_for_a_person_then_retry_sends_once(
     server.token = "rotated-token"  # ours no longer works
     reply_id = _queue(engine, workspace_id, conversation_id)
     assert _due(engine, quick, workspace_id).states == {reply_id: "needs_credentials"}
+    later = utcnow() + timedelta(days=1)
+    assert _due(engine, quick, workspace_id, now=later).tried == 0  # it waits for a person
     with transaction(engine) as session:  # the admin fixes the token …
         actions.add_account(
             session,
@@ -148,13 +150,15 @@ def test_needs_credentials_waits_for_a_person_then_retry_sends_once(
             service_url=server.base,
             secrets={"access_token": "rotated-token"},
         )
-    later = utcnow() + timedelta(days=1)
-    assert _due(engine, quick, workspace_id, now=later).tried == 0  # … and nothing requeues it
-
-    _act(engine, workspace_id, conversation_id, "retry", reply_id)
+        audited = session.scalars(select(AuditEntry.detail).order_by(AuditEntry.id.desc())).first()
+    assert audited is not None and audited["requeued"] == 1
+    fixed = _state(engine, reply_id)  # … which makes the reply due again, with its own key
+    assert (fixed.state, fixed.retry_at, fixed.attempts) == ("queued", None, 1)
     assert _due(engine, quick, workspace_id).states == {reply_id: "sent"}
     assert _due(engine, quick, workspace_id, now=later).tried == 0
     assert len(server.posts("POST", STATUSES)) == 1 and len(server.statuses) == 1
+    again = _refused(engine, workspace_id, conversation_id, "retry", reply_id)
+    assert again.code == "conflict" and "sent already" in again.detail
 
 
 def test_a_discarded_reply_is_never_claimed(

@@ -203,8 +203,10 @@ def add_account(
         session.add(found)
     found.handle = handle.strip()
     found.service_url = service_url.rstrip("/") if service_url else None
+    requeued = 0
     if secrets is not None:
         found.credentials = encrypt_credentials(settings, secrets)
+        requeued = _requeue_waiting_for_credentials(session, workspace_id, network)
     session.flush()
     record_audit(
         session,
@@ -212,9 +214,33 @@ def add_account(
         actor=actor,
         target=f"inbox_account:{found.id}",
         workspace_id=workspace_id,
-        detail={"network": network, "handle": found.handle, "secrets": sorted(secrets or {})},
+        detail={
+            "network": network,
+            "handle": found.handle,
+            "secrets": sorted(secrets or {}),
+            "requeued": requeued,
+        },
     )
     return found
+
+
+def _requeue_waiting_for_credentials(session: Session, workspace_id: int, network: str) -> int:
+    """New credentials for a network: the workspace's replies that waited for them there are
+    due again (same key and attempt count, so the network is still checked before posting)."""
+    waiting = select(Conversation.id).where(
+        Conversation.workspace_id == workspace_id, Conversation.network == network
+    )
+    changed = session.execute(
+        update(OutboundReply)
+        .where(
+            OutboundReply.workspace_id == workspace_id,
+            OutboundReply.state == "needs_credentials",
+            OutboundReply.conversation_id.in_(waiting),
+        )
+        .values(state="queued", retry_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(changed.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def set_business_hours(

@@ -308,6 +308,13 @@ def inbox_retry(
         reply = session.get(OutboundReply, reply_id)
         if reply is None or reply.workspace_id != workspace_id:
             raise _fail(f"no reply {reply_id} in this workspace")
+        if reply.state == "discarded":
+            raise _fail(f"reply {reply_id} was discarded; it is never sent")
+        if reply.state == "failed" and reply.retry_at is None:
+            raise _fail(
+                f"reply {reply_id} was refused for good ({reply.last_error or 'no detail'}); "
+                "the same text would be refused again: edit or discard it on its conversation page"
+            )
     _report(send_reply_now(store.engine, store.settings, reply_id))
 
 
