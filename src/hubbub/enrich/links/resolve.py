@@ -53,11 +53,15 @@ class HostPacer:
         return max(0.0, self._next.get(host, 0.0) - time.monotonic())
 
     async def wait(self, host: str) -> None:
-        """Take the next turn of ``host`` (reserved before sleeping, so callers queue up)."""
-        now = time.monotonic()
-        turn = max(now, self._next.get(host, 0.0))
-        self._next[host] = turn + self.interval
-        if turn > now:
+        """Take ``host``'s next turn. The turn is taken when the caller leaves, not reserved
+        when it starts waiting: a sleep that overran (a busy machine) must not let the next
+        caller follow it closer than ``interval``."""
+        while True:
+            now = time.monotonic()
+            turn = self._next.get(host, 0.0)
+            if turn <= now:
+                self._next[host] = now + self.interval
+                return
             await asyncio.sleep(turn - now)
 
     def back_off(self, host: str, seconds: float) -> None:
