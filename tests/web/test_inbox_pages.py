@@ -206,6 +206,12 @@ def test_the_author_history_lists_their_other_conversations(
     page = client.get(f"/w/acme/inbox/{convo}").text
     assert f'href="/w/acme/inbox/{other}"' in page
     assert f'href="/w/acme/inbox/{convo}"' in client.get(f"/w/acme/inbox/{other}").text
+    # Each says when the customer last wrote there (the post's time), not when Hubbub opened it.
+    with transaction(engine) as session:
+        wrote = session.get(Conversation, other)
+        assert wrote is not None and wrote.last_customer_post_at != wrote.created_at
+        when = wrote.last_customer_post_at.strftime("%Y-%m-%d %H:%M")
+    assert f"last wrote {when}" in page
 
 
 def _listed(html: str) -> list[int]:

@@ -327,7 +327,8 @@ def attempts_of(session: Session, reply_id: int) -> list[ReplyAttempt]:
 def author_history(
     session: Session, workspace_id: int, author_id: int, limit: int = 20
 ) -> list[Conversation]:
-    """Every conversation the author has written in, newest first."""
+    """Every conversation the author has written in, the one the customer last wrote in first
+    (when Hubbub opened a conversation says little: a backfill opens old threads today)."""
     ids = (
         select(ConversationPost.conversation_id)
         .join(Post, Post.id == ConversationPost.post_id)
@@ -337,7 +338,7 @@ def author_history(
         session.scalars(
             select(Conversation)
             .where(Conversation.id.in_(ids))
-            .order_by(Conversation.created_at.desc())
+            .order_by(Conversation.last_customer_post_at.desc(), Conversation.id.desc())
             .limit(limit)
         )
     )
