@@ -15,6 +15,7 @@ from hubbub.accounts.actions import (
     LoginThrottled,
     add_member,
     change_role,
+    check_new_email,
     create_token,
     create_user,
     login,
@@ -28,7 +29,7 @@ from hubbub.accounts.actions import (
 from hubbub.accounts.models import ApiToken, AuditEntry, LoginFailure, User, WebSession
 from hubbub.accounts.permissions import PERMISSIONS, ROLES_ASCENDING, Role, Scope, allows, rank
 from hubbub.accounts.queries import role_in, session_for_cookie, token_for_bearer, user_by_email
-from hubbub.accounts.security import digest, same, verify_password
+from hubbub.accounts.security import digest, hash_password, same, verify_password
 from hubbub.core.clock import utcnow
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
@@ -80,6 +81,90 @@ def test_users_get_argon2_hashes_and_unique_lowercased_emails(engine: Engine) ->
     ]:
         with transaction(engine) as session, pytest.raises(AccountError, match=message):
             create_user(session, bad_email, password)
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("x@y", "the domain needs a dot"),
+        ("", "an e-mail address is needed"),
+        ("amira example@acme.example", "contains a space"),
+        ("amira@acme .example", "contains a space"),
+        ("amira@exa\tmple.com", "contains a space"),
+        ("amira.acme.example", "needs one @"),
+        ("@acme.example", "needs one @"),
+        ("a@b@acme.example", "needs one @"),
+        ("amira@", "the domain needs a dot"),
+        ("amira@.example", "is not a domain"),
+        ("amira@acme.", "is not a domain"),
+        ("amira@acme..example", "is not a domain"),
+        ("amira@-acme.example", "is not a domain"),
+        ("amira@acme_corp.example", "is not a domain"),
+        ("amira@10.0.0.1", "is not a domain"),
+        ("a" * 65 + "@acme.example", "before @ is too long"),
+        ("a" * 64 + "@" + "b" * 190 + ".example", "at most 254 characters"),
+    ],
+)
+def test_new_users_need_an_address_of_the_shape_name_at_domain_tld(
+    email: str, message: str
+) -> None:
+    with pytest.raises(AccountError, match=message):
+        check_new_email(email)
+
+
+def test_reserved_names_pass_and_the_address_is_lower_cased() -> None:
+    assert check_new_email(" Owner@Demo.INVALID ") == "owner@demo.invalid"
+    assert check_new_email("a.b+tag@lab.test") == "a.b+tag@lab.test"
+    assert check_new_email("amira@mail.acme.example") == "amira@mail.acme.example"
+    assert check_new_email("jörg@bücher.example") == "jörg@bücher.example"
+    longest = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 53 + ".example"
+    assert len(longest) == 254 and check_new_email(longest) == longest
+
+
+def test_users_created_before_the_check_keep_their_address_and_can_sign_in(
+    engine: Engine, settings: Settings
+) -> None:
+    with transaction(engine) as session:
+        with pytest.raises(AccountError, match="the domain needs a dot"):
+            create_user(session, "x@y", PASSWORD)
+        legacy = User(email="x@y", display_name="x", password_hash=hash_password(PASSWORD))
+        session.add(legacy)
+    with transaction(engine) as session:
+        assert user_by_email(session, "x@y") is not None
+        assert login(session, "x@y", PASSWORD, settings, address="127.0.0.1") is not None
+
+
+def test_a_generated_password_is_one_time_until_any_other_is_set(
+    engine: Engine, settings: Settings
+) -> None:
+    with transaction(engine) as session:
+        own = create_user(session, "amira@example.com", PASSWORD)
+        made_up = create_user(session, "bruno@example.com", PASSWORD, one_time=True)
+        assert own.must_change_password_at is None
+        assert made_up.must_change_password_at is not None
+        here, here_web = start_session(session, made_up, settings)
+        elsewhere, _ = start_session(session, made_up, settings)
+    with transaction(engine) as session:
+        user = user_by_email(session, "bruno@example.com")
+        assert user is not None
+        set_password(session, user, "one of my very own", keep_session=here_web.id)
+        assert user.must_change_password_at is None
+    with Session(engine) as session:
+        assert session_for_cookie(session, here) is not None
+        assert session_for_cookie(session, elsewhere) is None
+    with transaction(engine) as session:
+        user = user_by_email(session, "amira@example.com")
+        assert user is not None
+        set_password(session, user, "made up for amira", one_time=True)
+        assert user.must_change_password_at is not None
+        details = list(
+            session.scalars(
+                select(AuditEntry.detail)
+                .where(AuditEntry.action.in_(["user.create", "user.password"]))
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert [d.get("one_time", False) for d in details] == [False, True, False, True]
 
 
 def test_roles_never_rise_above_the_granters_own_and_an_owner_always_remains(

@@ -146,3 +146,53 @@ def test_token_create_prints_the_token_once_then_revoke(hubbub: Invoke, db_url: 
         "token", "create", "--workspace", "default", "--role", "root", "--name", "x", code=2
     )
     assert "root" in bad.output
+
+
+def test_user_create_checks_the_address_and_marks_made_up_passwords(
+    hubbub: Invoke, db_url: str
+) -> None:
+    def create(email: str, *extra: str, code: int = 0) -> Result:
+        return hubbub(
+            "user",
+            "create",
+            "--email",
+            email,
+            "--workspace",
+            "default",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            *extra,
+            input=PASSWORD + "\n",
+            code=code,
+        )
+
+    refused = create("x@y", code=1)
+    assert "the domain needs a dot" in refused.output
+    assert _users(db_url) == []
+    create("own@example.com")
+    create("made.up@example.com", "--one-time")
+    own, made_up = _users(db_url)
+    assert own.must_change_password_at is None
+    assert made_up.must_change_password_at is not None
+    # Setting a password from the command line counts as the user's own unless --one-time.
+    hubbub(
+        "user",
+        "set-password",
+        "--email",
+        "made.up@example.com",
+        "--password-stdin",
+        input="their own passphrase\n",
+    )
+    hubbub(
+        "user",
+        "set-password",
+        "--email",
+        "own@example.com",
+        "--password-stdin",
+        "--one-time",
+        input="made up by an admin\n",
+    )
+    own, made_up = _users(db_url)
+    assert made_up.must_change_password_at is None
+    assert own.must_change_password_at is not None

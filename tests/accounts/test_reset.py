@@ -137,6 +137,7 @@ def test_a_mailed_link_sets_a_new_password_once_and_signs_everyone_out(
     with transaction(engine) as session:
         user = session.get(User, user_id)
         assert user is not None
+        user.must_change_password_at = utcnow()  # a one-time password is pending
         other_browser, _ = start_session(session, user, settings)
 
     login = browser.get("/login")
@@ -169,6 +170,8 @@ def test_a_mailed_link_sets_a_new_password_once_and_signs_everyone_out(
 
     with Session(engine) as session:
         assert session_for_cookie(session, other_browser) is None, "other sessions ended"
+        reset_user = session.get(User, user_id)
+        assert reset_user is not None and reset_user.must_change_password_at is None
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert "password.reset_requested" in actions and "password.reset" in actions
     assert _sign_in(browser, OLD) == 400

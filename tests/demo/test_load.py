@@ -90,6 +90,8 @@ def test_demo_owner_gets_a_new_generated_password_each_time(
         user = user_by_email(session, email)
         demo = session.scalars(select(Workspace).where(Workspace.slug == "demo")).one()
         assert user is not None and role_in(session, user.id, demo.id) is Role.OWNER
+        # Printed on the console: one-time, the owner chooses their own after signing in.
+        assert user.must_change_password_at is not None
 
 
 def test_the_demo_listens_with_its_brand_product_and_rival_topics(

@@ -37,6 +37,9 @@ from hubbub.workspaces.actions import DEFAULT_SLUG, ensure_workspace
 from hubbub.workspaces.models import Workspace
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
+# One domain label: letters (any script, for IDNs), digits and inner hyphens; no underscore.
+DOMAIN_LABEL = re.compile(r"^[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?$")
 
 
 class AccountError(ValueError):
@@ -93,6 +96,35 @@ def normalise_email(email: str) -> str:
     return value
 
 
+def check_new_email(email: str) -> str:
+    """The address of a new user, lower-cased, or :class:`AccountError` saying what is wrong.
+
+    Stricter than :func:`normalise_email` (which only finds existing users): the shape
+    something@domain.tld. Reserved names such as ``.invalid`` or ``.example`` pass on purpose:
+    the demo and the tests use them.
+    """
+    value = email.strip().lower()
+    if not value:
+        raise AccountError("an e-mail address is needed")
+    if any(ch.isspace() for ch in value):
+        raise AccountError(f"{email!r} is not an e-mail address: it contains a space")
+    if len(value) > MAX_EMAIL_LENGTH:
+        raise AccountError(f"an e-mail address has at most {MAX_EMAIL_LENGTH} characters")
+    local, at, domain = value.rpartition("@")
+    if not at or not local or "@" in local:
+        raise AccountError(f"{email!r} is not an e-mail address: it needs one @ (name@domain.tld)")
+    if len(local) > 64:
+        raise AccountError(f"{email!r} is not an e-mail address: the part before @ is too long")
+    labels = domain.split(".")
+    if len(labels) < 2:
+        raise AccountError(
+            f"{email!r} is not an e-mail address: the domain needs a dot (name@domain.tld)"
+        )
+    if not all(DOMAIN_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        raise AccountError(f"{email!r} is not an e-mail address: {domain!r} is not a domain")
+    return value
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
@@ -114,10 +146,15 @@ def create_user(
     password: str,
     *,
     display_name: str | None = None,
+    one_time: bool = False,
     actor: Actor = CLI,
 ) -> User:
-    """A new active user; e-mail addresses are unique, compared lower-cased."""
-    address = normalise_email(email)
+    """A new active user; e-mail addresses are unique, compared lower-cased.
+
+    ``one_time`` when Hubbub made the password up: the user must choose their own after
+    signing in (see :func:`set_password`).
+    """
+    address = check_new_email(email)
     _check_password(password)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise AccountError(f"a user with e-mail {address} exists already")
@@ -127,21 +164,41 @@ def create_user(
         password_hash=hash_password(password),
         active=True,
         created_at=utcnow(),
+        must_change_password_at=utcnow() if one_time else None,
     )
     session.add(user)
     session.flush()
-    record_audit(
-        session, "user.create", actor=actor, target=f"user:{user.id}", detail={"email": address}
-    )
+    detail: dict[str, Any] = {"email": address}
+    if one_time:
+        detail["one_time"] = True
+    record_audit(session, "user.create", actor=actor, target=f"user:{user.id}", detail=detail)
     return user
 
 
-def set_password(session: Session, user: User, password: str, *, actor: Actor = CLI) -> None:
-    """A new password; every browser signed in as the user is signed out."""
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    one_time: bool = False,
+    keep_session: str | None = None,
+    actor: Actor = CLI,
+) -> None:
+    """A new password; every browser signed in as the user is signed out (but the session
+    ``keep_session``, the one the user chose it in).
+
+    A generated password is ``one_time``: the user is asked for their own after signing in.
+    Any other password clears that mark, whoever sets it (the user, a reset link, an admin).
+    """
     _check_password(password)
     user.password_hash = hash_password(password)
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    record_audit(session, "user.password", actor=actor, target=f"user:{user.id}")
+    user.must_change_password_at = utcnow() if one_time else None
+    ending = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep_session is not None:
+        ending = ending.where(WebSession.id != keep_session)
+    session.execute(ending)
+    detail = {"one_time": True} if one_time else None
+    record_audit(session, "user.password", actor=actor, target=f"user:{user.id}", detail=detail)
 
 
 def _membership(session: Session, workspace_id: int, user_id: int) -> Membership | None:

@@ -63,6 +63,14 @@ RoleOpt = Annotated[
 StdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
 ]
+OneTimeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--one-time",
+        help="The password is one you made up for the person: they must choose their own "
+        "after signing in.",
+    ),
+]
 
 
 @user_app.command("create")
@@ -72,6 +80,7 @@ def user_create(
     role: RoleOpt,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     password_stdin: StdinOpt = False,
+    one_time: OneTimeOpt = False,
 ) -> None:
     """Create a user with a role in a workspace (an existing user just gets the role there)."""
     store = _open()
@@ -82,7 +91,11 @@ def user_create(
             created = user is None
             if user is None:
                 user = create_user(
-                    session, email, _read_password(password_stdin), display_name=name
+                    session,
+                    email,
+                    _read_password(password_stdin),
+                    display_name=name,
+                    one_time=one_time,
                 )
             add_member(session, workspace_id, user, role)
             address = user.email
@@ -145,15 +158,18 @@ def user_remove(email: EmailOpt, workspace: WorkspaceOpt) -> None:
 
 @user_app.command("set-password")
 @user_app.command("password", hidden=True)
-def user_password(email: EmailOpt, password_stdin: StdinOpt = False) -> None:
-    """Set a new password; the user's browsers are signed out."""
+def user_password(
+    email: EmailOpt, password_stdin: StdinOpt = False, one_time: OneTimeOpt = False
+) -> None:
+    """Set a new password; the user's browsers are signed out. Without ``--one-time`` it
+    counts as the user's own (no request to choose another)."""
     store = _open()
     try:
         with transaction(store.engine) as session:
             user = user_by_email(session, email)
             if user is None:
                 raise AccountError(f"no user {email}")
-            set_password(session, user, _read_password(password_stdin))
+            set_password(session, user, _read_password(password_stdin), one_time=one_time)
     except AccountError as exc:
         raise _fail(str(exc)) from None
     console.print(f"password of {escape(email)} changed")

@@ -26,6 +26,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set when Hubbub made the password up (it was shown once, to someone else too): the
+    #: web app then asks for a password of the user's own before anything else.
+    must_change_password_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Membership(Base):

@@ -52,7 +52,10 @@ def up(
         from hubbub.demo.load import ensure_demo_owner
 
         email, password = ensure_demo_owner(rt.engine)
-        sign_in = f"\nSign in as {email} with password {password} (new on every --demo start)."
+        sign_in = (
+            f"\nSign in as {email} with one-time password {password} (new on every --demo "
+            "start); you then choose your own."
+        )
         net_port = demo_network_port or (port + 1 if port < 65535 else port - 1)
         network_server, settings = _demo_network(rt.engine, settings, net_port)
         sign_in += (

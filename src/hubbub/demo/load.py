@@ -172,16 +172,19 @@ def ensure_demo_owner(engine: Engine, workspace_slug: str = "demo") -> tuple[str
     """The demo's owner account with a freshly generated password, as (e-mail, password).
 
     Each call sets a new random password (never a fixed one) for this one demo account, so
-    the console can always show a way in; other users are never touched.
+    the console can always show a way in; other users are never touched. The password is
+    one-time: after signing in with it, the web app asks for one of the owner's own.
     """
     password = secrets.token_urlsafe(12)
     with transaction(engine) as session:
         workspace_id = ensure_workspace(session, workspace_slug, WORKSPACE_NAME).id
         user = user_by_email(session, DEMO_OWNER)
         if user is None:
-            user = create_user(session, DEMO_OWNER, password, display_name="Demo owner")
+            user = create_user(
+                session, DEMO_OWNER, password, display_name="Demo owner", one_time=True
+            )
         else:
-            set_password(session, user, password)
+            set_password(session, user, password, one_time=True)
         if role_in(session, user.id, workspace_id) is None:
             add_member(session, workspace_id, user, Role.OWNER)
     return DEMO_OWNER, password

@@ -41,7 +41,7 @@ from hubbub.accounts.reset import (
     send_reset_mail,
     token_valid,
 )
-from hubbub.accounts.security import new_secret, verify_password
+from hubbub.accounts.security import MIN_PASSWORD_LENGTH, new_secret, verify_password
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import CSRF_COOKIE, SESSION_COOKIE, Access, Permit, cookie_header
@@ -53,6 +53,8 @@ router = APIRouter(include_in_schema=False)
 
 Public = Annotated[Access, Depends(Permit("public"))]
 SignedIn = Annotated[Access, Depends(Permit("signed-in"))]
+#: Signed in, and open to a user who must still replace a one-time password.
+SignedInOneTime = Annotated[Access, Depends(Permit("signed-in", one_time_password_ok=True))]
 ReadMembers = Annotated[Access, Depends(Permit("members.read"))]
 ManageMembers = Annotated[Access, Depends(Permit("members.manage"))]
 ReadTokens = Annotated[Access, Depends(Permit("tokens.read"))]
@@ -243,47 +245,86 @@ def reset_submit(
     return render(request, session, access, "reset", context, 400)
 
 
+def _password_form(
+    request: Request,
+    session: Session,
+    access: Access,
+    user: User,
+    next: str | None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "error": error,
+        "choose": user.must_change_password_at is not None,
+        "next": local_path(next),
+        "min_length": MIN_PASSWORD_LENGTH,
+    }
+    return render(request, session, access, "password", context, status)
+
+
 @router.get("/account/password")
-def password_page(request: Request, session: SessionDep, access: SignedIn) -> Response:
-    """Change one's own password (people, not API tokens)."""
-    if access.principal.user is None:
+def password_page(
+    request: Request, session: SessionDep, access: SignedInOneTime, next: str | None = None
+) -> Response:
+    """Change one's own password (people, not API tokens); after signing in with a one-time
+    password, choose one's own (every other page leads here until then)."""
+    user = access.principal.user
+    if user is None:
         raise HTTPException(400, "API tokens have no password")
-    return render(request, session, access, "password", {"error": None})
+    return _password_form(request, session, access, user, next)
 
 
 @router.post("/account/password")
 def password_submit(
     request: Request,
     session: SessionDep,
-    access: SignedIn,
+    access: SignedInOneTime,
     current: Annotated[str, Form(max_length=1024)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     confirm: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2048)] = "/",
 ) -> Response:
-    """A new password after the current one; every session of the user ends, this one too."""
+    """A new password after the current one; every session of the user ends, this one too.
+
+    Choosing one's own in place of a one-time password does not ask for that one again (the
+    user just signed in with it) and keeps this browser signed in.
+    """
     user = access.principal.user
-    if user is None:
+    web = access.principal.web
+    if user is None or web is None:
         raise HTTPException(400, "API tokens have no password")
+    choosing = user.must_change_password_at is not None
     error = None
-    if not verify_password(user.password_hash, current):
+    if not choosing and not verify_password(user.password_hash, current):
         error = "The current password is not right."
     elif password != confirm:
         error = "The two new passwords differ."
+    elif choosing and verify_password(user.password_hash, password):
+        error = "Choose a password other than the one-time one."
     else:
         try:
             with transaction(request.app.state.engine) as tx:
                 found = tx.get(User, user.id)
                 assert found is not None
-                set_password(tx, found, password, actor=access.principal.actor)
+                set_password(
+                    tx,
+                    found,
+                    password,
+                    keep_session=web.id if choosing else None,
+                    actor=access.principal.actor,
+                )
         except AccountError as exc:
             error = str(exc)
     if error is not None:
-        return render(request, session, access, "password", {"error": error}, 400)
+        return _password_form(request, session, access, user, next, error, 400)
+    if choosing:
+        return RedirectResponse(local_path(next), status_code=303)
     return RedirectResponse("/login?reset=1", status_code=303)
 
 
 @router.post("/logout")
-def logout_submit(request: Request, access: SignedIn) -> Response:
+def logout_submit(request: Request, access: SignedInOneTime) -> Response:
     """End this browser's session (API tokens have no session: revoke them instead)."""
     web = access.principal.web
     if web is not None:
@@ -345,7 +386,8 @@ def members_add(
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Add a user by e-mail; a new address gets an account with a one-time password, shown on
-    this response only, for the admin to pass on (they change it after signing in)."""
+    this response only, for the admin to pass on (they must choose their own after signing
+    in)."""
     actor = access.principal.actor
     temporary: str | None = None
     try:
@@ -353,7 +395,9 @@ def members_add(
             user = user_by_email(tx, email)
             if user is None:
                 temporary = new_secret()[:20]
-                user = create_user(tx, email, temporary, display_name=name or None, actor=actor)
+                user = create_user(
+                    tx, email, temporary, display_name=name or None, one_time=True, actor=actor
+                )
             add_member(tx, access.ws.id, user, role, actor=actor)
             added = (user.email, role, temporary)
     except AccountError as exc:

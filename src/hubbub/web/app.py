@@ -37,12 +37,13 @@ from hubbub.web import (
     topics_api,
     webhooks,
 )
-from hubbub.web.auth import Access, Permit, SignInRequired
+from hubbub.web.auth import Access, PasswordChangeRequired, Permit, SignInRequired
 from hubbub.web.deps import loop_engine
 from hubbub.web.guards import RefuseNul
 from hubbub.web.headers import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, SecurityHeaders
 from hubbub.web.problems import (
     on_http_error,
+    on_password_change_required,
     on_server_error,
     on_sign_in_required,
     on_validation_error,
@@ -91,6 +92,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
+    app.add_exception_handler(PasswordChangeRequired, on_password_change_required)
     app.add_exception_handler(Exception, on_server_error)
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)

@@ -5,6 +5,9 @@ a test walks ``app.routes`` and fails on a route without one. ``Permit``:
 
 * finds the principal: an ``Authorization: Bearer`` API token, else the session cookie;
 * sends the anonymous to sign in (303 to ``/login`` for pages, 401 for the API);
+* sends a user still on a one-time password to choose their own (303 to
+  ``/account/password`` for pages, 403 for the API), except on the routes that say
+  ``one_time_password_ok`` (choosing it, signing out) and public ones;
 * checks the CSRF token on unsafe methods (form field ``csrf_token`` or header
   ``X-CSRF-Token``), except for API-token requests, which no browser sends on its own;
 * for workspace permissions, answers 404 — exactly as for a workspace that does not exist —
@@ -49,6 +52,12 @@ class SignInRequired(Exception):
     def __init__(self, detail: str = "sign in first") -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class PasswordChangeRequired(Exception):
+    """The user signed in with a password Hubbub generated and has not chosen their own yet."""
+
+    detail = "choose your own password first (at /account/password): yours is a one-time one"
 
 
 @dataclass
@@ -222,8 +231,10 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
 class Permit:
     """The dependency naming a route's permission; see the module docstring."""
 
-    def __init__(self, permission: str) -> None:
+    def __init__(self, permission: str, *, one_time_password_ok: bool = False) -> None:
         self.permission: Permission = PERMISSIONS[permission]
+        #: Whether a user who must still replace a one-time password may use the route.
+        self.one_time_password_ok = one_time_password_ok
 
     def __repr__(self) -> str:
         return f"Permit({self.permission.name!r})"
@@ -236,6 +247,13 @@ class Permit:
         if permission.scope is not Scope.PUBLIC and principal.anonymous:
             raise SignInRequired()
         await _check_csrf(request, principal)
+        if (
+            principal.user is not None
+            and principal.user.must_change_password_at is not None
+            and permission.scope is not Scope.PUBLIC
+            and not self.one_time_password_ok
+        ):
+            raise PasswordChangeRequired()
         if permission.scope is not Scope.WORKSPACE:
             return Access(principal)
         slug = str(request.path_params.get("slug", ""))

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hubbub.web.auth import SignInRequired
+from hubbub.web.auth import PasswordChangeRequired, SignInRequired
 from hubbub.web.filters import FilterError
 from hubbub.web.headers import apply_security_headers
 from hubbub.web.render import templates
@@ -132,6 +132,18 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
         return problem(401, exc.detail, headers={"WWW-Authenticate": 'Bearer realm="hubbub"'})
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     target = "/login" if here == "/" else f"/login?{urlencode({'next': local_path(here)})}"
+    return RedirectResponse(target, status_code=303)
+
+
+async def on_password_change_required(request: Request, exc: Exception) -> Response:
+    """Pages send the browser to choose a password (and back here after); the API says why."""
+    assert isinstance(exc, PasswordChangeRequired)
+    if _is_api(request):
+        return problem(403, exc.detail)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    target = "/account/password"
+    if here != "/" and request.method in ("GET", "HEAD"):
+        target += f"?{urlencode({'next': local_path(here)})}"
     return RedirectResponse(target, status_code=303)
 
 
