@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import orjson
@@ -10,7 +11,7 @@ import pytest
 
 from hubbub.settings import get_settings
 from tests.cli.conftest import Invoke
-from tests.connectors.bluesky.events import commit_event
+from tests.connectors.bluesky.events import commit_event, recorded_path
 from tests.support.factories import jsonl_line
 
 WHEN = "2026-07-04T14:38:06.240Z"
@@ -31,6 +32,30 @@ def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> 
     assert hubbub("posts", "--count").output.strip() == "30"
     letters = hubbub("deadletters", "list")
     assert "invalid_json: 1" in letters.output
+
+
+def _counts(output: str, line: str) -> dict[str, int]:
+    """The numbers of one summary line, by the word before them (``accepted 3``)."""
+    text = next(part for part in output.splitlines() if part.strip().startswith(line))
+    return {word: int(n) for word, n in re.findall(r"([a-z-]+) (\d+)", text)}
+
+
+def test_reimport_counts_every_event_once(hubbub: Invoke) -> None:
+    """Likes, reposts, follows, deletes and profile events of a real Jetstream capture: the
+    same file again is all duplicates, and both summaries add up to the events read."""
+    capture = str(recorded_path("expected_v1.jsonl"))
+    first = hubbub("import", capture, "--format", "jetstream").output
+    again = hubbub("import", capture, "--format", "jetstream").output
+    for output in (first, again):
+        top = _counts(output, "events")
+        outcomes = ("accepted", "duplicate", "updated", "kept", "rejected")
+        assert sum(top[word] for word in outcomes) == top["events"], output
+    new, old = _counts(first, "posts"), _counts(again, "posts")
+    assert new["interactions"] > 0 and new["deletes"] > 0
+    assert _counts(again, "events")["accepted"] == _counts(again, "events")["updated"] == 0
+    assert old["interactions"] == 0 and old["deletes"] == 0
+    assert re.search(rf"interactions 0 new, {new['interactions']} duplicate", again), again
+    assert re.search(rf"deletes 0 new, {new['deletes']} duplicate", again), again
 
 
 def test_jsonl_export_round_trips(hubbub: Invoke, tmp_path: Path) -> None:
@@ -215,6 +240,39 @@ def test_source_add_validates_and_lists(hubbub: Invoke) -> None:
     assert "unknown connector" in unknown.output
     hubbub("source", "remove", "firehose")
     assert "firehose" not in hubbub("source", "list").output
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("feeds/acme", "a slash"),
+        ("tab\there", "a control character"),
+        ("", "1-64 characters"),
+        ("x" * 65, "1-64 characters"),
+        ("bell\x07", "a control character"),
+        ("../up", "a slash"),
+        (" acme", "starts or ends with a space"),
+    ],
+)
+def test_source_add_refuses_odd_names(hubbub: Invoke, name: str, why: str) -> None:
+    hubbub("init")
+    refused = hubbub("source", "add", "rss", name, "--set", "url=https://a.example/f", ok=False)
+    assert refused.exit_code == 1
+    assert why in " ".join(refused.output.split())
+    assert "rss" not in hubbub("source", "list").output
+    # The web form's kind of name, spaces included, is taken as everywhere.
+    hubbub("source", "add", "rss", "Acme blog", "--set", "url=https://a.example/f")
+    assert "Acme blog" in hubbub("source", "list").output
+
+
+def test_source_add_names_the_known_connectors(hubbub: Invoke) -> None:
+    hubbub("source", "add", "rss", "acme-blog.v2_1", "--set", "url=https://a.example/f")
+    unknown = hubbub("source", "add", "myspace", "x", ok=False)
+    assert unknown.exit_code == 1
+    assert "unknown connector 'myspace'; known: bluesky, hackernews, mastodon, rss" in " ".join(
+        unknown.output.split()
+    )
+    assert "acme-blog.v2_1" in hubbub("source", "list").output
 
 
 def test_an_oversize_line_is_refused_alone(hubbub: Invoke, tmp_path: Path) -> None:

@@ -140,9 +140,23 @@ def test_interactions_are_idempotent_and_deletable(engine: Engine, workspace_id:
         target_post=example_post(1).native_id,
     )
     assert _store(engine, workspace_id, [like]).interactions == 1
-    assert _store(engine, workspace_id, [like]).interactions == 0
-    _store(engine, workspace_id, [DeleteItem(native_id=like.native_id, at=BASE_TIME)])
+    again = _store(engine, workspace_id, [like])
+    assert (again.interactions, again.interaction_duplicates) == (0, 1)
+    gone = DeleteItem(native_id=like.native_id, at=BASE_TIME)
+    assert _store(engine, workspace_id, [gone]).deletes == 1
     assert _count(engine, Interaction, Interaction.deleted.is_(True)) == 1
+    # The deletion again, and the like after it: nothing new, each counted once.
+    replayed = _store(engine, workspace_id, [gone, like])
+    assert (replayed.delete_duplicates, replayed.already_deleted) == (1, 1)
+    assert replayed.outcomes() == (0, 2, 0)
+
+
+def test_every_item_has_one_outcome(engine: Engine, workspace_id: int) -> None:
+    """An updated post is not also a duplicate; a profile update that changes nothing is."""
+    renamed = AuthorUpdate(author=example_author("amira", handle="amira.dev"), at=BASE_TIME)
+    assert _store(engine, workspace_id, [example_post(5, likes=1), renamed]).outcomes() == (1, 0, 1)
+    grown = example_post(5, likes=4)
+    assert _store(engine, workspace_id, [grown, example_post(6), renamed]).outcomes() == (1, 1, 1)
 
 
 def test_cross_network_copy_is_linked_not_counted_twice(engine: Engine, workspace_id: int) -> None:

@@ -52,6 +52,8 @@ def source_add(
 ) -> None:
     """Add a source; its settings are checked now, its credentials stored encrypted."""
     rt = runtime()
+    if kind not in connectors:
+        raise fail(f"unknown connector {kind!r}; known: {', '.join(connectors.names())}")
     workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     config: dict[str, object] = dict(_pairs(settings_, "setting"))
     try:
@@ -189,15 +191,28 @@ def listen(
 
 def _summary(result: IngestResult) -> None:
     store = result.store
+    accepted, duplicate, updated = store.outcomes()
     console.print(
         Text(
-            f"events {result.events}: accepted {store.stored}, duplicate {store.duplicates}, "
-            f"updated {store.updated}, not kept {result.dropped} (no topic concerns them), "
-            f"rejected {result.rejected}; "
-            f"interactions {store.interactions}, "
-            f"deletes {store.deletes}, near-duplicates linked {store.near_duplicates}"
+            f"events {result.events}: accepted {accepted}, duplicate {duplicate}, "
+            f"updated {updated}, not kept {result.dropped} (no topic concerns them), "
+            f"rejected {result.rejected}"
         )
     )
+    console.print(
+        Text(
+            f"  posts {store.stored} new, {store.duplicates - store.updated} duplicate, "
+            f"{store.updated} updated, {store.near_duplicates} near-duplicates linked; "
+            f"interactions {store.interactions} new, {store.interaction_duplicates} duplicate; "
+            f"deletes {store.deletes} new, {store.delete_duplicates} duplicate; "
+            f"profile updates {store.profiles_changed} changed, "
+            f"{store.profile_duplicates} duplicate; "
+            f"already deleted {store.already_deleted}"
+        )
+    )
+    items = accepted + duplicate + updated + result.dropped + result.rejected
+    if items != result.events:  # a feed, a reblog or a notification holds several items
+        console.print(Text(f"  (the {result.events} events held {items} items)"))
     for reason, count in result.reasons.most_common():
         console.print(Text(f"  rejected {count} × {reason} (see `hubbub deadletters list`)"))
 

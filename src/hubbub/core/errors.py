@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HubbubError(Exception):
     """Base of every error Hubbub raises on purpose."""
@@ -18,6 +20,18 @@ class Rejected(HubbubError):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class PartlyRejected(Rejected):
+    """A document some parts of which were refused: ``items`` holds what the rest gave, and
+    ``parts`` each refused part as a payload of its own, so the ingest service keeps it as a
+    dead letter instead of losing it. A caller that does not know it refuses the whole."""
+
+    def __init__(self, items: list[Any], parts: list[tuple[Rejected, bytes]]) -> None:
+        first = parts[0][0]
+        super().__init__(first.code, f"{len(parts)} part(s) refused; first: {first.detail}")
+        self.items = items
+        self.parts = parts
 
 
 class ConfigError(HubbubError):

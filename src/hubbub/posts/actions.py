@@ -158,14 +158,24 @@ class AuthorCacheLayer(AuthorCache):
 
 @dataclass
 class StoreResult:
-    """What one batch changed; ``duplicates`` are posts we already had."""
+    """What one batch changed; ``duplicates`` are posts we already had (``updated`` ones too).
+
+    Every item lands in one count, so an import's summary adds up: posts in ``stored``,
+    ``duplicates``; interactions, deletes and profile updates in their new and duplicate
+    counts; items a stored delete supersedes in ``already_deleted``.
+    """
 
     stored: int = 0
     duplicates: int = 0
     updated: int = 0
     near_duplicates: int = 0
     interactions: int = 0
+    interaction_duplicates: int = 0
     deletes: int = 0
+    delete_duplicates: int = 0
+    profiles_changed: int = 0
+    profile_duplicates: int = 0
+    already_deleted: int = 0
     authors_new: int = 0
     authors_updated: int = 0
     author_states: dict[AuthorKey, AuthorState] = field(default_factory=dict)
@@ -177,12 +187,30 @@ class StoreResult:
             "updated",
             "near_duplicates",
             "interactions",
+            "interaction_duplicates",
             "deletes",
+            "delete_duplicates",
+            "profiles_changed",
+            "profile_duplicates",
+            "already_deleted",
             "authors_new",
             "authors_updated",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.author_states.update(other.author_states)
+
+    def outcomes(self) -> tuple[int, int, int]:
+        """Items of every kind that were (accepted, duplicate, updated)."""
+        accepted = self.stored + self.interactions + self.deletes
+        duplicate = (
+            self.duplicates
+            - self.updated
+            + self.interaction_duplicates
+            + self.delete_duplicates
+            + self.profile_duplicates
+            + self.already_deleted
+        )
+        return accepted, duplicate, self.updated + self.profiles_changed
 
 
 def store_items(
@@ -253,10 +281,11 @@ class _BatchWriter:
         interactions = group.interactions
         native_ids = [p.native_id for p in group.posts] + [i.native_id for i in interactions]
         tombstoned = self._tombstoned(native_ids) | set(group.deletes)
-        self._write_posts([p for p in group.posts if p.native_id not in tombstoned], author_ids)
-        self._write_interactions(
-            [i for i in interactions if i.native_id not in tombstoned], author_ids
-        )
+        posts = [p for p in group.posts if p.native_id not in tombstoned]
+        kept = [i for i in interactions if i.native_id not in tombstoned]
+        self.result.already_deleted += len(group.posts) - len(posts) + len(interactions) - len(kept)
+        self._write_posts(posts, author_ids)
+        self._write_interactions(kept, author_ids)
         return self.result
 
     # authors -------------------------------------------------------------------------------
@@ -271,6 +300,7 @@ class _BatchWriter:
         active = {u.author.native_id: u.active for u in updates if u.active is not None}
         if not given:
             return {}
+        changed_keys: set[str] = set()  # authors new or changed by this batch
         table = AUTHORS
         existing: dict[str, AuthorState] = {}
         missing: list[str] = []
@@ -326,6 +356,7 @@ class _BatchWriter:
         if new_refs:
             ids.update(self._ids(Author, [ref.native_id for ref in new_refs]))
             self.result.authors_new += len(new_refs)
+            changed_keys.update(ref.native_id for ref in new_refs)
             for ref in new_refs:
                 if ref.native_id in ids:
                     states[self._key(ref.native_id)] = AuthorState(
@@ -365,6 +396,8 @@ class _BatchWriter:
                 active=active.get(key, row.active),
                 last_seen_at=row.last_seen_at,
             )
+            if state != row:
+                changed_keys.add(key)
             if state != row or row.last_seen_at < stale:
                 state = state._replace(last_seen_at=self.received_at)
                 values = state._asdict()
@@ -384,6 +417,10 @@ class _BatchWriter:
             self.result.authors_updated += len(changed)
         if handles:
             self.conn.execute(insert_ignoring_conflicts(self.session, HANDLES), handles)
+        if updates:
+            changes = sum(u.author.native_id in changed_keys for u in updates)
+            self.result.profiles_changed += changes
+            self.result.profile_duplicates += len(updates) - changes
         return ids
 
     def _key(self, native_id: str) -> AuthorKey:
@@ -462,6 +499,7 @@ class _BatchWriter:
             ],
         ).all()
         self.result.deletes += len(recorded)
+        self.result.delete_duplicates += len(deletes) - len(recorded)
 
     def _tombstoned(self, native_ids: list[str]) -> set[str]:
         return {row.native_id for row in self._lookup(Tombstone, ("native_id",), native_ids)}
@@ -693,6 +731,7 @@ class _BatchWriter:
             insert_ignoring_conflicts(self.session, table).returning(table.c.id), rows
         ).all()
         self.result.interactions += len(inserted)
+        self.result.interaction_duplicates += len(rows) - len(inserted)
 
 
 def _raises(stored: int | None, seen: int | None) -> bool:

@@ -21,6 +21,21 @@ from hubbub.sources.secrets import encrypt_credentials
 
 REPLAYED = "stored"
 ALREADY_STORED = "already stored"
+NAME_MAX = 64
+
+
+def name_problem(name: str) -> str | None:
+    """Why a source name is refused, or None: 1–64 characters, no control characters or
+    slashes, no surrounding spaces (the web form and ``hubbub source add`` alike; a name with
+    spaces is typed quoted in ``listen --source``)."""
+    shown = repr(name[:NAME_MAX])
+    if not name.strip() or len(name) > NAME_MAX:
+        return f"a source name is 1-{NAME_MAX} characters; {shown} is {len(name)}"
+    if name != name.strip():
+        return f"source name {shown} starts or ends with a space"
+    if any(not ch.isprintable() or ch in "/\\" for ch in name):
+        return f"source name {shown} holds a control character or a slash"
+    return None
 
 
 def _is_list_field(annotation: Any) -> bool:
@@ -53,7 +68,10 @@ def add_source(
     try:
         connector = connectors.get(kind)
     except KeyError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(exc.args[0]) from None
+    problem = name_problem(name)
+    if problem is not None:
+        raise ConfigError(problem)
     unknown = set(secrets) - set(connector.secret_fields)
     if unknown:
         raise ConfigError(f"{kind} takes no secret {', '.join(sorted(unknown))}")
@@ -70,8 +88,6 @@ def add_source(
                 refuse_private_literal(value, settings)
             except UnsafeURL as exc:
                 raise ConfigError(str(exc)) from None
-    if not name.strip():
-        raise ConfigError("a source needs a name")
     if session.scalar(
         select(Source.id).where(Source.workspace_id == workspace_id, Source.name == name)
     ):

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.collector import fewer_collections, settle_long_lived
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import PartlyRejected, Rejected
 from hubbub.core.items import Item, PostItem, RawEvent
 from hubbub.posts.actions import AuthorCache, StoreResult, store_prepared
 from hubbub.posts.prepare import PreparedGroup, prepare_items
@@ -112,8 +112,11 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
         format_network(event.format)
     except KeyError as exc:
         raise Rejected("unknown_format", str(exc).strip("\"'")) from None
+    partly: PartlyRejected | None = None
     try:
         items = normaliser(event)
+    except PartlyRejected as exc:
+        partly, items = exc, exc.items
     except Rejected:
         raise
     except (RecursionError, MemoryError) as exc:
@@ -128,6 +131,8 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
                 f"{item.native_id[:200]} is dated {item.created_at.isoformat()}, "
                 f"past {horizon.isoformat()}",
             )
+    if partly is not None:
+        raise partly
     return items
 
 
@@ -149,6 +154,14 @@ class Preparer:
         for event in events:
             try:
                 items = normalise_event(event, self.settings, now)
+            except PartlyRejected as partly:  # the rest is stored, each refused part kept
+                items = partly.items
+                refusals.extend(
+                    Refusal(
+                        RawEvent(part, event.format, event.cursor, event.meta), r.code, r.detail
+                    )
+                    for r, part in partly.parts
+                )
             except Rejected as rejected:
                 refusals.append(Refusal(event, rejected.code, rejected.detail))
                 continue

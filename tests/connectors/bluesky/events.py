@@ -15,10 +15,15 @@ DID = "did:plc:kvwvcn5iqfooopmyzvb4qzba"
 TIME_US = 1_783_175_888_085_434
 
 
+def recorded_path(name: str) -> Path:
+    """One recorded Jetstream capture under shared/data/bluesky/jetstream."""
+    path: Path = shared_path("bluesky", "jetstream", name)
+    return path
+
+
 def recorded_lines(name: str) -> list[bytes]:
     """The lines of one recorded Jetstream capture under shared/data/bluesky/jetstream."""
-    path: Path = shared_path("bluesky", "jetstream", name)
-    return [line for line in path.read_bytes().splitlines() if line.strip()]
+    return [line for line in recorded_path(name).read_bytes().splitlines() if line.strip()]
 
 
 def commit_event(

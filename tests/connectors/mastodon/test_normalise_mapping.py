@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hubbub.connectors.mastodon.normalise import html_to_text, normalise
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import PartlyRejected, Rejected
 from hubbub.core.items import DeleteItem, InteractionItem, Item, PostItem, RawEvent
 
 from .recorded import interactions, recorded_notifications
@@ -308,12 +307,15 @@ def test_delete_with_server() -> None:
     assert item.native_id == f"{SERVER}/api/v1/statuses/123"
 
 
-def test_mixed_array_keeps_good_elements_and_logs_the_bad(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="hubbub.connectors.mastodon"):
-        items = run([status(), {"id": "1", "acct": "someone"}, "junk"])
-    assert len(items) == 1
-    assert "elements[1] skipped: unknown_type" in caplog.text
-    assert "elements[2] skipped: unknown_type" in caplog.text
+def test_mixed_array_keeps_good_elements_and_refuses_each_bad_one() -> None:
+    with pytest.raises(PartlyRejected) as caught:
+        run([status(), {"id": "1", "acct": "someone"}, "junk"])
+    assert len(caught.value.items) == 1
+    refused = [(r.code, r.detail.split(":")[0], json.loads(part)) for r, part in caught.value.parts]
+    assert refused == [
+        ("unknown_type", "elements[1]", {"id": "1", "acct": "someone"}),
+        ("unknown_type", "elements[2]", "junk"),
+    ]
 
 
 # --------------------------------------------------------------------------- fuzzing

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC
 
 import pytest
 
 from hubbub.connectors.mastodon.normalise import normalise
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import PartlyRejected, Rejected
 from hubbub.core.items import InteractionItem, Item, PostItem, RawEvent
 
 from .recorded import Recorded, interactions
@@ -29,7 +30,16 @@ def _cases() -> list[Recorded]:
 
 
 def run(body: str) -> list[Item]:
-    return normalise(RawEvent(body.encode(), "mastodon", meta={"server": SERVER}))
+    """The items of a document, with those of a partly refused one."""
+    return refused(body)[0]
+
+
+def refused(body: str) -> tuple[list[Item], list[tuple[Rejected, bytes]]]:
+    """Items, and each refused part with its payload of its own (the ingest's dead letters)."""
+    try:
+        return normalise(RawEvent(body.encode(), "mastodon", meta={"server": SERVER})), []
+    except PartlyRejected as partly:
+        return partly.items, partly.parts
 
 
 def by_uri(suffix: str) -> str:
@@ -152,9 +162,10 @@ def test_quote_emits_both_posts_and_drops_the_inline_fallback() -> None:
 
 
 def test_notifications_page_keeps_the_one_with_a_status() -> None:
-    items = run(by_uri("/api/v1/notifications"))
+    items, parts = refused(by_uri("/api/v1/notifications"))
     assert len(items) == 1
     assert isinstance(items[0], PostItem)
+    assert parts and {r.code for r, _ in parts} == {"missing_status"}
 
 
 def test_mention_notification_without_status_is_rejected_alone() -> None:
@@ -179,6 +190,35 @@ def test_grouped_notifications_give_likes_reshares_and_follows() -> None:
     for like in likes:
         assert like.target_post is not None
         assert like.native_id == f"{like.target_post}#favourited-by:{like.actor.native_id}"
+
+
+def test_grouped_mentions_without_their_status_are_refused_each_on_its_own() -> None:
+    """A group whose status the page leaves out is a dead letter of its own, holding the
+    group and the accounts it names, so it can be read (and replayed) alone."""
+    page = json.loads(
+        next(r.body for r in interactions() if r.cassette == "test_entity_partialaccountwithavatar")
+    )
+    group = next(g for g in page["notification_groups"] if g["type"] == "mention")
+    page["statuses"] = [s for s in page["statuses"] if s["id"] != group["status_id"]]
+    items, parts = refused(json.dumps(page))
+    assert items
+    reason, part = next((r, json.loads(p)) for r, p in parts if r.code == "missing_status")
+    assert f"names status {group['status_id']} not in the document" in reason.detail
+    assert reason.detail.startswith("notification_groups[")
+    assert part["notification_groups"] == [group] and part["statuses"] == []
+    assert {a["id"] for a in part["accounts"]} == set(group["sample_account_ids"])
+    with pytest.raises(Rejected) as again:
+        run(json.dumps(part))
+    assert again.value.code == "missing_status"
+
+
+def test_grouped_mentions_of_deleted_statuses_are_dead_letters() -> None:
+    body = next(
+        r.body for r in interactions() if r.cassette == "test_entity_groupednotificationsresults"
+    )
+    items, parts = refused(body)
+    assert len(items) == 1 and len(parts) == 39
+    assert all(r.code == "missing_status" and "has no status" in r.detail for r, _ in parts)
 
 
 def test_search_results_give_their_statuses() -> None:

@@ -8,7 +8,6 @@ explained in ``docs/connectors/mastodon.md``.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,7 @@ import nh3
 import orjson
 
 from hubbub.core.clock import parse_timestamp, utcnow
-from hubbub.core.errors import Rejected
+from hubbub.core.errors import PartlyRejected, Rejected
 from hubbub.core.items import (
     AuthorRef,
     DeleteItem,
@@ -33,8 +32,6 @@ from hubbub.core.items import (
 from hubbub.settings import get_settings
 from hubbub.sources.base import normalisers
 from hubbub.sources.decode import load_json, require, timestamp
-
-log = logging.getLogger("hubbub.connectors.mastodon")
 
 FORMAT = "mastodon"
 
@@ -625,7 +622,21 @@ def _grouped_items(document: dict[str, Any], doc: _Doc) -> list[Item]:
             actors.append(author_ref(accounts[account_id], doc, f"{where}.account"))
         return _interactions(kind, actors, status, at=at, doc=doc, where=where, raw=dict(group))
 
-    return _each(groups, one, "notification_groups")
+    def alone(group: Any) -> dict[str, Any]:
+        """One group with the statuses and accounts of the document it names."""
+        names = group if isinstance(group, dict) else {}
+        ids = names.get("sample_account_ids")
+        ids = ids if isinstance(ids, list) else []
+        status_id = names.get("status_id")
+        return {
+            "notification_groups": [group],
+            "statuses": [statuses[status_id]]
+            if isinstance(status_id, str) and status_id in statuses
+            else [],
+            "accounts": [accounts[i] for i in ids if isinstance(i, str) and i in accounts],
+        }
+
+    return _each(groups, one, "notification_groups", alone)
 
 
 def _stream_items(document: dict[str, Any], doc: _Doc) -> list[Item]:
@@ -657,8 +668,10 @@ def _stream_items(document: dict[str, Any], doc: _Doc) -> list[Item]:
     return status_items(entity, doc)
 
 
-def _each(values: list[Any], one: Any, where: str) -> list[Item]:
-    """Items of every element; bad elements are logged, and all-bad arrays are rejected."""
+def _each(values: list[Any], one: Any, where: str, part: Any = None) -> list[Item]:
+    """Items of every element; all-bad arrays are rejected, and when only some elements are
+    bad, each becomes a dead letter of its own (``part(value)``: what it needs to be read
+    alone; the element itself by default) while the others are stored."""
     items: list[Item] = []
     failures: list[tuple[int, Rejected]] = []
     for index, value in enumerate(values):
@@ -669,9 +682,23 @@ def _each(values: list[Any], one: Any, where: str) -> list[Item]:
     if failures and len(failures) == len(values):
         index, first = failures[0]
         raise Rejected(first.code, f"all {len(values)} {where} rejected; [{index}]: {first.detail}")
-    for index, failure in failures:
-        log.warning("mastodon %s[%d] skipped: %s", where, index, failure)
+    if failures:
+        raise PartlyRejected(
+            items,
+            [
+                (
+                    Rejected(failure.code, _located(failure.detail, f"{where}[{index}]")),
+                    orjson.dumps(part(values[index]) if part else values[index]),
+                )
+                for index, failure in failures
+            ],
+        )
     return items
+
+
+def _located(detail: str, where: str) -> str:
+    """The detail, saying which part of the document it is about (once)."""
+    return detail if detail.startswith(where) else f"{where}: {detail}"
 
 
 def _looks_like_status(value: dict[str, Any]) -> bool:
