@@ -7,7 +7,7 @@ the audit entry); sending a queued reply is the outbound worker's job, never the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -524,15 +524,7 @@ def conversation_reply_retry(
 ) -> Response:
     """Retry now: a reply waiting for credentials, a rate limit or a temporary failure becomes
     due at once (the same reply and key, so the network is checked before it is posted)."""
-    try:
-        with transaction(request.app.state.engine) as tx:
-            found = _conversation(tx, access, conversation_id)
-            retry_reply(tx, found, reply_id, actor=access.principal.actor)
-    except InboxError as exc:
-        return _reply_refused(request, session, access, conversation_id, exc)
-    return RedirectResponse(
-        f"/w/{access.ws.slug}/inbox/{conversation_id}#reply-{reply_id}", status_code=303
-    )
+    return _change_reply(request, session, access, conversation_id, reply_id, retry_reply)
 
 
 @router.post("/w/{slug}/inbox/{conversation_id}/replies/{reply_id}/discard")
@@ -544,10 +536,22 @@ def conversation_reply_discard(
     reply_id: RowId,
 ) -> Response:
     """Discard a reply that is not sent and not being sent: it is never sent."""
+    return _change_reply(request, session, access, conversation_id, reply_id, discard_reply)
+
+
+def _change_reply(
+    request: Request,
+    session: Session,
+    access: Access,
+    conversation_id: int,
+    reply_id: int,
+    change: Callable[..., OutboundReply],
+) -> Response:
+    """Run a reply action in its own transaction; back to the reply, or the page with why not."""
     try:
         with transaction(request.app.state.engine) as tx:
             found = _conversation(tx, access, conversation_id)
-            discard_reply(tx, found, reply_id, actor=access.principal.actor)
+            change(tx, found, reply_id, actor=access.principal.actor)
     except InboxError as exc:
         return _reply_refused(request, session, access, conversation_id, exc)
     return RedirectResponse(

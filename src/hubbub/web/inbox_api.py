@@ -8,7 +8,7 @@ audit entry, exactly as the inbox pages do; this module only translates HTTP.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -32,7 +32,7 @@ from hubbub.inbox.actions import (
     retry_reply,
     set_status,
 )
-from hubbub.inbox.models import Conversation
+from hubbub.inbox.models import Conversation, OutboundReply
 from hubbub.inbox.queries import (
     SORTS,
     ConversationCursor,
@@ -549,13 +549,7 @@ def api_reply_retry(
     """Retry now: a reply waiting for credentials or a rate limit, or failed with a temporary
     error, is queued again at once. It keeps its idempotency key, so the network is checked
     for an earlier attempt's post before anything is posted. 409 in any other state."""
-    try:
-        with transaction(request.app.state.engine) as tx:
-            found = _found(tx, access, conversation_id)
-            reply = retry_reply(tx, found, reply_id, actor=access.principal.actor)
-            return ReplyOut.model_validate(reply)
-    except InboxError as exc:
-        return _refused(exc)
+    return _change_reply(request, access, conversation_id, reply_id, retry_reply)
 
 
 @router.post(
@@ -568,10 +562,21 @@ def api_reply_discard(
 ) -> ReplyOut | JSONResponse:
     """Discard a reply that is not sent and not being sent (state ``discarded``: never sent).
     409 for a sent, sending or discarded reply."""
+    return _change_reply(request, access, conversation_id, reply_id, discard_reply)
+
+
+def _change_reply(
+    request: Request,
+    access: Access,
+    conversation_id: int,
+    reply_id: int,
+    change: Callable[..., OutboundReply],
+) -> ReplyOut | JSONResponse:
+    """Run a reply action in its own transaction: the reply as it is now, or the problem."""
     try:
         with transaction(request.app.state.engine) as tx:
             found = _found(tx, access, conversation_id)
-            reply = discard_reply(tx, found, reply_id, actor=access.principal.actor)
+            reply = change(tx, found, reply_id, actor=access.principal.actor)
             return ReplyOut.model_validate(reply)
     except InboxError as exc:
         return _refused(exc)
