@@ -247,8 +247,8 @@ def test_source_add_validates_and_lists(hubbub: Invoke) -> None:
     [
         ("feeds/acme", "a slash"),
         ("tab\there", "a control character"),
-        ("", "1-64 characters"),
-        ("x" * 65, "1-64 characters"),
+        ("", "1-100 characters"),
+        ("x" * 101, "1-100 characters"),
         ("bell\x07", "a control character"),
         ("../up", "a slash"),
         (" acme", "starts or ends with a space"),

@@ -21,11 +21,11 @@ from hubbub.sources.secrets import encrypt_credentials
 
 REPLAYED = "stored"
 ALREADY_STORED = "already stored"
-NAME_MAX = 64
+NAME_MAX = 100  # the column's width
 
 
 def name_problem(name: str) -> str | None:
-    """Why a source name is refused, or None: 1–64 characters, no control characters or
+    """Why a source name is refused, or None: 1–100 characters, no control characters or
     slashes, no surrounding spaces (the web form and ``hubbub source add`` alike; a name with
     spaces is typed quoted in ``listen --source``)."""
     shown = repr(name[:NAME_MAX])
