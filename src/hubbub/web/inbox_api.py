@@ -222,8 +222,22 @@ class NoteIn(RequestBody):
     body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
 
 
+#: A reply's text as sent in a body (the action checks the network's own limit).
+ReplyBody = Annotated[str, Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)]
+#: The client's key of a reply: the same key again returns the reply already queued.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[!-~]+$",
+        description="Sending the same key again returns the reply already queued.",
+    ),
+]
+
+
 class ReplyIn(RequestBody):
-    body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
+    body: ReplyBody
     in_reply_to_post_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
@@ -504,15 +518,7 @@ def api_conversation_reply(
     body: ReplyIn,
     access: WorkInbox,
     conversation_id: RowId,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            pattern=r"^[!-~]+$",
-            description="Sending the same key again returns the reply already queued.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReplyOut | JSONResponse:
     """Queue a reply in the outbox; the outbound worker sends it exactly once."""
     key = _reply_key(access.ws.id, idempotency_key) if idempotency_key is not None else None
@@ -583,7 +589,7 @@ def _change_reply(
 
 
 class ReplaceIn(RequestBody):
-    body: str = Field(min_length=1, max_length=MAX_REPLY_CHARS * 2, pattern=NO_NUL)
+    body: ReplyBody
 
 
 @router.post(
@@ -598,15 +604,7 @@ def api_reply_replace(
     access: WorkInbox,
     conversation_id: RowId,
     reply_id: RowId,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            min_length=1,
-            max_length=200,
-            pattern=r"^[!-~]+$",
-            description="Sending the same key again returns the reply already queued.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReplyOut | JSONResponse:
     """Edit and send again: queue ``body`` as a new reply to the same post and discard this
     one, in one transaction. Only for a reply no attempt of which can have reached the
