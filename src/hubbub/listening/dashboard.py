@@ -28,7 +28,7 @@ from hubbub.listening.models import (
     match_sentiment,
 )
 from hubbub.posts.models import Author, Post
-from hubbub.store.dialect import chunks, off_index
+from hubbub.store.dialect import chunks, in_keys, off_index
 from hubbub.workspaces.queries import OwnAccounts, own_accounts
 
 SENTIMENT_CLASSES = ("negative", "neutral", "positive")
@@ -448,15 +448,19 @@ def _top_from_rollups(
     minus = _match_counts(session, topic_id, days.sub, where)
     gone = _match_counts(session, topic_id, [(start, end)], where, deleted=True)
 
+    # Plain column reads, so Core rows (no ORM loading), and the author lists as one JSON
+    # parameter on SQLite: a thousand guesses no longer cost a placeholder each.
+    conn = session.connection()
+    summed = (
+        select(rollup.author_id, func.sum(rollup.posts))
+        .where(*period, in_keys(rollup.author_id, conn.dialect), rollup.network.in_(networks))
+        .group_by(rollup.author_id)
+    )
+
     def totals(authors: set[int]) -> dict[int, int]:
         rolled: Counter[int] = Counter()
         for chunk in chunks(sorted(authors)):
-            rows = session.execute(
-                select(rollup.author_id, func.sum(rollup.posts))
-                .where(*period, rollup.author_id.in_(chunk), rollup.network.in_(networks))
-                .group_by(rollup.author_id)
-            )
-            rolled.update({int(a): int(n) for a, n in rows})
+            rolled.update({int(a): int(n) for a, n in conn.execute(summed, {"keys": chunk}).all()})
         return {a: rolled[a] + plus[a] - minus[a] - gone[a] for a in authors}
 
     def ranked(counts: dict[int, int]) -> list[tuple[int, int]]:
@@ -471,12 +475,12 @@ def _top_from_rollups(
     guesses: set[int] = {a for a, _ in plus.most_common(limit)}
     for network in networks:
         guesses.update(
-            session.scalars(
+            conn.scalars(
                 select(rollup.author_id)
                 .where(*walk, rollup.network == network)
                 .order_by(rollup.posts.desc())
                 .limit(min(limit * days.days, WALK_ROWS))  # enough rows for `limit` authors
-            )
+            ).all()
         )
     counts = totals(guesses)
     top = ranked(counts)
@@ -495,20 +499,20 @@ def _top_from_rollups(
     if tau >= 2:
         # Not DISTINCT: SQLite would then walk the primary key (author order) over every row.
         heavy = set(
-            session.scalars(
+            conn.scalars(
                 select(rollup.author_id).where(
                     *walk, rollup.network.in_(networks), rollup.posts >= tau
                 )
-            )
+            ).all()
         )
         counts |= totals(heavy - counts.keys())
         return ranked(counts)
     # A flat distribution: every author of the period is counted.
-    rows = session.execute(
+    rows = conn.execute(
         select(rollup.author_id, func.sum(rollup.posts))
         .where(*period, rollup.network.in_(networks))
         .group_by(rollup.author_id)
-    )
+    ).all()
     everyone = Counter({int(a): int(n) for a, n in rows})
     everyone.update(plus)
     return ranked({a: n - minus[a] - gone[a] for a, n in everyone.items()})

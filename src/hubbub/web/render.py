@@ -48,9 +48,11 @@ def payload_text(payload: bytes, limit: int = 65_536) -> tuple[str, bool]:
 
 
 def environment() -> Environment:
-    """Autoescape is on for every template whatever its name; post data never gets ``|safe``."""
+    """Autoescape is on for every template whatever its name; post data never gets ``|safe``.
+    Templates ship with the package, so they are not re-checked on disk at every render."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
+        auto_reload=False,
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
