@@ -367,19 +367,41 @@ def test_a_reply_too_long_for_the_network_is_refused_when_queued(
     engine: Engine, workspace_id: int, quick: Settings, mastodon: tuple[MastodonServer, int]
 ) -> None:
     server, conversation_id = mastodon
-    mention = "@chen@mastodon.example "  # what the Mastodon channel puts in front
+    # The channel puts "@chen@mastodon.example " in front; Mastodon counts it as "@chen ".
+    counted = len("@chen ")
     with pytest.raises(actions.InboxError) as refused:
-        _queue(engine, workspace_id, conversation_id, "x" * 715)  # 738 as sent
+        _queue(engine, workspace_id, conversation_id, "x" * 715)  # 721 as Mastodon counts
     assert str(refused.value.detail) == (
-        "a reply on mastodon has at most 500 characters; this one has 738, "
-        "with @chen@mastodon.example put in front"
+        "a reply on mastodon has at most 500 characters (a link counts as 23, a mention of a "
+        "remote account as its @name part); this one has 721, "
+        "with @chen@mastodon.example put in front (counted as @chen)"
     )
     with pytest.raises(actions.InboxError, match="this one has 501,"):
-        _queue(engine, workspace_id, conversation_id, "x" * (501 - len(mention)))
+        _queue(engine, workspace_id, conversation_id, "x" * (501 - counted))
     with transaction(engine) as session:
         assert queries.replies_of(session, conversation_id) == []
-    # Exactly at the limit as sent: queued, and the sender's own guard lets it through.
-    fits = _queue(engine, workspace_id, conversation_id, "x" * (500 - len(mention)))
+    # Exactly at the limit as counted: queued, and the sender's own guard lets it through.
+    fits = _queue(engine, workspace_id, conversation_id, "x" * (500 - counted))
     assert _send(engine, quick, fits).state == "sent"
     (post,) = server.posts("POST", "/api/v1/statuses")
-    assert len(post.body["status"]) == 500
+    assert post.body["status"] == "@chen@mastodon.example " + "x" * (500 - counted)
+
+
+def test_a_reply_with_a_long_link_is_queued_and_sent_as_mastodon_counts_it(
+    engine: Engine, workspace_id: int, quick: Settings, mastodon: tuple[MastodonServer, int]
+) -> None:
+    server, conversation_id = mastodon
+    link = "https://shop.acme.com/returns?" + "&".join(f"utm_{i}=campaign{i}" for i in range(25))
+    assert len(link) > 400
+    body = f"So sorry! Start a return here: {link} and we ship a new pair today."
+    assert len("@chen@mastodon.example " + body) > 500  # too long counted in code points
+    reply_id = _queue(engine, workspace_id, conversation_id, body)
+    assert _send(engine, quick, reply_id).state == "sent"  # the send guard counts the same
+    (post,) = server.posts("POST", "/api/v1/statuses")
+    assert post.body["status"] == "@chen@mastodon.example " + body
+    # Filled to Mastodon's 500 around the link it still goes; one more character does not.
+    room = 500 - len("@chen So sorry!  ") - 23
+    with pytest.raises(actions.InboxError, match="this one has 501,"):
+        _queue(engine, workspace_id, conversation_id, f"So sorry! {link} " + "y" * (room + 1))
+    filled = _queue(engine, workspace_id, conversation_id, f"So sorry! {link} " + "y" * room)
+    assert _send(engine, quick, filled).state == "sent"

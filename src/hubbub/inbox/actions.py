@@ -971,9 +971,15 @@ def _check_length(session: Session, found: Conversation, text: str, parent: Post
     author = session.get(Author, parent.author_id)
     size = reply_length(found.network, text, author.handle if author is not None else None)
     if size is not None and size.too_long:
-        added = f", with {size.added.strip()} put in front" if size.added else ""
+        added = ""
+        if size.added:
+            put, counted = size.added.strip(), size.added_counted.strip()
+            added = f", with {put} put in front"
+            if counted != put:
+                added += f" (counted as {counted})"
+        how = f" ({size.counting})" if size.counting else ""
         raise InboxError(
-            f"a reply on {size.network} has at most {size.limit} characters; "
+            f"a reply on {size.network} has at most {size.limit} characters{how}; "
             f"this one has {size.length}{added}"
         )
 

@@ -88,6 +88,8 @@ class ReplyChannel(ABC):
     network: ClassVar[str]
     max_chars: ClassVar[int]
     max_per_hour: ClassVar[int] = 60
+    #: How the network counts against ``max_chars``, said when a reply is refused for length.
+    counting: ClassVar[str] = ""
 
     def __init__(self, http: SafeHTTP) -> None:
         self.http = http
@@ -98,9 +100,15 @@ class ReplyChannel(ABC):
         return body
 
     @classmethod
+    def countable(cls, text: str) -> str:
+        """The text as the network counts it (a network may count a link or a mention as
+        something shorter)."""
+        return text
+
+    @classmethod
     def length(cls, text: str) -> int:
         """The text's length as the network counts it against ``max_chars``."""
-        return len(text)
+        return len(cls.countable(text))
 
     def text_for(self, job: ReplyJob) -> str:
         return self.posted_text(job.body, job.parent_author_handle)
@@ -218,9 +226,112 @@ def comparable(text: str, *, markup: bool = False) -> str:
     return _SPACES.sub(" ", _MENTIONS.sub(" ", plain)).strip()
 
 
+#: Mastodon's StatusLengthValidator: a link counts as this many characters, whatever its
+#: length, unless it is longer than twitter-text's MAX_URL_LENGTH (then it counts whole).
+URL_CHARS = 23
+_MAX_URL_LENGTH = 4096
+# Links as twitter-text finds them with Mastodon's patterns (config/initializers/
+# twitter_regex.rb): a scheme is required, no letter, digit, @, $ or # just before it, a
+# domain ending in a top-level name (letters, or punycode), an optional port; then path and
+# query, whose last character may not be punctuation that usually ends a sentence.
+_URL_HEAD = regex.compile(
+    r"(?<![A-Za-z0-9@\uFF20$#\uFF03])"
+    r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+    r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?P<tld>xn--[0-9a-z]+|[^\W\d_]{2,})(?![^\W_]|@)"
+    r"(?::[0-9]+)?",
+    regex.IGNORECASE,
+)
+# Names that are no top-level domain (RFC 2606, RFC 6761): twitter-text's list has none of
+# them, so Mastodon counts such a link whole, and so do we.
+_RESERVED_TLDS = frozenset({"example", "invalid", "local", "localhost", "test"})
+_PATH_CHAR = r"[^\s<>()?]"
+_PATH = regex.compile(
+    rf"/(?:{_PATH_CHAR}|\((?:{_PATH_CHAR}+|{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*)\))*+"
+)
+_PATH_NO_END = frozenset("!*\"'「」;:=,.$%[]~&|@")
+_UCHARS = (
+    r"\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\U00010000-\U0001fffd\U00020000-\U0002fffd"
+    r"\U00030000-\U0003fffd\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
+    r"\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd\U000a0000-\U000afffd"
+    r"\U000b0000-\U000bfffd\U000c0000-\U000cfffd\U000d0000-\U000dfffd\U000e1000-\U000efffd"
+    r"\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+)
+_QUERY = regex.compile(rf"\?[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@^{_UCHARS}]*", regex.IGNORECASE)
+_QUERY_END = regex.compile(rf"[a-z0-9_&=#/\-{_UCHARS}]", regex.IGNORECASE)
+# Mentions as Mastodon finds them (Account::MENTION_RE, app/lib/extractor.rb): one followed
+# by another @, a Latin accented letter or ``://`` (twitter-text's end_mention_match), or
+# naming a domain longer than MAX_DOMAIN_LENGTH, is no mention and counts whole.
+_MASTODON_MENTION = regex.compile(
+    r"(?<![=/\w])@(?P<user>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@(?P<domain>\w+(?:[.-]+\w+)*))?",
+    regex.IGNORECASE,
+)
+_MAX_DOMAIN_LENGTH = 253
+_MENTION_END = regex.compile(
+    r"[@\uFF20\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff\u0100-\u024f\u0253\u0254\u0256"
+    r"\u0257\u0259\u025b\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f"
+    r"\u1e00-\u1eff]|://"
+)
+
+
+def _url_end(text: str, head: regex.Match[str]) -> int | None:
+    """Where the link starting at ``head`` ends, or None when Mastodon sees no link there."""
+    if head["tld"].lower() in _RESERVED_TLDS:
+        return None
+    end = head.end()
+    path = _PATH.match(text, end)
+    if path is not None:
+        end = path.end()
+        while end > path.start() + 1 and text[end - 1] in _PATH_NO_END:
+            end -= 1
+    query = _QUERY.match(text, end)
+    if query is not None:
+        last = query.end()
+        while last > end + 1 and not _QUERY_END.match(text[last - 1]):
+            last -= 1
+        if last > end + 1:
+            end = last
+    return end if end - head.start() <= _MAX_URL_LENGTH else None
+
+
+def _graphemes(text: str) -> int:
+    """User-perceived characters: an emoji built of several code points (a family, a flag, a
+    skin tone) is one."""
+    return len(regex.findall(r"\X", text))
+
+
 class MastodonChannel(ReplyChannel):
     network = "mastodon"
     max_chars = 500
+    counting = f"a link counts as {URL_CHARS}, a mention of a remote account as its @name part"
+
+    @classmethod
+    def countable(cls, text: str) -> str:
+        """The text as Mastodon's StatusLengthValidator counts it: each link replaced by
+        ``URL_CHARS`` characters, each ``@name@server`` by ``@name``; overlapping finds keep
+        the one that starts first (twitter-text's ``remove_overlapping_entities``)."""
+        found: list[tuple[int, int, str]] = []
+        for head in _URL_HEAD.finditer(text):
+            end = _url_end(text, head)
+            if end is not None:
+                found.append((head.start(), end, "x" * URL_CHARS))
+        for mention in _MASTODON_MENTION.finditer(text):
+            domain = mention["domain"] or ""
+            if len(domain) <= _MAX_DOMAIN_LENGTH and not _MENTION_END.match(text, mention.end()):
+                found.append((mention.start(), mention.end(), f"@{mention['user']}"))
+        parts: list[str] = []
+        at = 0
+        for start, end, counted in sorted(found):
+            if start < at:
+                continue
+            parts += [text[at:start], counted]
+            at = end
+        parts.append(text[at:])
+        return "".join(parts)
+
+    @classmethod
+    def length(cls, text: str) -> int:
+        """Graphemes of :meth:`countable`, as Mastodon counts (``each_grapheme_cluster``)."""
+        return _graphemes(cls.countable(text))
 
     def __init__(self, http: SafeHTTP) -> None:
         super().__init__(http)
@@ -320,6 +431,7 @@ class BlueskyChannel(ReplyChannel):
     network = "bluesky"
     max_chars = 300  # graphemes, and at most MAX_BYTES of UTF-8 (the app.bsky.feed.post lexicon)
     MAX_BYTES = 3000
+    counting = "graphemes, in at most 3,000 bytes"
 
     @classmethod
     def length(cls, text: str) -> int:
@@ -327,7 +439,7 @@ class BlueskyChannel(ReplyChannel):
         flag, a skin tone) is one. A text past the lexicon's byte cap counts as too long."""
         if len(text.encode("utf-8")) > cls.MAX_BYTES:
             return max(cls.max_chars + 1, len(text))
-        return len(regex.findall(r"\X", text))
+        return _graphemes(text)
 
     def __init__(self, http: SafeHTTP) -> None:
         super().__init__(http)
@@ -444,13 +556,16 @@ def max_reply_chars(network: str) -> int | None:
 
 @dataclass(frozen=True)
 class ReplyLength:
-    """A reply's length as its channel counts it (``added``: what it puts in front) and the
-    limit the send guard checks it against."""
+    """A reply's length as its channel counts it (``added``: what it puts in front, which
+    counts as ``added_counted``), the limit the send guard checks it against and how the
+    network counts (``counting``)."""
 
     network: str
     length: int
     limit: int
     added: str
+    added_counted: str = ""
+    counting: str = ""
 
     @property
     def too_long(self) -> bool:
@@ -465,7 +580,14 @@ def reply_length(network: str, body: str, parent_author_handle: str | None) -> R
         return None
     text = channel.posted_text(body, parent_author_handle)
     added = text[: len(text) - len(body)]
-    return ReplyLength(network, channel.length(text), channel.max_chars, added)
+    return ReplyLength(
+        network,
+        channel.length(text),
+        channel.max_chars,
+        added,
+        channel.countable(added),
+        channel.counting,
+    )
 
 
 async def send_reply(
