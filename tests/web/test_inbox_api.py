@@ -219,6 +219,7 @@ def test_pages_stay_stable_when_conversations_arrive(
         ("assignee=somebody", 400, "assignee"),
         ("queue=nope", 400, "queue"),
         ("topic=nope", 400, "topic"),
+        ("network=nosuch", 400, "network"),  # not an empty page (docs/web.md)
         ("cursor=not-a-cursor", 400, "cursor"),
         ("status=maybe", 422, "status"),
         ("intent=anger", 422, "intent"),

@@ -68,6 +68,27 @@ def test_filters_by_status_and_assignee(client: TestClient, convo: int) -> None:
     assert f"conversation-{convo}" not in client.get("/w/acme/inbox?mine=1").text
 
 
+def test_filter_values_the_page_cannot_use_are_named(client: TestClient, convo: int) -> None:
+    page = client.get("/w/acme/inbox?status=bogus&mine=maybe&queue=billing&sort=waiting")
+    assert page.status_code == 200 and f'id="conversation-{convo}"' in page.text
+    notices = re.findall(r'<p class="warning" role="status">([^<]*)</p>', page.text)
+    assert notices == [
+        "Unknown status &#39;bogus&#39; (use new, open, waiting, resolved, spam): "
+        "showing every status",
+        "Unknown mine value &#39;maybe&#39; (use 1 or 0): showing the list without mine",
+        "Unknown inbox filter &#39;queue&#39; (use status, mine, breaching, mentioned): "
+        "showing the list without it",
+        "Unknown inbox filter &#39;sort&#39; (use status, mine, breaching, mentioned): "
+        "showing the list without it",
+    ]
+    # 0 is no, as everywhere else (it once read as "assigned to me" and emptied the list).
+    unflagged = client.get("/w/acme/inbox?mine=0&breaching=no")
+    assert (
+        f'id="conversation-{convo}"' in unflagged.text and 'class="warning"' not in unflagged.text
+    )
+    assert 'class="warning"' not in client.get("/w/acme/inbox?status=new&mine=1").text
+
+
 def test_status_note_and_reply_through_the_forms(
     client: TestClient, engine: Engine, convo: int
 ) -> None:

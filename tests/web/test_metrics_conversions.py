@@ -139,6 +139,30 @@ def _cells(html: str, label: str) -> list[str]:
     return re.findall(r'<td class="num">([^<]*)</td>', found.group(1))
 
 
+def test_a_change_that_rounds_to_nothing_is_zero_percent_not_minus_zero(
+    app: FastAPI, engine: Engine, workspace_id: int, world: dict[str, str]
+) -> None:
+    with _api(app, world["manager"]) as manager:
+        for body in (
+            _body(1, 999.6, days_ago=1),  # EUR: 999.60 against 1,000 is -0.04%
+            _body(2, 103, days_ago=1, currency="GBP"),
+            _body(3, 98, days_ago=1, currency="USD"),
+            _body(4, 1000, days_ago=10),
+            _body(5, 100, days_ago=10, currency="GBP"),
+            _body(6, 100, days_ago=10, currency="USD"),
+        ):
+            assert manager.post("/api/v1/w/acme/conversions", json=body).status_code == 201
+    member(engine, workspace_id, Role.ANALYST, "ana@acme.example")
+    with TestClient(app, base_url="http://127.0.0.1") as browser:
+        assert sign_in(browser, "ana@acme.example").status_code == 303
+        page = browser.get("/w/acme/metrics", params={"topic": "spring", "period": "7"})
+        assert page.status_code == 200, page.text
+    assert _cells(page.text, "conversions") == ["3", "3", "0%"]
+    assert _cells(page.text, "revenue EUR") == ["999.60", "1,000", "0%"]
+    assert _cells(page.text, "revenue GBP") == ["103", "100", "+3%"]
+    assert _cells(page.text, "revenue USD") == ["98", "100", "-2%"]
+
+
 def test_the_page_shows_conversions_actuals_and_cohorts(
     app: FastAPI, engine: Engine, settings: Settings, workspace_id: int, world: dict[str, str]
 ) -> None:

@@ -249,6 +249,33 @@ def test_csv_export_defuses_formulas(client: TestClient, listening: list[int]) -
     assert with_formula.status_code == 400
 
 
+def test_an_unknown_topic_or_period_is_named_not_silently_replaced(
+    client: TestClient, listening: list[int]
+) -> None:
+    page = client.get("/w/acme/metrics", params={"topic": "skatez", "period": "8"})
+    assert page.status_code == 200  # a stale link still opens, on the defaults
+    notices = re.findall(r'<p class="warning" role="status">([^<]*)</p>', page.text)
+    assert notices == [
+        "Unknown period &#39;8&#39; (use 7, 30, 90, quarter-to-date, quarter, custom): "
+        "showing the last 30 days",
+        "Unknown topic &#39;skatez&#39; (use =&lt;b&gt;rival&lt;b&gt;, skates): showing all topics",
+    ]
+    assert "· Last 30 days</span></h1>" in page.text
+    # The form and the export link hold what the page shows, so the link works.
+    assert '<option value="30" selected>' in page.text
+    link = re.search(r'class="csv" href="([^"]+)"', page.text)
+    assert link is not None and client.get(link.group(1).replace("&amp;", "&")).status_code == 200
+    fine = client.get("/w/acme/metrics", params={"topic": "skates", "period": "quarter"})
+    assert 'class="warning"' not in fine.text
+    for params, said in (
+        ({"topic": "skatez"}, "unknown topic 'skatez' (use =<b>rival<b>, skates)"),
+        ({"period": "8"}, "unknown period '8' (use 7, 30, 90, quarter-to-date, quarter, custom)"),
+    ):
+        refused = client.get("/w/acme/metrics.csv", params=params)
+        assert refused.status_code == 400, params
+        assert said in refused.text and "Nothing was exported" in refused.text
+
+
 def test_roles_and_csrf(
     app: FastAPI, engine: Engine, settings: Settings, workspace_id: int
 ) -> None:

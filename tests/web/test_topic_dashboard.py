@@ -99,6 +99,7 @@ def test_period_and_filters_apply_to_every_panel(client: TestClient, dashboard: 
 
     empty = client.get("/w/acme/topics/skates?sentiment=negative&network=rss")
     assert '<span id="volume">0</span>' in empty.text
+    assert 'class="warning"' not in empty.text  # a connector's network: truly none, no notice
     assert "No terms." in empty.text
     # Unknown values fall back to "all", never an error page.
     fallback = client.get("/w/acme/topics/skates?period=5y&sentiment=angry")

@@ -238,20 +238,24 @@ def test_csv_exports_the_dashboard_period_with_per_topic_sentiment(
 def test_unknown_filter_values_are_shown_on_pages_and_refused_by_the_export(
     client: TestClient, acme: None
 ) -> None:
-    page = client.get("/w/acme/topics/acme?period=7x&sentiment=happy&lang=english")
+    page = client.get("/w/acme/topics/acme?period=7x&sentiment=happy&lang=english&network=nosuch")
     assert page.status_code == 200  # a stale link still opens, on the defaults
-    assert _volume(page.text) == _volume(client.get("/w/acme/topics/acme").text)
+    assert _volume(page.text) == _volume(client.get("/w/acme/topics/acme").text) > 0
     notices = re.findall(r'<p class="warning" role="status">([^<]*)</p>', page.text)
     assert notices == [
-        "Unknown period &#39;7x&#39;: showing 30 days",
-        "Unknown language &#39;english&#39;: showing every language",
-        "Unknown sentiment &#39;happy&#39;: showing every sentiment",
+        "Unknown period &#39;7x&#39; (use 24h, 7d, 30d, 90d): showing 30 days",
+        "Unknown language &#39;english&#39; (use a code such as en): showing every language",
+        "Unknown sentiment &#39;happy&#39; (use negative, neutral, positive): "
+        "showing every sentiment",
+        "Unknown network &#39;nosuch&#39; (use bluesky, hackernews, mastodon, rss): "
+        "showing every network",
     ]
     # The export link of such a page is of what it shows, so it works.
     link = re.search(r'class="csv" href="([^"]+)"', page.text)
     assert link is not None and client.get(link.group(1)).status_code == 200
-    drill = client.get("/w/acme/topics/acme/posts?sentiment=happy")
+    drill = client.get("/w/acme/topics/acme/posts?sentiment=happy&network=nosuch")
     assert drill.status_code == 200 and "Unknown sentiment &#39;happy&#39;" in drill.text
+    assert "Unknown network &#39;nosuch&#39;" in drill.text
     hostile = client.get("/w/acme/topics/acme?period=<b>x</b>")
     assert "<b>x</b>" not in hostile.text and "&lt;b&gt;x&lt;/b&gt;" in hostile.text
     assert 'class="warning"' not in client.get("/w/acme/topics/acme?period=7d&lang=EN").text
@@ -260,6 +264,7 @@ def test_unknown_filter_values_are_shown_on_pages_and_refused_by_the_export(
         ("period=7x", "unknown period &#39;7x&#39; (use 24h, 7d, 30d, 90d)"),
         ("sentiment=happy", "unknown sentiment &#39;happy&#39;"),
         ("lang=english", "unknown language &#39;english&#39;"),
+        ("network=nosuch", "unknown network &#39;nosuch&#39; (use bluesky, hackernews"),
     ):
         refused = client.get(f"/w/acme/topics/acme.csv?{query}")
         assert refused.status_code == 400, query

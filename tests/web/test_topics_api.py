@@ -147,6 +147,32 @@ def test_filters_by_network_and_time(anonymous: TestClient, tokens: dict[str, st
     ]
 
 
+def test_an_unknown_network_is_a_problem_not_an_empty_page(
+    anonymous: TestClient, tokens: dict[str, str], engine: Engine, settings: Settings
+) -> None:
+    analyst = tokens["analyst"]
+    for url in ("/api/v1/w/acme/topics/brand/posts", "/api/v1/w/acme/topics/brand/summary"):
+        typo = _get(anonymous, analyst, f"{url}?network=mastodn")
+        assert typo.status_code == 400, url
+        assert typo.headers["content-type"] == "application/problem+json"
+        assert typo.json()["errors"] == [
+            {"field": "network", "message": "is unknown: 'mastodn' (use bluesky, hackernews, "
+             "mastodon, rss)"}
+        ]  # fmt: skip
+        # A connector's network without posts here is a true empty answer, not an error.
+        assert _get(anonymous, analyst, f"{url}?network=RSS").status_code == 200
+    # An imported file may name any network: one the workspace's authors are on is known.
+    with transaction(engine) as session:
+        acme = ensure_workspace(session, "acme").id
+    fax = record_event(50, text="acme by fax", network="fax", native_id="fax:a:50")
+    assert ingest(engine, settings, acme, [fax]).rejected == 0
+    posts = _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/posts?network=Fax")
+    assert posts.status_code == 200, posts.text
+    assert [item["post"]["text"] for item in posts.json()["items"]] == ["acme by fax"]
+    listed = _get(anonymous, analyst, "/api/v1/w/acme/topics/brand/posts?network=fa")
+    assert "fax" in listed.json()["detail"]
+
+
 def test_bad_requests_get_clear_problems(anonymous: TestClient, tokens: dict[str, str]) -> None:
     analyst = tokens["analyst"]
     url = "/api/v1/w/acme/topics/brand/posts"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from hubbub.core.clock import parse_timestamp
+from hubbub.posts.models import Author
 from hubbub.posts.queries import PostFilter
+from hubbub.sources.base import connectors
 from hubbub.web.queries import PostCursor
 
 PAGE_SIZES = (10, 25, 50, 100, 200)
@@ -16,6 +22,8 @@ MAX_PAGE_SIZE = 500
 _MAX_LENGTH = {"network": 32, "author": 512, "contains": 500}
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"", "0", "false", "off", "no"}
+#: Accepted values a notice or a refusal lists before it says "…".
+MOST_CHOICES = 12
 
 
 class FilterError(ValueError):
@@ -25,6 +33,79 @@ class FilterError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A filter value a page cannot use: the page says so in a notice and shows ``instead``;
+    a download refuses it (see :func:`refusal`). Every page reports such values this way
+    (template ``_filter_notices.html``), never by silently showing something else."""
+
+    what: str  # as the notice names it: period, sentiment, language, network, status …
+    value: str
+    instead: str
+    known: str  # the accepted values, as the user may type them
+
+    def _use(self) -> str:
+        return f" (use {self.known})" if self.known else ""
+
+    def notice(self) -> str:
+        return f"Unknown {self.what} {self.value[:40]!r}{self._use()}: showing {self.instead}"
+
+    def refusal(self) -> str:
+        return f"unknown {self.what} {self.value[:40]!r}{self._use()}"
+
+
+def refusal(unknown: Iterable[Unknown]) -> str:
+    """Why a download holds nothing: it must not silently hold something other than asked."""
+    return "; ".join(u.refusal() for u in unknown) + ". Nothing was exported."
+
+
+def choices(values: Iterable[str]) -> str:
+    """Accepted values for a notice: the first :data:`MOST_CHOICES`, then "…"."""
+    listed = list(values)
+    shown = ", ".join(listed[:MOST_CHOICES])
+    return shown + ", …" if len(listed) > MOST_CHOICES else shown
+
+
+class UnknownValue(FilterError):
+    """A value outside the accepted ones: the API answers it with a 400 naming them, a page
+    turns it into an :class:`Unknown` notice with :meth:`unknown`."""
+
+    def __init__(self, field: str, value: str, known: Sequence[str]) -> None:
+        self.value = value
+        self.known = choices(known)
+        super().__init__(field, f"is unknown: {value[:40]!r} (use {self.known})")
+
+    def unknown(self, instead: str) -> Unknown:
+        return Unknown(self.field, self.value, instead, self.known)
+
+
+def connector_networks() -> list[str]:
+    """The networks of the registered connectors."""
+    return sorted({connectors.get(kind).network for kind in connectors})
+
+
+def read_network(session: Session, workspace_id: int, value: str | None) -> str | None:
+    """A ``network`` filter as posts store it (trimmed, lower case; None for none given).
+
+    Known networks are the registered connectors' and any network an author of the
+    workspace is on (an imported file may name any network); anything else raises
+    :class:`UnknownValue`, so a mistyped network is said rather than answered with nothing.
+    A known network without posts is a true empty answer. Only a value outside the
+    connectors' costs a query: a seek that stops at the first author on it, and for an
+    unknown one a pass over the workspace's authors to list the known networks.
+    """
+    network = (value or "").strip().lower()
+    if not network or network in connector_networks():
+        return network or None
+    on_it = select(Author.id).where(Author.workspace_id == workspace_id, Author.network == network)
+    if session.scalar(on_it.limit(1)) is not None:
+        return network
+    stored = session.scalars(
+        select(Author.network).where(Author.workspace_id == workspace_id).distinct()
+    )
+    raise UnknownValue("network", (value or "").strip(), sorted({*connector_networks(), *stored}))
 
 
 def query_time(field: str, value: str) -> datetime | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -65,6 +65,7 @@ from hubbub.inbox.queries import (
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import RowId, SessionDep
+from hubbub.web.filters import FilterError, Unknown, parse_flag
 from hubbub.web.pages import render
 from hubbub.web.queries import emails_of, root_posts
 
@@ -77,6 +78,11 @@ INBOX_PAGE = 100
 # Someone who had the conversation open this recently is "on it" too.
 COLLISION_WINDOW = timedelta(minutes=2)
 BULK_MAX = INBOX_PAGE
+#: The page's own filters; the checkboxes send ``1``.
+FLAGS = ("mine", "breaching", "mentioned")
+#: Parameters of the conversations API the page does not take: named in a notice if given,
+#: so a query copied from the API never silently shows the whole list.
+API_ONLY = ("assignee", "queue", "priority_min", "intent", "network", "topic", "q", "sort")
 
 
 def parse_seen(value: str) -> datetime | None:
@@ -97,18 +103,40 @@ class InboxView:
     breaching: bool = False
     mentioned: bool = False
     cursor: str | None = None
+    #: Values and parameters given that the page cannot use: it says so and shows the list
+    #: without them (template ``_filter_notices.html``).
+    unknown: tuple[Unknown, ...] = field(default=(), compare=False)
 
     @classmethod
     def read(cls, values: Mapping[str, Any]) -> InboxView:
-        """From query parameters or the bulk form's hidden fields; unknown values are dropped."""
+        """From query parameters or the bulk form's hidden fields; a value the page cannot
+        use is left out and listed in ``unknown``, never silently dropped."""
+        unknown: list[Unknown] = []
         status = str(values.get("status") or "")
+        if status and status not in STATUSES:
+            unknown.append(Unknown("status", status, "every status", ", ".join(STATUSES)))
+        flags: dict[str, bool] = {}
+        for name in FLAGS:
+            given = str(values.get(name) or "")
+            try:
+                flags[name] = parse_flag(name, given)
+            except FilterError:
+                flags[name] = False
+                unknown.append(
+                    Unknown(f"{name} value", given, f"the list without {name}", "1 or 0")
+                )
+        filters = ", ".join(("status", *FLAGS))
+        for name in API_ONLY:
+            if name in values:
+                unknown.append(Unknown("inbox filter", name, "the list without it", filters))
         cursor = str(values.get("cursor") or "")
         return cls(
             status=status if status in STATUSES else None,
-            mine=bool(values.get("mine")),
-            breaching=bool(values.get("breaching")),
-            mentioned=bool(values.get("mentioned")),
+            mine=flags["mine"],
+            breaching=flags["breaching"],
+            mentioned=flags["mentioned"],
             cursor=cursor[:200] or None,
+            unknown=tuple(unknown),
         )
 
     def query(self, cursor: str | None = None) -> str:
@@ -192,6 +220,7 @@ def _inbox_page(
                 "cursor": view.cursor or "",
             },
             "error": error,
+            "unknown_filters": view.unknown,
             "total": count_conversations(session, wanted),
             "page_size": INBOX_PAGE,
             "next_query": view.query(next_cursor.encode()) if next_cursor else None,

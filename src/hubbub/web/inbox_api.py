@@ -55,6 +55,7 @@ from hubbub.listening.corrections.queries import verdicts
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep, read
+from hubbub.web.filters import FilterError, read_network
 from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
 from hubbub.web.rest import PostOut
 
@@ -292,6 +293,10 @@ def _filter(
             topic_id = get_topic(session, access.ws.id, topic).id
         except Rejected:
             raise ListError("topic", f"names no topic of this workspace: {topic!r}") from None
+    try:
+        known_network = read_network(session, access.ws.id, network)
+    except FilterError as exc:
+        raise ListError(exc.field, exc.message) from None
     text = q.strip() if q is not None else ""
     return ConversationFilter(
         workspace_id=access.ws.id,
@@ -301,7 +306,7 @@ def _filter(
         queue_id=queue_id,
         priority_min=priority_min,
         intent=intent,
-        network=network.strip().lower() if network else None,
+        network=known_network,
         topic_id=topic_id,
         text=text or None,
         sort=sort,

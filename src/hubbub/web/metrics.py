@@ -44,6 +44,7 @@ from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
 from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep
+from hubbub.web.filters import Unknown, choices, refusal
 from hubbub.web.pages import render
 from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
 from hubbub.web.queries import hourly_volume
@@ -63,6 +64,7 @@ PERIODS = {
     "quarter-to-date": "This quarter so far",
     "quarter": "Last quarter",
 }
+DEFAULT_PERIOD = "30"
 MAX_CUSTOM_DAYS = 400
 #: The columns of the all-topics table (one row per topic).
 HEADLINE = ("mentions", "unique_authors", "potential_reach", "engagement", "share_of_voice")
@@ -111,7 +113,7 @@ def resolve_period(now: datetime, key: str, start: str, end: str) -> Period:
         first = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
         last = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         return Period(key, f"{first_day} to {last_day}", first, last, first - (last - first))
-    days = int(key) if key in PERIODS else 30
+    days = int(key if key in PERIODS else DEFAULT_PERIOD)  # unknown: see unknown_filters
     hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     last = hour + timedelta(hours=1)
     span = timedelta(days=days)
@@ -315,8 +317,23 @@ def goal_rows(progress: list[Progress]) -> list[Row]:
     ]
 
 
+def unknown_filters(session: Session, workspace_id: int, period: str, topic: str) -> list[Unknown]:
+    """The period and topic given that the page cannot use: it shows the last 30 days and all
+    topics instead and says so; the CSV export refuses them."""
+    unknown: list[Unknown] = []
+    if period and period not in PERIODS and period != "custom":
+        known = ", ".join((*PERIODS, "custom"))
+        instead = f"the {PERIODS[DEFAULT_PERIOD].lower()}"
+        unknown.append(Unknown("period", period, instead, known))
+    names = [t.name for t in list_topics(session, workspace_id)]
+    if topic and topic not in names:
+        unknown.append(Unknown("topic", topic, "all topics", choices(names)))
+    return unknown
+
+
 def _chosen(session: Session, workspace_id: int, topic: str) -> tuple[list[Topic], str]:
-    """The topics of the view: the named one, or all (an unknown name means all)."""
+    """The topics of the view: the named one, or all (an unknown name means all, with a notice:
+    :func:`unknown_filters`)."""
     everything = list_topics(session, workspace_id)
     named = [t for t in everything if t.name == topic]
     return (named, topic) if named else (everything, "")
@@ -384,7 +401,7 @@ def _page(
     session: Session,
     access: Access,
     *,
-    period: str = "30",
+    period: str = DEFAULT_PERIOD,
     topic: str = "",
     start: str = "",
     end: str = "",
@@ -394,11 +411,14 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     now = utcnow()
+    unknown = unknown_filters(session, access.ws.id, period, topic)
+    if any(u.what == "period" for u in unknown):
+        period = DEFAULT_PERIOD  # the form and the CSV link show what the page shows
     try:
         chosen = resolve_period(now, period, start, end)
     except Rejected as exc:
         error, status_code = exc, 400
-        chosen = resolve_period(now, "30", "", "")
+        chosen = resolve_period(now, DEFAULT_PERIOD, "", "")
     context = _view(session, access, chosen, topic, now)
     case = context["case"]
     stored = case.projection.inputs if case is not None else None
@@ -407,6 +427,7 @@ def _page(
             "periods": PERIODS,
             "form": {"period": period, "topic": topic, "start": start, "end": end},
             "error": error,
+            "unknown_filters": unknown,
             "goal_form": goal_form
             or {"kpi": "mentions", "target": "", "quarter": context["quarter"], "topic": ""},
             "case_form": case_form
@@ -428,11 +449,12 @@ def metrics(
     request: Request,
     session: SessionDep,
     access: ReadMetrics,
-    period: str = "30",
+    period: str = DEFAULT_PERIOD,
     topic: str = "",
     start: str = "",
     end: str = "",
 ) -> Response:
+    """A period or topic the page cannot use is named in a notice, never silently replaced."""
     return _page(request, session, access, period=period, topic=topic, start=start, end=end)
 
 
@@ -440,13 +462,17 @@ def metrics(
 def metrics_csv(
     session: SessionDep,
     access: ReadMetrics,
-    period: str = "30",
+    period: str = DEFAULT_PERIOD,
     topic: str = "",
     start: str = "",
     end: str = "",
 ) -> Response:
-    """The page's tables as rows: section, group, metric, current, previous, change."""
+    """The page's tables as rows: section, group, metric, current, previous, change. An
+    unknown period or topic is a 400: a download never silently holds something else."""
     now = utcnow()
+    unknown = unknown_filters(session, access.ws.id, period, topic)
+    if unknown:
+        return Response(refusal(unknown), status_code=400, media_type="text/plain; charset=utf-8")
     try:
         chosen = resolve_period(now, period, start, end)
     except Rejected as exc:

@@ -38,6 +38,15 @@ def utc(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
 
 
+def signed_percent(value: float | None) -> str:
+    """A change as a whole signed percentage (``+3%``, ``-2%``); one that rounds to nothing is
+    ``0%``, never ``-0%`` or ``+0%``; an undefined change is empty."""
+    if value is None:
+        return ""
+    whole = round(100 * value)
+    return f"{whole:+d}%" if whole else "0%"
+
+
 def iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
@@ -61,6 +70,7 @@ def environment() -> Environment:
     env.filters["web_link"] = web_link
     env.filters["utc"] = utc
     env.filters["iso"] = iso
+    env.filters["signed_percent"] = signed_percent
     return env
 
 

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -41,6 +41,7 @@ from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
 from hubbub.web.deps import MAX_ROW_ID, SessionDep
+from hubbub.web.filters import Unknown, UnknownValue, read_network, refusal
 from hubbub.web.pages import render
 from hubbub.web.queries import (
     SENTIMENT_CLASSES,
@@ -286,22 +287,6 @@ def _period_words(key: str) -> str:
 
 
 @dataclass(frozen=True)
-class Unknown:
-    """A filter value the page does not know, and what it shows instead."""
-
-    what: str  # as the notice names it: period, sentiment, language
-    value: str
-    instead: str
-    known: str
-
-    def notice(self) -> str:
-        return f"Unknown {self.what} {self.value[:40]!r}: showing {self.instead}"
-
-    def refusal(self) -> str:
-        return f"unknown {self.what} {self.value[:40]!r} (use {self.known})"
-
-
-@dataclass(frozen=True)
 class Filters:
     """The dashboard's query parameters: a period and a slice, shared by every panel, the CSV
     export and the drill-down list, so each view is a link that can be shared."""
@@ -323,7 +308,8 @@ class Filters:
     ) -> Filters:
         """Unknown periods, languages and sentiment classes fall back to "all" (a stale link
         still opens) and are listed in ``unknown``; a language is filed under its primary code
-        (``en-US`` and ``EN`` are ``en``), as the API reads it."""
+        (``en-US`` and ``EN`` are ``en``), as the API reads it. The network is checked against
+        the workspace's by :meth:`checked`."""
         read = Slice.read((network or "")[:32], (lang or "")[:16], None)
         unknown: list[Unknown] = []
         if period and period not in PERIODS:
@@ -342,12 +328,21 @@ class Filters:
             unknown=tuple(unknown),
         )
 
+    def checked(self, session: Session, workspace_id: int) -> Filters:
+        """These filters with the network checked as the APIs check it
+        (:func:`hubbub.web.filters.read_network`): an unknown one falls back to every network
+        and is listed in ``unknown``, like the other values."""
+        try:
+            read_network(session, workspace_id, self.network)
+        except UnknownValue as exc:
+            return replace(self, network="", unknown=(*self.unknown, exc.unknown("every network")))
+        return self
+
     def strict(self) -> Filters:
         """These filters, or a 400 naming the unknown values: for a download, which must not
         silently hold something other than what was asked."""
         if self.unknown:
-            refused = "; ".join(u.refusal() for u in self.unknown)
-            raise HTTPException(400, f"{refused}. Nothing was exported.")
+            raise HTTPException(400, refusal(self.unknown))
         return self
 
     @property
@@ -384,6 +379,8 @@ class Filters:
         return bool(self.network or self.lang or self.sentiment)
 
 
+#: Each route then calls :meth:`Filters.checked` with its workspace (a dependency taking the
+#: access too would declare the route's permission twice).
 FiltersDep = Annotated[Filters, Depends(Filters.parse)]
 
 
@@ -394,7 +391,7 @@ def topic_csv(
     """Every matching post of the dashboard's period and filters, newest first, streamed; a
     filter value the dashboard does not know is a 400, not a silent "all"."""
     topic = topic_or_404(session, access, name)
-    start, end = filters.strict().window(utcnow())
+    start, end = filters.checked(session, access.ws.id).strict().window(utcnow())
     rows = _csv_rows(request.app.state.engine, topic.id, start, end, filters.slice)
     filename = re.sub(r"[^A-Za-z0-9._-]+", "_", topic.name)[:80] or "topic"
     return StreamingResponse(
@@ -471,6 +468,7 @@ def topic_posts(
     """Drill-down from a dashboard panel: the matching posts of its period and filters, of one
     author or containing one term, a keyset page at a time (``cursor``: after which post)."""
     topic = topic_or_404(session, access, name)
+    filters = filters.checked(session, access.ws.id)
     start, end = filters.window(utcnow())
     term = term.strip().lower()
     before = None
@@ -538,6 +536,7 @@ def topic_dashboard(
     request: Request, session: SessionDep, access: ReadTopics, name: str, filters: FiltersDep
 ) -> Response:
     topic = topic_or_404(session, access, name)
+    filters = filters.checked(session, access.ws.id)
     where = filters.slice
     start, end = filters.window(utcnow())
     hours = PERIODS[filters.period] == 1

@@ -33,6 +33,7 @@ from hubbub.web.filters import (
     FilterError,
     PostQuery,
     query_time,
+    read_network,
 )
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem
 from hubbub.web.queries import PostCursor
@@ -160,7 +161,8 @@ def topic_slice(
     ] = None,
     sentiment: Literal["negative", "neutral", "positive"] | None = None,
 ) -> Slice:
-    """The slice filters both topic reads take; ``sentiment`` is as posts count in the topic."""
+    """The slice filters both topic reads take; ``sentiment`` is as posts count in the topic.
+    Each route checks the network against the workspace's (a 400 for an unknown one)."""
     return Slice.read(network, lang, sentiment)
 
 
@@ -190,7 +192,8 @@ def api_topic_posts(
     """The topic's matched posts, newest first, deleted ones left out; ``sentiment`` filters
     on the sentiment each post counts under in this topic."""
     topic = topic_or_404(session, access, name)
-    try:  # the Posts API's checks of the window and the cursor
+    try:  # the network as the dashboard checks it; the Posts API's window and cursor checks
+        read_network(session, access.ws.id, where.network)
         query = PostQuery.build(since=since, until=until, cursor=cursor)
         window, after = query.post_filter(access.ws.id), query.position()
     except FilterError as exc:
@@ -244,6 +247,7 @@ def api_topic_summary(
     voice against competitor topics, top authors and top terms."""
     topic = topic_or_404(session, access, name)
     try:
+        read_network(session, access.ws.id, where.network)
         given_start, given_end = query_time("since", since or ""), query_time("until", until or "")
         if given_end is None and given_start is None:  # the dashboard's "last 30 days"
             start, end = period(utcnow(), 30)
