@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,27 @@ def test_a_run_notifies_drafts_and_logs_every_action(
         assert crisis is not None and crisis.active
         assert crisis.holding_statement == draft.text
         assert queries.stored_alerts(session, workspace_id) == [ALERT]
+
+
+def test_crisis_mode_is_on_since_the_alert_fired_not_since_the_run(
+    engine: Engine, workspace_id: int, settings: Settings
+) -> None:
+    """A run that happens later than its alert (a replayed history, a worker catching up) dates
+    the crisis to the alert; a later alert while it is on does not move that moment."""
+    with transaction(engine) as session:
+        actions.add_playbook(session, workspace_id, crisis_playbook("hooks.invalid"))
+        actions.handle_alert(session, workspace_id, ALERT, settings)
+        crisis = queries.crisis_state(session, workspace_id)
+        assert crisis is not None and crisis.active
+        assert crisis.since == datetime(2026, 7, 4, 12, 5, tzinfo=UTC)
+        later = {**ALERT, "time": "2026-07-04T15:00:00Z"}
+        actions.handle_alert(session, workspace_id, later, settings)
+        assert crisis.since == datetime(2026, 7, 4, 12, 5, tzinfo=UTC)
+        assert actions.end_crisis(session, workspace_id)
+        actions.handle_alert(
+            session, workspace_id, {**ALERT, "time": "2026-07-05T09:00:00Z"}, settings
+        )
+        assert crisis.active and crisis.since == datetime(2026, 7, 5, 9, tzinfo=UTC)
 
 
 def test_the_same_alert_runs_a_playbook_once(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hubbub.alerts import queries
 from hubbub.alerts.models import AlertRecord, PlaybookRun
+from hubbub.core.clock import parse_timestamp
 from hubbub.demo.alerts import sample_playbook
 from hubbub.demo.generate import key_days
 from hubbub.demo.load import load_demo
@@ -82,6 +83,9 @@ def test_the_crisis_day_raises_an_alert_and_runs_the_sample_playbook(
         assert drafts[0].approval_chain == ["manager"]
         state = queries.crisis_state(session, workspace_id)
         assert state is not None and state.active and state.holding_statement == drafts[0].text
+        # on since the crisis day's alert, not since the demo was loaded
+        assert state.since == parse_timestamp(shifts[0]["time"])
+        assert state.since.date() == crisis
     before = _counts(engine, workspace_id)
     load_demo(engine, settings, "demo", days=DAYS, end=END)
     assert _counts(engine, workspace_id) == before  # alerts stored once, the playbook ran once

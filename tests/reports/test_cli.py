@@ -64,9 +64,15 @@ def test_render_every_format(hubbub: Invoke, default_loaded: int, tmp_path: Path
     hubbub("report", "render", *WEEK, "-f", "csv", "-s", "share_of_voice", "-o", str(folder))
     rows = list(csv.reader(io.StringIO((folder / "share_of_voice.csv").read_text())))
     assert rows == [
-        ["topic", "kind", "mentions", "share"],
-        ["skates", "brand", "4", "0.8"],
-        ["voltaro", "competitor", "1", "0.2"],
+        [
+            "topic",
+            "kind",
+            "mentions",
+            "share of voice (vs competitors)",
+            "share of this report's mentions",
+        ],
+        ["skates", "brand", "4", "0.8", "0.8"],
+        ["voltaro", "competitor", "1", "", "0.2"],
     ]
     hubbub("report", "render", "--period", "month", "-o", str(tmp_path / "m.pdf"))
     failed = hubbub("report", "render", *WEEK, "-s", "nope", "-o", str(tmp_path / "x"), code=1)

@@ -16,6 +16,8 @@ from PIL import Image
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from hubbub.listening.actions import add_topic, get_topic
+from hubbub.listening.dashboard import share_of_voice
 from hubbub.reports.render import (
     Report,
     ReportError,
@@ -28,6 +30,7 @@ from hubbub.reports.render import (
 )
 from hubbub.reports.sections import DEFAULT_SECTIONS
 from hubbub.settings import Settings
+from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, post
 from tests.reports.conftest import SCRIPT_TEXT, WEEK_END, WEEK_START, Loaded, require_pdftoppm
 
@@ -56,7 +59,8 @@ def test_sections_count_the_week_only(engine: Engine, loaded: Loaded) -> None:
     volume = {t.name: t for t in by_key["overview"].tables}["volume"]
     assert volume.rows[3] == ["2026-07-02", 1, 0] and volume.rows[5] == ["2026-07-04", 2, 1]
     sov = by_key["share_of_voice"].tables[0].rows
-    assert sov == [["skates", "brand", 4, 0.8], ["voltaro", "competitor", 1, 0.2]]
+    # voltaro is the only competitor: nothing to compare it with
+    assert sov == [["skates", "brand", 4, 0.8, 0.8], ["voltaro", "competitor", 1, None, 0.2]]
     assert [row[1] for row in by_key["alerts"].tables[0].rows] == ["volume_spike"]
     assert by_key["inbox"].data == {"statuses": {"new": 1}, "breaches": 1}
     top = by_key["top_posts"].tables[0].rows
@@ -166,3 +170,47 @@ def test_a_post_that_is_a_title_alone_shows_its_title(
     assert ingest(engine, settings, loaded.workspace_id, [story]).rejected == 0
     top = {s.key: s for s in _report(engine, loaded.workspace_id).sections}["top_posts"]
     assert top.tables[0].rows[0][5] == "Show HN: rocket skates that fold"
+
+
+def test_share_of_voice_means_what_the_dashboard_and_funnel_mean(
+    engine: Engine, settings: Settings, loaded: Loaded
+) -> None:
+    """Against the competitors, as the topic dashboard and the funnel count it; the part of
+    the report's own topics is a second, differently named column."""
+    with transaction(engine) as session:
+        add_topic(session, loaded.workspace_id, "wheels", "wheels", "product")
+        add_topic(session, loaded.workspace_id, "pedalia", "pedalia", "competitor")
+    more = [
+        post(400, "rocket skates with new wheels", author="chen"),
+        post(410, "wheels, wheels everywhere", author="bruno"),
+        post(420, "pedalia is fine", author="chen"),
+        post(430, "pedalia or voltaro?", author="amira"),
+    ]
+    assert ingest(engine, settings, loaded.workspace_id, more).rejected == 0
+    report = _report(engine, loaded.workspace_id)
+    by_key = {s.key: s for s in report.sections}
+    table = by_key["share_of_voice"].tables[0]
+    assert table.headers == [
+        "topic",
+        "kind",
+        "mentions",
+        "share of voice (vs competitors)",
+        "share of this report's mentions",
+    ]
+    rows = {row[0]: row for row in table.rows}
+    # skates 5, wheels 2, voltaro 2, pedalia 2: 11 topic mentions, 4 of competitors
+    assert [rows[name][2] for name in ("skates", "wheels", "voltaro", "pedalia")] == [5, 2, 2, 2]
+    assert rows["skates"][3:] == [pytest.approx(5 / 9), 0.4545]
+    assert rows["wheels"][3:] == [pytest.approx(2 / 6), 0.1818]
+    assert rows["voltaro"][3] == pytest.approx(0.5)  # against pedalia
+    funnel = by_key["funnel"].tables[0]
+    column = funnel.headers.index("share of voice (vs competitors)")
+    assert {row[0]: row[column] for row in funnel.rows} == {n: r[3] for n, r in rows.items()}
+    with Session(engine) as session:
+        for name in rows:
+            topic = get_topic(session, loaded.workspace_id, name)
+            dashboard = share_of_voice(session, topic, WEEK_START, WEEK_END)
+            assert rows[name][3] == pytest.approx(dashboard[0].percent / 100)
+    html = render_html(report)
+    assert "<b>55.6%</b>skates vs competitors" in html
+    assert "<th>share of this report&#39;s mentions</th>" in html

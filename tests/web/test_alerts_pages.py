@@ -127,7 +127,7 @@ def audit_actions(engine: Engine) -> list[str]:
 
 
 def test_alerts_list_explains_each_alert_newest_first(
-    client: TestClient, world: AlertWorld
+    client: TestClient, world: AlertWorld, engine: Engine, workspace_id: int
 ) -> None:
     page = client.get("/w/acme/alerts")
     assert page.status_code == 200
@@ -138,6 +138,10 @@ def test_alerts_list_explains_each_alert_newest_first(
     assert "wheelie.example (20)" in html  # top author driving it
     assert "bluesky" in html and "<svg" in html and 'data-value="40"' in html
     assert "Crisis mode is on" in html and "We know about the wheel recall" in html
+    # on since the spike that turned it on fired, not since the run (or the server) started
+    with transaction(engine) as session:
+        spike = queries.alert_records(session, workspace_id, kind="volume_spike")[0]
+    assert f"Crisis mode is on</strong> since {spike.time:%Y-%m-%d %H:%M:%S} UTC." in html
 
 
 def test_alert_detail_shows_numbers_drivers_posts_and_runs(

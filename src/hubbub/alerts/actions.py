@@ -424,6 +424,16 @@ class _Runner:
         verb = "would need" if self.dry_run else "need"
         self.entry(action, "dry_run" if self.dry_run else "ok", f"drafts {verb} {chain}")
 
+    def _alert_time(self) -> datetime:
+        """When the alert fired, which is when a crisis it turns on began: a replayed history
+        (the demo) or a late run must not date it to the moment the run happened. Never later
+        than the run itself; the run's time when the alert carries none."""
+        try:
+            fired = parse_timestamp(str(self.alert["time"]))
+        except (KeyError, ValueError):
+            return self.now
+        return min(fired, self.now)
+
     def _crisis_mode(self, action: ActionSpec) -> None:
         statement = None
         name = action.params.get("holding_statement")
@@ -439,12 +449,13 @@ class _Runner:
             )
             return
         reason = str(self.context["alert"]["summary"])[:2000]
+        began = self._alert_time()
         state = queries.crisis_state(self.session, self.workspace_id)
         if state is None:
-            state = CrisisState(workspace_id=self.workspace_id, since=self.now)
+            state = CrisisState(workspace_id=self.workspace_id, since=began)
             self.session.add(state)
         elif not state.active:
-            state.since = self.now
+            state.since = began
         state.active = True
         state.reason = reason
         state.holding_statement = statement

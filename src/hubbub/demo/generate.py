@@ -26,7 +26,6 @@ from hubbub.demo import texts as tx
 
 NETWORKS = ("bluesky", "mastodon", "hackernews", "rss")
 MIN_DAYS = 3
-DEMO_NOTE_ID = f"{tx.SITE}/blog/about-this-demo"
 
 _B32 = "234567abcdefghijklmnopqrstuvwxyz"  # atproto's base32-sortable alphabet (TIDs)
 _DID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -1363,35 +1362,6 @@ class _Builder:
                     tx.CRISIS_BLOG,
                     "en",
                     count,
-                )
-                note = Person(
-                    "rss",
-                    f"{feed_url}#author:hubbub",
-                    "Hubbub",
-                    "Hubbub",
-                    "Hubbub",
-                    "en",
-                    0,
-                    None,
-                    None,
-                    None,
-                    None,
-                    base,
-                )
-                self.taken.add(DEMO_NOTE_ID)
-                self.add(
-                    Post(
-                        "rss",
-                        DEMO_NOTE_ID,
-                        note,
-                        self.end,
-                        tx.DEMO_NOTE[1],
-                        title=tx.DEMO_NOTE[0],
-                        url=DEMO_NOTE_ID,
-                        lang="en",
-                        intent="note",
-                        links=(DEMO_NOTE_ID,),
-                    )
                 )
             elif lang == "en" and rng.random() < 0.5:
                 crisis = datetime.combine(self.crisis_day, datetime.min.time(), UTC)

@@ -16,19 +16,22 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from hubbub.accounts.actions import add_member, create_user, set_password
+from hubbub.accounts.actions import CLI, add_member, create_user, record_audit, set_password
+from hubbub.accounts.models import AuditEntry
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import role_in, user_by_email
-from hubbub.core.clock import as_utc
-from hubbub.core.items import RawEvent
+from hubbub.core.clock import as_utc, parse_timestamp, utcnow
+from hubbub.core.items import DeleteItem, RawEvent
 from hubbub.demo.alerts import add_sample_playbook, replay_alerts
 from hubbub.demo.conversions import CAMPAIGN, add_demo_conversions
-from hubbub.demo.generate import DEMO_NOTE_ID, default_end, generate, history_to_last_quarter
-from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS
-from hubbub.inbox.actions import add_account
+from hubbub.demo.generate import default_end, generate, history_to_last_quarter
+from hubbub.demo.texts import COMPETITOR_PRODUCTS, COMPETITORS, PRODUCTS, SITE
+from hubbub.inbox.actions import add_account, set_status
+from hubbub.inbox.models import Conversation
 from hubbub.listening.actions import add_topic, backfill
 from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.queries import list_topics
+from hubbub.posts.actions import store_items
 from hubbub.posts.models import Author, Post
 from hubbub.settings import Settings
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
@@ -38,6 +41,14 @@ from hubbub.workspaces.actions import ensure_workspace
 BATCH = 1000
 WORKSPACE_NAME = "Demo: Lumen Bikes (fictional)"
 DEMO_OWNER = "owner@demo.invalid"
+LOADED = "demo.load"
+"""The audit action of a load; its detail keeps the window, which a second load reuses."""
+OLD_NOTE_ID = f"{SITE}/blog/about-this-demo"
+"""Demos loaded before the window was audited ended with an "About this workspace" post here:
+a note about the data stored as if someone had posted it, so the models read it as a
+complaint and the inbox opened a conversation for it. It is no longer generated (the workspace
+name, the command's output and the README say the demo is fiction); a later load reads the
+window from it once, then deletes it and resolves its conversation."""
 
 Progress = Callable[[int, int], None]
 
@@ -54,19 +65,55 @@ class DemoSummary:
 
 
 def existing_end(engine: Engine, workspace_id: int) -> datetime | None:
-    """The end time of a demo already loaded here: its closing note is dated at the end.
+    """The end time of a demo already loaded here, as its first load recorded it.
 
     Reusing it keeps a second run (a day later, say) from adding a shifted copy of the demo.
     """
     with Session(engine) as session:
+        detail = session.scalar(
+            select(AuditEntry.detail)
+            .where(AuditEntry.workspace_id == workspace_id, AuditEntry.action == LOADED)
+            .order_by(AuditEntry.id)
+            .limit(1)
+        )
+        if detail and detail.get("end"):
+            return parse_timestamp(str(detail["end"]))
         found = session.scalar(
             select(Post.created_at).where(
                 Post.workspace_id == workspace_id,
                 Post.network == "rss",
-                Post.native_id == DEMO_NOTE_ID,
+                Post.native_id == OLD_NOTE_ID,
             )
         )
     return as_utc(found) if found is not None else None
+
+
+def remove_old_note(engine: Engine, workspace_id: int) -> bool:
+    """Delete the closing note of an older demo, as a network's delete would, and resolve the
+    conversation it opened; False when there is none (left)."""
+    with transaction(engine) as session:
+        note = session.scalar(
+            select(Post.id).where(
+                Post.workspace_id == workspace_id,
+                Post.network == "rss",
+                Post.native_id == OLD_NOTE_ID,
+                Post.deleted.is_(False),
+            )
+        )
+        if note is None:
+            return False
+        now = utcnow()
+        store_items(session, workspace_id, "rss", [DeleteItem(OLD_NOTE_ID, now)], received_at=now)
+        opened = session.scalars(
+            select(Conversation).where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.root_post_id == note,
+                Conversation.status.not_in(("resolved", "spam")),
+            )
+        )
+        for conversation in opened:
+            set_status(session, conversation, "resolved")
+    return True
 
 
 def load_demo(
@@ -92,6 +139,20 @@ def load_demo(
         end = existing_end(engine, workspace_id) or default_end()
     if history_days is None:
         history_days = history_to_last_quarter(days, end)
+    with transaction(engine) as session:  # first, so a load cut short still has its window
+        record_audit(
+            session,
+            LOADED,
+            actor=CLI,
+            target=workspace_slug,
+            workspace_id=workspace_id,
+            detail={
+                "seed": seed,
+                "days": days,
+                "history_days": history_days,
+                "end": end.isoformat(),
+            },
+        )
     demo = generate(seed, days, end, history_days)
     lines = list(demo.lines())
     ingestor = Ingestor(engine, settings)
@@ -106,6 +167,7 @@ def load_demo(
         done += len(batch)
         if progress is not None:
             progress(done, len(lines))
+    remove_old_note(engine, workspace_id)
     add_demo_topics(engine, workspace_id, Enrichment.for_tier(settings.sentiment_tier))
     with transaction(engine) as session:  # idempotent: an account is recorded or updated
         for network, native_id, handle in demo.brand_accounts:

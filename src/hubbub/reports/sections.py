@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hubbub.alerts.queries import stored_alerts
 from hubbub.core.registry import Registry
 from hubbub.inbox.models import STATUSES
+from hubbub.listening.dashboard import share_of_voice as share_of_voice_of
 from hubbub.listening.metrics import funnel
 from hubbub.listening.models import Topic
 from hubbub.reports import queries
@@ -192,21 +193,52 @@ def sentiment(session: Session, scope: ReportScope) -> SectionResult:
     return result
 
 
-@section("share_of_voice", "Share of voice", "Each topic's part of all the report's mentions.")
+SHARE_OF_VOICE = "share of voice (vs competitors)"
+"""The metrics' and dashboard's share of voice, under the same name wherever a report shows it."""
+SHARE_OF_REPORT = "share of this report's mentions"
+
+
+def _versus_competitors(
+    session: Session, topic: Topic, start: datetime, end: datetime
+) -> float | None:
+    """The topic's posts against its own and every other ``competitor`` topic's, as the topic
+    dashboard counts them; none without a competitor to compare with (as in the funnel)."""
+    voices = share_of_voice_of(session, topic, start, end)
+    total = sum(voice.posts for voice in voices)
+    return voices[0].posts / total if len(voices) > 1 and total else None
+
+
+@section(
+    "share_of_voice",
+    "Share of voice",
+    "Each topic against the competitors, and its part of the report's mentions.",
+)
 def share_of_voice(session: Session, scope: ReportScope) -> SectionResult:
     counts = queries.sentiment_counts(session, [t.id for t in scope.topics], scope.start, scope.end)
     totals = {t.id: sum(counts[t.id].values()) for t in scope.topics}
     whole = sum(totals.values())
     rows: list[list[Cell]] = [
-        [t.name, t.kind, totals[t.id], _share(totals[t.id], whole)]
+        [
+            t.name,
+            t.kind,
+            totals[t.id],
+            _versus_competitors(session, t, scope.start, scope.end),
+            _share(totals[t.id], whole),
+        ]
         for t in sorted(scope.topics, key=lambda t: (-totals[t.id], t.name))
     ]
     result = SectionResult("share_of_voice", "Share of voice")
     result.tables = [
-        Table("share_of_voice", "Share of voice", ["topic", "kind", "mentions", "share"], rows)
+        Table(
+            "share_of_voice",
+            "Share of voice",
+            ["topic", "kind", "mentions", SHARE_OF_VOICE, SHARE_OF_REPORT],
+            rows,
+        )
     ]
     result.figures = [
-        (str(r[0]), _percent(r[3] if isinstance(r[3], float) else None)) for r in rows
+        (f"{r[0]} vs competitors", _percent(r[3] if isinstance(r[3], float) else None))
+        for r in rows
     ]
     if rows:
         result.charts = [
@@ -218,7 +250,12 @@ def share_of_voice(session: Session, scope: ReportScope) -> SectionResult:
                 "Mentions per topic",
             )
         ]
-    result.note = "Shares are of the mentions of the topics in this report."
+    result.note = (
+        "Share of voice (vs competitors) is a topic's mentions against its own and those of "
+        "the workspace's competitor topics, as on the topic dashboard and in the funnel; empty "
+        "when there is no competitor to compare with. The last column is the topic's part of "
+        "the mentions of all this report's topics (a post naming two topics counts for both)."
+    )
     return result
 
 
@@ -233,7 +270,7 @@ FUNNEL_HEADERS = [
     "returning authors",
     "new authors",
     "returning share",
-    "share of voice (vs competitors)",
+    SHARE_OF_VOICE,
     "positive share",
     "negative share",
 ]
