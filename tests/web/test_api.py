@@ -102,6 +102,7 @@ def test_filters(client: TestClient, twelve: int, query: str, texts: list[str]) 
         ("limit=many", 422, "limit"),
         ("deleted=perhaps", 422, "deleted"),
         ("network=" + "x" * 33, 422, "network"),
+        ("network=mastodn", 400, "network"),  # a typo, not an empty answer
     ],
 )
 def test_bad_parameters_are_problem_json(

@@ -179,6 +179,7 @@ def test_paging_keeps_the_filters(client: TestClient, acme: int) -> None:
         ("limit=ten", "limit must be a whole number"),
         ("cursor=bm9wZQ", "cursor is not one this server issued"),
         ("deleted=maybe", "deleted must be true or false"),
+        ("network=mastodn", "network is unknown: 'mastodn' (use bluesky,"),
     ],
 )
 def test_bad_filters_answer_400_with_the_reason(

@@ -12,7 +12,7 @@ from hubbub.listening.corrections.queries import correction_form_context
 from hubbub.posts.queries import count_posts
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import BeforeId, RowId, SessionDep
-from hubbub.web.filters import PAGE_SIZES, FilterError, PostQuery
+from hubbub.web.filters import PAGE_SIZES, FilterError, PostQuery, read_network
 from hubbub.web.queries import (
     dead_letter_counts,
     get_dead_letter,
@@ -104,6 +104,7 @@ def posts(
             limit=limit,
             cursor=cursor,
         )
+        read_network(session, workspace.id, network)  # a mistyped network is said, not empty
         post_filter = query.post_filter(workspace.id)
         page = page_posts(session, post_filter, query.limit, query.position())
     except FilterError as exc:

@@ -19,7 +19,13 @@ from hubbub.posts.models import Author, Post
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep
-from hubbub.web.filters import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, FilterError, PostQuery
+from hubbub.web.filters import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    FilterError,
+    PostQuery,
+    read_network,
+)
 from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
 
@@ -198,6 +204,7 @@ def api_posts(
             limit=limit,
             cursor=cursor,
         )
+        read_network(session, access.ws.id, network)  # a mistyped network is said, not empty
         page = page_posts(session, query.post_filter(access.ws.id), query.limit, query.position())
     except FilterError as exc:
         return filter_problem(exc)
