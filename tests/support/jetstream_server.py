@@ -233,10 +233,15 @@ class JetstreamServer:
 
 
 @contextlib.contextmanager
-def spawned(events: int, seed: int, log: Path | None = None) -> Iterator[str]:
-    """This script as a separate process (so a test can kill its peer freely); yields its URL."""
+def spawned(
+    events: int, seed: int, log: Path | None = None, recorded: Path | None = None
+) -> Iterator[str]:
+    """This script as a separate process (so a test can kill its peer freely); yields its URL.
+
+    It serves ``events`` generated events, or the ``recorded`` capture's when one is named."""
     root = Path(__file__).resolve().parents[2]
     stderr = log.open("wb") if log is not None else subprocess.DEVNULL
+    what = ["--file", str(recorded)] if recorded else ["--generate", str(events)]
     server = subprocess.Popen(
         [
             sys.executable,
@@ -244,8 +249,7 @@ def spawned(events: int, seed: int, log: Path | None = None) -> Iterator[str]:
             "tests.support.jetstream_server",
             "--port",
             "0",
-            "--generate",
-            str(events),
+            *what,
             "--seed",
             str(seed),
         ],

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import (
@@ -28,6 +27,7 @@ from hubbub.accounts.actions import (
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import list_tokens, list_users, memberships_by_user, user_by_email
 from hubbub.core.clock import utcnow
+from hubbub.core.terminal import Column, ListTable
 from hubbub.store.engine import transaction
 from hubbub.workspaces.access import StoreAccess, open_store
 
@@ -112,7 +112,13 @@ def user_list() -> None:
     with Session(store.engine) as session:
         users = list_users(session)
         roles = memberships_by_user(session)
-    table = Table("id", "email", "name", "active", "roles")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("email", "label", max_width=32),
+        Column("name", "label"),
+        "active",
+        Column("roles", "text"),
+    )
     for user in users:
         table.add_row(
             str(user.id),
@@ -205,7 +211,15 @@ def token_list(workspace: WorkspaceOpt) -> None:
     workspace_id = store.workspace_id(workspace)
     with Session(store.engine) as session:
         tokens = list_tokens(session, workspace_id)
-    table = Table("id", "name", "role", "starts with", "created", "last used", "revoked")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("name", "label"),
+        "role",
+        Column("starts with", optional=1),
+        Column("created (UTC)", optional=2),
+        "last used",
+        "revoked",
+    )
     for token in tokens:
         table.add_row(
             str(token.id),

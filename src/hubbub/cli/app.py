@@ -7,6 +7,7 @@ import typer
 from hubbub.accounts.cli import token_app, user_app
 from hubbub.alerts.cli import alerts_app
 from hubbub.cli import bench, deadletters, posts, sources, system, up
+from hubbub.cli.help import HubbubGroup
 from hubbub.demo.cli import demo
 from hubbub.enrich.intent.cli import intent_app
 from hubbub.enrich.sentiment.cli import eval_sentiment, sentiment_app
@@ -25,6 +26,7 @@ from hubbub.workspaces.access import use_store
 use_store(runtime)  # feature commands open the store through hubbub.workspaces.access
 app = typer.Typer(
     name="hubbub",
+    cls=HubbubGroup,  # flags show no `<bool>` placeholder in --help (hubbub.cli.help)
     help="Hubbub: listen to the open networks, engage, measure.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -7,12 +7,12 @@ from collections import Counter
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import ConfigError
+from hubbub.core.terminal import Column, ListTable
 from hubbub.runtime import WorkspaceOption, console, err_console, fail, runtime
 from hubbub.sources.actions import ALREADY_STORED, REPLAYED, replay_dead_letter
 from hubbub.sources.ingest import Ingestor
@@ -47,20 +47,22 @@ def list_(
             .order_by(func.count().desc())
         )
         summary = ", ".join(f"{code}: {n}" for code, n in counts)
-        table = Table("id", "received (UTC)", "format", "reason", "size", "detail")
+        table = ListTable(
+            Column("id", justify="right"),
+            "received (UTC)",
+            Column("format", optional=1),
+            "reason",
+            Column("size", justify="right", optional=2),
+            Column("detail", "text"),
+        )
         for letter in session.scalars(base.order_by(DeadLetter.id.desc()).limit(limit)):
             table.add_row(
-                *(
-                    Text(str(v))
-                    for v in (
-                        letter.id,
-                        letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),
-                        letter.format,
-                        letter.reason_code,
-                        letter.payload_size,
-                        letter.reason[:100],
-                    )
-                )
+                str(letter.id),
+                letter.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                letter.format,
+                letter.reason_code,
+                str(letter.payload_size),
+                letter.reason,
             )
     console.print(Text(f"pending by reason: {summary or 'none'}"))
     console.print(table)

@@ -7,12 +7,11 @@ from datetime import datetime
 from itertools import islice
 
 import typer
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy.orm import Session
 
 from hubbub.connectors.files.formats import export_line
 from hubbub.core.clock import parse_timestamp
+from hubbub.core.terminal import Column, ListTable
 from hubbub.posts.queries import PostFilter, count_posts, iter_posts, list_posts
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
 
@@ -69,7 +68,13 @@ def posts(
                 out.write(export_line(post.as_dict(), author_row.__dict__) + b"\n")
             return
         rows = list_posts(session, f, limit=limit or TABLE_ROWS)
-    table = Table("created (UTC)", "network", "author", "text", "kind", show_lines=False)
+    table = ListTable(
+        "created (UTC)",
+        Column("network", optional=1),
+        Column("author", "label"),
+        Column("text", "text"),
+        "kind",
+    )
     for post, author_row in rows:
         text = post.text if not post.deleted else "(deleted)"
         if post.kind == "reshare" and not text:
@@ -77,11 +82,11 @@ def posts(
         if post.near_dup_of:
             text = f"[near-duplicate of #{post.near_dup_of}] {text}"
         table.add_row(
-            Text(post.created_at.strftime("%Y-%m-%d %H:%M")),
-            Text(post.network),
-            Text(author_row.handle or author_row.native_id),
-            Text(" ".join(text.split())[:140]),
-            Text(post.kind if not post.reply_to else "reply"),
+            post.created_at.strftime("%Y-%m-%d %H:%M"),
+            post.network,
+            author_row.handle or author_row.native_id,
+            text,
+            post.kind if not post.reply_to else "reply",
         )
     console.print(table)
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import typer
 from rich.live import Live
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubbub.connectors import load_ingest_plugins
 from hubbub.core.errors import ConfigError
+from hubbub.core.terminal import Column, ListTable
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
@@ -83,36 +83,31 @@ def source_list(workspace: str = WorkspaceOption) -> None:
     """Sources with their cursor, counters and last error."""
     rt = runtime()
     workspace_id = rt.workspace_id(workspace)
-    table = Table(
-        "name",
-        "kind",
-        "enabled",
-        "events",
-        "stored",
-        "rejected",
-        "last event",
-        "cursor",
-        "last error",
+    table = ListTable(
+        Column("name", "label"),
+        Column("kind", optional=2),
+        Column("enabled", optional=1),
+        Column("events", justify="right"),
+        Column("stored", justify="right", optional=3),
+        Column("rejected", justify="right"),
+        "last event (UTC)",
+        Column("cursor", "label", max_width=20, optional=4),
+        Column("last error", "text"),
     )
     with Session(rt.engine) as session:
         for s in session.scalars(
             select(Source).where(Source.workspace_id == workspace_id).order_by(Source.name)
         ):
             table.add_row(
-                *(
-                    Text(str(v))
-                    for v in (
-                        s.name,
-                        s.kind,
-                        s.enabled,
-                        s.events_total,
-                        s.stored_total,
-                        s.rejected_total,
-                        s.last_event_at.isoformat(timespec="seconds") if s.last_event_at else "-",
-                        (s.cursor or "-")[:40],
-                        (s.last_error or "")[:80],
-                    )
-                )
+                s.name,
+                s.kind,
+                "yes" if s.enabled else "no",
+                str(s.events_total),
+                str(s.stored_total),
+                str(s.rejected_total),
+                s.last_event_at.strftime("%Y-%m-%d %H:%M") if s.last_event_at else "-",
+                s.cursor or "-",
+                s.last_error or "",
             )
     console.print(table)
 
@@ -133,9 +128,9 @@ def source_remove(name: str, workspace: str = WorkspaceOption) -> None:
 def _status_line(stats: ListenStats) -> Text:
     lag = stats.lag_seconds()
     line = (
-        f"{stats.rate():8.1f} events/s | events {stats.events} | stored {stats.stored} | "
-        f"duplicates {stats.duplicates} | not kept {stats.dropped} | rejected {stats.rejected} | "
-        f"lag {'-' if lag is None else f'{lag:.1f}s'}"
+        f"{stats.rate():8.1f} events/s | events {stats.events} | accepted {stats.accepted} | "
+        f"duplicate {stats.duplicate} | updated {stats.updated} | not kept {stats.dropped} | "
+        f"rejected {stats.rejected} | lag {'-' if lag is None else f'{lag:.1f}s'}"
     )
     if stats.errors:
         line += " | errors: " + "; ".join(f"{k}: {v[:60]}" for k, v in stats.errors.items())

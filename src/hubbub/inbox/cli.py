@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from hubbub.accounts.models import User
 from hubbub.accounts.queries import user_by_email
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
+from hubbub.core.terminal import Column, ListTable
 from hubbub.inbox import actions, queries
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply, Queue
 from hubbub.inbox.outbound import send_reply_now
@@ -113,7 +114,16 @@ def inbox_list(
             row.id: row.text
             for row in session.execute(select(Post.id, Post.text).where(Post.id.in_(roots)))
         }
-    table = Table("id", "status", "priority", "network", "reason", "assignee", "due", "post")
+    table = ListTable(
+        Column("id", justify="right"),
+        "status",
+        Column("priority", justify="right"),
+        Column("network", optional=2),
+        Column("reason", optional=1),
+        Column("assignee", "label"),
+        "due (UTC)",
+        Column("post", "text"),
+    )
     for row in rows:
         due = queries.due_at(row)
         late = due is not None and due <= now
@@ -123,9 +133,9 @@ def inbox_list(
             f"{row.priority:.1f}",
             row.network,
             row.reason,
-            escape(emails.get(row.assignee_user_id or 0, "—")),
-            ("[red]" if late else "") + (due.strftime("%Y-%m-%d %H:%M") if due else "—"),
-            escape((texts.get(row.root_post_id) or "")[:60]),
+            emails.get(row.assignee_user_id or 0, "—"),
+            Text(due.strftime("%Y-%m-%d %H:%M") if due else "—", style="red" if late else ""),
+            texts.get(row.root_post_id) or "",
         )
     console.print(table)
 

@@ -17,11 +17,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import Rejected
+from hubbub.core.terminal import Column, ListTable
 from hubbub.listening import actions
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Enrichment
@@ -112,14 +112,20 @@ def list_(workspace: Workspace = DEFAULT_SLUG) -> None:
     if not topics:
         typer.echo("no topics; add one with `hubbub topic add NAME RULE`")
         return
-    table = Table("name", "kind", "active", "matches", "rule")
+    table = ListTable(
+        Column("name", "label"),
+        "kind",
+        "active",
+        Column("matches", justify="right"),
+        Column("rule", "text"),
+    )
     for topic in topics:
         table.add_row(
-            Text(topic.name),
+            topic.name,
             topic.kind,
             "yes" if topic.active else "no",
             str(counts.get(topic.id, 0)),
-            Text(topic.rule),
+            topic.rule,
         )
     console.print(table)
 

@@ -6,7 +6,6 @@ The store comes from ``hubbub.workspaces.access.open_store`` (the main CLI provi
 from __future__ import annotations
 
 import sys
-import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -14,12 +13,11 @@ import orjson
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp
 from hubbub.core.errors import Rejected
+from hubbub.core.terminal import Column, ListTable, one_line
 from hubbub.listening.query import Node, QueryError, parse
 from hubbub.listening.search import Hit, SearchPage, Sort, search_posts
 from hubbub.listening.search_index import refresh_search_index
@@ -30,10 +28,9 @@ EXCERPT_CHARS = 160
 
 
 def excerpt(value: str, limit: int = EXCERPT_CHARS) -> str:
-    """One line of user text safe for a terminal: control and format characters (escape
-    sequences, bidi overrides) become spaces, runs of space collapse."""
-    cleaned = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in value)
-    line = " ".join(cleaned.split())
+    """One line of user text safe for a terminal (:func:`one_line`), at most ``limit``
+    characters."""
+    line = one_line(value)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -68,22 +65,23 @@ def _json_line(hit: Hit) -> bytes:
     )
 
 
-def _table(page: SearchPage, sort: Sort) -> Table:
-    table = Table("created (UTC)", "network", "author", "text")
+def _table(page: SearchPage, sort: Sort) -> ListTable:
+    columns: list[Column | str] = [
+        "created (UTC)",
+        Column("network", optional=1),
+        Column("author", "label"),
+        Column("text", "text"),
+    ]
     if sort == "engagement":
-        table.add_column("engagement", justify="right")
+        columns.append(Column("engagement", justify="right"))
+    table = ListTable(*columns)
     for hit in page.hits:
         body = f"{hit.title} — {hit.text}" if hit.title else hit.text
         if not body and hit.kind == "reshare":
             body = "(reshare)"
-        cells = [
-            Text(hit.created_at.strftime("%Y-%m-%d %H:%M")),
-            Text(hit.network),
-            Text(excerpt(hit.author, 60)),
-            Text(excerpt(body)),
-        ]
+        cells = [hit.created_at.strftime("%Y-%m-%d %H:%M"), hit.network, hit.author, excerpt(body)]
         if sort == "engagement":
-            cells.append(Text(str(hit.engagement)))
+            cells.append(str(hit.engagement))
         table.add_row(*cells)
     return table
 

@@ -41,12 +41,15 @@ log = logging.getLogger("hubbub.listen")
 
 @dataclass
 class ListenStats:
-    """Running totals for the live status line."""
+    """Running totals for the live status line, counted as an import's summary counts them
+    (``StoreResult.outcomes``): items of every kind — posts, interactions, deletes, profile
+    updates — that were accepted, duplicate or updated."""
 
     started: float = field(default_factory=time.monotonic)
     events: int = 0
-    stored: int = 0
-    duplicates: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    updated: int = 0
     dropped: int = 0
     rejected: int = 0
     newest_event_at: datetime | None = None
@@ -54,9 +57,11 @@ class ListenStats:
     window: list[tuple[float, int]] = field(default_factory=list)
 
     def record(self, result: IngestResult) -> None:
+        accepted, duplicate, updated = result.store.outcomes()
         self.events += result.events
-        self.stored += result.store.stored
-        self.duplicates += result.store.duplicates
+        self.accepted += accepted
+        self.duplicate += duplicate
+        self.updated += updated
         self.dropped += result.dropped
         self.rejected += result.rejected
         if result.newest_event_at and (

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from hubbub.core.terminal import Column, ListTable
 from hubbub.store.engine import transaction
 from hubbub.webhooks import queries
 from hubbub.webhooks.actions import EVENTS, WebhookError, add_endpoint, remove_endpoint
@@ -71,14 +72,20 @@ def webhooks_list(workspace: WorkspaceOpt = "default") -> None:
     store, workspace_id = _open(workspace)
     with Session(store.engine) as session:
         found = queries.endpoints(session, workspace_id)
-    table = Table("id", "url", "events", "active", "description")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("url", "label", max_width=40),
+        Column("events", "text"),
+        "active",
+        Column("description", "text"),
+    )
     for endpoint in found:
         table.add_row(
             str(endpoint.id),
-            escape(endpoint.url),
+            endpoint.url,
             ", ".join(endpoint.events),
             "yes" if endpoint.active else "no",
-            escape(endpoint.description),
+            endpoint.description,
         )
     console.print(table)
 
