@@ -4,6 +4,8 @@ Per workspace, each tick:
 
 * search — posts stored since the last tick go into the full-text index;
 * inbox — new posts that need an answer open (or join) conversations;
+* inbox deletes — posts deleted on their network: replies still to send to them are
+  discarded, conversations with nothing of the customer's left are resolved (docs/inbox.md);
 * alerts — new topic matches go, oldest first, through the workspace's alert detectors; each
   alert is stored and the playbooks it triggers run;
 * replies — replies queued in the inbox (web, API, playbooks) are sent to their network, and
@@ -46,9 +48,10 @@ from hubbub.enrich.links.actions import resolve_due
 from hubbub.enrich.links.resolve import HostPacer
 from hubbub.enrich.links.shorteners import known_shorteners
 from hubbub.graph.actions import update_interaction_edges
-from hubbub.inbox.actions import open_conversations_for
+from hubbub.inbox.actions import handle_deleted_posts, open_conversations_for
 from hubbub.inbox.mentions import send_due_mentions
 from hubbub.inbox.outbound import send_due_replies
+from hubbub.inbox.queries import conversations_with_deletes, last_tombstone_id
 from hubbub.listening.actions import compact_recent_days, pending_rematches
 from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.links import collect_short_links, refresh_resolved_posts
@@ -74,6 +77,7 @@ LINKS_PER_TICK = 10  # short links followed per workspace and tick (paced: a few
 class TickResult:
     indexed: int = 0
     conversations: int = 0
+    conversations_withdrawn: int = 0
     mentions: int = 0
     alerts: int = 0
     playbook_runs: int = 0
@@ -93,6 +97,7 @@ class _Cursors:
     alerts: int
     detectors: AlertEngine = field(default_factory=AlertEngine)
     links: int = 0  # highest post id whose short links are recorded
+    deletes: int | None = None  # highest tombstone id the inbox has seen; None: not looked yet
 
 
 def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -130,6 +135,7 @@ class Pipeline:
             for name, job in (
                 ("search", self._search),
                 ("inbox", self._inbox),
+                ("inbox deletes", self._inbox_deletes),
                 ("alerts", self._alerts),
                 ("replies", self._replies),
                 ("webhooks", self._webhooks),
@@ -237,6 +243,29 @@ class Pipeline:
                 result.conversations += len(open_conversations_for(session, workspace_id, ids))
         if ids:
             cursors.inbox = ids[-1]
+
+    def _inbox_deletes(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
+        """Posts deleted on their network since the last tick. At start every open conversation
+        is looked at once (deletes stored while no worker ran: an import, a stopped worker);
+        then only the conversations the new tombstones touch."""
+        if cursors.deletes is None:
+            with transaction(self.engine) as session:
+                upto = last_tombstone_id(session)  # read first: a later delete is seen next tick
+                done = handle_deleted_posts(session, workspace_id)
+            cursors.deletes = upto
+            result.conversations_withdrawn += len(done.closed)
+            return
+        for _ in range(GRAPH_BATCHES_PER_TICK):
+            with transaction(self.engine) as session:
+                ids, upto = conversations_with_deletes(
+                    session, workspace_id, cursors.deletes, BATCH
+                )
+                step = handle_deleted_posts(session, workspace_id, ids) if ids else None
+            if step is not None:
+                result.conversations_withdrawn += len(step.closed)
+            if upto == cursors.deletes:
+                return
+            cursors.deletes = upto
 
     def _alerts(self, workspace_id: int, cursors: _Cursors, result: TickResult) -> None:
         with transaction(self.engine) as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -69,6 +69,16 @@ DISCARDABLE = ("queued", "failed", "rate_limited", "needs_credentials")
 #: (or our guard) refused before creating anything. A transient error may have come after the
 #: server made the post, so it is not one of them.
 NOT_POSTED = frozenset({"refused", "unauthorized", "no_account", "rate_limited", "hourly_limit"})
+#: Statuses with an SLA clock that may run: what a deleted post can leave nothing to answer in.
+ACTIVE = ("new", "open", "waiting")
+#: The reason recorded (audit entries, the ``conversation.resolved`` webhook) for a change made
+#: because the customer deleted their post on the network.
+POST_DELETED = "post_deleted"
+#: The last error of a reply that was not sent because the post it answers is deleted.
+PARENT_DELETED = "not sent: the post it answers was deleted on the network"
+#: Parts of the priority read from a post's own text; the others come from the thread's
+#: reason, the author, time or an alert.
+_TEXT_FACTORS = ("intent", "negativity")
 _MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
 
 
@@ -661,6 +671,7 @@ def _join(
         _responded(found, post.created_at, now)
         return
     found.last_customer_post_at = max(found.last_customer_post_at, post.created_at)
+    found.withdrawn_at = None  # there is something to answer again
     if found.first_responded_at is not None and found.next_response_due is None:
         found.next_response_due = rules.schedule.add(post.created_at, rules.next_response_minutes)
     if found.status in ("waiting", "resolved"):
@@ -693,6 +704,189 @@ def refresh_priority(session: Session, found: Conversation, now: datetime | None
     session.flush()
 
 
+# ---- posts deleted on the network -----------------------------------------------------------
+
+
+@dataclass
+class DeletedPosts:
+    """What :func:`handle_deleted_posts` changed (ids of conversations and replies)."""
+
+    closed: list[int] = field(default_factory=list)
+    rescored: list[int] = field(default_factory=list)
+    replies_discarded: list[int] = field(default_factory=list)
+
+
+def discard_for_deleted_post(session: Session, reply_id: int, now: datetime | None = None) -> bool:
+    """End a reply to a deleted post as ``discarded``, its last error saying why, unless it is
+    sent or a sender holds it right now (that sender's outcome is kept; the next claim comes
+    back here). Whether it changed. A conditional update: a sender claiming it meanwhile wins."""
+    now = now or utcnow()
+    reply = session.get(OutboundReply, reply_id, populate_existing=True)
+    if reply is None:
+        return False
+    before = reply.state
+    free = before in DISCARDABLE or (
+        before == "sending"
+        and reply.claimed_at is not None
+        and reply.claimed_at < now - SENDING_LEASE
+    )
+    if not free:
+        return False
+    changed = session.execute(
+        update(OutboundReply)
+        .where(
+            OutboundReply.id == reply_id,
+            OutboundReply.state == before,
+            OutboundReply.attempts == reply.attempts,  # no sender claimed it since it was read
+        )
+        .values(state="discarded", retry_at=None, last_error=PARENT_DELETED)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.refresh(reply)
+    found = session.get(Conversation, reply.conversation_id)
+    if found is not None:
+        _audit(
+            session,
+            "reply.discarded",
+            found,
+            CLI,
+            {"reply": reply_id, "from": before, "reason": POST_DELETED},
+        )
+    return True
+
+
+def handle_deleted_posts(
+    session: Session,
+    workspace_id: int,
+    conversation_ids: Iterable[int] | None = None,
+    *,
+    now: datetime | None = None,
+) -> DeletedPosts:
+    """Bring conversations in line with posts their customers deleted on the network.
+
+    ``conversation_ids`` are the conversations holding newly deleted posts (the pipeline finds
+    them from the new tombstones); ``None`` looks at every new, open or waiting conversation
+    holding a deleted customer post and every conversation with a reply still to send to a
+    deleted post (the worker's start: deletes stored while no worker ran). For each:
+
+    * a reply not sent yet to a deleted post ends ``discarded`` with the reason: the network
+      would refuse it;
+    * a new, open or waiting conversation with none of the customer's posts left is resolved
+      (reason ``post_deleted``, a note saying so, ``withdrawn_at`` set): nothing is left to
+      answer, so its SLA clock stops. Reopening it undoes that for good; it closes again only
+      if the customer posts in the thread again and deletes that too;
+    * one where the customer still has a post up stays as it is, but the priority parts read
+      from a deleted post's text (intent, negativity) are read again from their newest live
+      post, with a note: the deleted words no longer make it urgent.
+
+    Running it again changes nothing.
+    """
+    now = now or utcnow()
+    if conversation_ids is None:
+        wanted = queries.conversations_with_deleted_posts(
+            session, workspace_id, ACTIVE, DISCARDABLE
+        )
+    else:
+        wanted = sorted(set(conversation_ids))
+    done = DeletedPosts()
+    for conversation_id in wanted:
+        found = queries.conversation(session, workspace_id, conversation_id)
+        if found is None:
+            continue
+        for reply_id in queries.replies_to_deleted_posts(session, found.id, DISCARDABLE):
+            if discard_for_deleted_post(session, reply_id, now):
+                done.replies_discarded.append(reply_id)
+        if found.status not in ACTIVE:
+            continue
+        posts = queries.customer_posts(session, found.id)
+        live = [post for post in posts if not post.deleted]
+        if posts and not live:
+            if found.withdrawn_at is None:
+                _withdraw(session, found, posts, now)
+                done.closed.append(found.id)
+        elif live and _rescore_without_deleted(session, found, posts, live[-1], now):
+            done.rescored.append(found.id)
+    return done
+
+
+def _withdraw(session: Session, found: Conversation, posts: Sequence[Post], now: datetime) -> None:
+    """Nothing the customer wrote here is left: resolve it, saying why, through the usual
+    actions (note, audited status change, ``conversation.resolved`` event)."""
+    found.withdrawn_at = max(post.deleted_at or now for post in posts)
+    what = "the post" if len(posts) == 1 else f"all {len(posts)} of their posts"
+    when = found.withdrawn_at.strftime("%Y-%m-%d %H:%M UTC")
+    add_note(
+        session,
+        found,
+        f"Resolved automatically: the customer deleted {what} in this conversation on "
+        f"{found.network} (last at {when}), so there is nothing left to answer and the SLA "
+        "clock is stopped. Replies not sent yet to a deleted post are discarded. Reopen the "
+        "conversation to undo; it is not closed again unless the customer posts here again.",
+    )
+    set_status(session, found, "resolved", reason=POST_DELETED)
+
+
+def _rescore_without_deleted(
+    session: Session, found: Conversation, posts: Sequence[Post], newest: Post, now: datetime
+) -> bool:
+    """Read the text parts of the priority again from ``newest`` when the post they were read
+    from (the root, unless a part names its ``post``) is deleted. Whether anything changed."""
+    gone = {post.id for post in posts if post.deleted}
+    parts = [dict(part) for part in found.priority_explanation]
+    sources = {
+        int(part.get("post") or found.root_post_id)
+        for part in parts
+        if part.get("factor") in _TEXT_FACTORS
+    }
+    if not sources & gone:
+        return False
+    text = newest.text or ""
+    verdict = classify([text])[0]
+    mood = sentiment_scores([text])[0]
+    _total, fresh = priority.score(
+        reason=found.reason,
+        intent=verdict.label,
+        intent_score=verdict.score,
+        sentiment=mood.score,
+        followers=None,
+        waiting_since=found.last_customer_post_at,
+        now=now,
+    )
+    read = [{**part, "post": newest.id} for part in fresh if part.get("factor") in _TEXT_FACTORS]
+    kept: list[dict[str, Any]] = []
+    for part in parts:
+        if part.get("factor") in _TEXT_FACTORS:
+            continue
+        kept.append(part)
+        if part.get("factor") == "reason":
+            kept.extend(read)
+    if not any(part.get("factor") == "reason" for part in parts):
+        kept[:0] = read
+    before = found.priority
+    found.priority_explanation = kept
+    found.priority = round(sum(float(part["points"]) for part in kept), 2)
+    found.updated_at = now
+    session.flush()
+    add_note(
+        session,
+        found,
+        "The customer deleted the post this conversation's priority was read from; their "
+        f"post of {newest.created_at.strftime('%Y-%m-%d %H:%M UTC')} is still up, so the "
+        "conversation stays open, and its intent and negativity are now read from that post "
+        f"(priority {before:.1f} → {found.priority:.1f}).",
+    )
+    _audit(
+        session,
+        "conversation.priority",
+        found,
+        CLI,
+        {"reason": POST_DELETED, "from": before, "to": found.priority, "post": newest.id},
+    )
+    return True
+
+
 def remove_account(
     session: Session, workspace_id: int, account_id: int, *, actor: Actor = CLI
 ) -> str | None:
@@ -720,9 +914,17 @@ def remove_account(
 
 
 def set_status(
-    session: Session, found: Conversation, status: str, *, actor: Actor = CLI
+    session: Session,
+    found: Conversation,
+    status: str,
+    *,
+    actor: Actor = CLI,
+    reason: str | None = None,
 ) -> Conversation:
-    """Move the conversation to another status; resolving or waiting stops the SLA clock."""
+    """Move the conversation to another status; resolving or waiting stops the SLA clock.
+
+    ``reason`` names why an automatic change was made (``post_deleted``); it is kept in the
+    audit entry and the ``conversation.resolved`` event."""
     _require(session, actor, found.workspace_id, Role.AGENT)
     if status not in STATUSES:
         raise InboxError(f"{status!r} is not a status; statuses are {', '.join(STATUSES)}")
@@ -732,9 +934,10 @@ def set_status(
     found.status = status
     found.updated_at = utcnow()
     session.flush()
-    _audit(session, "conversation.status", found, actor, {"from": before, "to": status})
+    why = {"reason": reason} if reason else {}
+    _audit(session, "conversation.status", found, actor, {"from": before, "to": status, **why})
     if status == "resolved":
-        _webhook(session, "conversation.resolved", found, {"from": before})
+        _webhook(session, "conversation.resolved", found, {"from": before, **why})
     return found
 
 
@@ -896,14 +1099,24 @@ def render_saved_reply(
 
 
 def _last_customer_post(session: Session, found: Conversation) -> Post:
+    """The customer's newest post here that is still on the network: what a reply answers."""
     post = session.scalar(
         select(Post)
         .join(ConversationPost, ConversationPost.post_id == Post.id)
-        .where(ConversationPost.conversation_id == found.id, ConversationPost.ours.is_(False))
+        .where(
+            ConversationPost.conversation_id == found.id,
+            ConversationPost.ours.is_(False),
+            Post.deleted.is_(False),
+        )
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(1)
     )
     if post is None:
+        if queries.customer_posts(session, found.id):
+            raise InboxError(
+                "the customer deleted their posts in this conversation on the network: "
+                "there is nothing left to reply to"
+            )
         raise InboxError("the conversation has no post to reply to")
     return post
 
@@ -1038,6 +1251,10 @@ def submit_reply(
         parent_or_none = session.get(Post, in_reply_to_post_id) if member else None
         if parent_or_none is None:
             raise InboxError(f"post {in_reply_to_post_id} is not part of this conversation")
+        if parent_or_none.deleted:
+            raise InboxError(
+                f"post {in_reply_to_post_id} was deleted on the network: a reply to it would fail"
+            )
         parent = parent_or_none
     _check_length(session, found, text, parent)
     account = session.scalar(
@@ -1083,6 +1300,14 @@ def claim_reply(
     that an earlier attempt may have reached the network.
     """
     now = now or utcnow()
+    parent_deleted = session.scalar(
+        select(Post.deleted)
+        .join(OutboundReply, OutboundReply.in_reply_to_post_id == Post.id)
+        .where(OutboundReply.id == reply_id)
+    )
+    if parent_deleted:  # the network would refuse it: it ends discarded, saying why
+        discard_for_deleted_post(session, reply_id, now)
+        return None
     claimed = session.execute(
         update(OutboundReply)
         .where(
@@ -1280,6 +1505,12 @@ def retry_reply(
     """
     _require(session, actor, found.workspace_id, Role.AGENT)
     before = _reply_of(session, found, reply_id)
+    if session.scalar(select(Post.deleted).where(Post.id == before.in_reply_to_post_id)):
+        raise InboxError(
+            f"reply {before.id} cannot be retried now: the post it answers was deleted on the "
+            "network",
+            "conflict",
+        )
     changed = session.execute(
         update(OutboundReply)
         .where(

@@ -48,6 +48,9 @@ class ResponseFigures:
     answered: int
     within_sla: int
     breached: int
+    #: Unanswered, and the customer deleted everything they wrote in it before it was due:
+    #: nobody could answer, so it counts neither as in time nor as breached.
+    withdrawn: int
     pending: int
     within_sla_share: float | None
     p50_minutes: float | None
@@ -99,12 +102,14 @@ class _Tally:
     answered: int = 0
     within_sla: int = 0
     breached: int = 0
+    withdrawn: int = 0
 
     def add(self, row: Sequence[Any]) -> None:
         self.conversations += int(row[0] or 0)
         self.answered += int(row[1] or 0)
         self.within_sla += int(row[2] or 0)
         self.breached += int(row[3] or 0)
+        self.withdrawn += int(row[4] or 0)
 
 
 def _figures(label: str, tally: _Tally, working: list[float], wall: list[float]) -> ResponseFigures:
@@ -115,7 +120,8 @@ def _figures(label: str, tally: _Tally, working: list[float], wall: list[float])
         answered=tally.answered,
         within_sla=tally.within_sla,
         breached=tally.breached,
-        pending=tally.conversations - decided,
+        withdrawn=tally.withdrawn,
+        pending=tally.conversations - decided - tally.withdrawn,
         within_sla_share=tally.within_sla / decided if decided else None,
         p50_minutes=percentile(working, 0.5),
         p90_minutes=percentile(working, 0.9),
@@ -134,14 +140,21 @@ def response_metrics(
     """First-response figures of conversations whose first customer post is in [start, end).
 
     Within SLA: answered at or before the due time stored when it opened. Breached: answered
-    after it, or still unanswered once it has passed at ``now``. Pending: neither yet.
+    after it, or still unanswered once it has passed at ``now``. Withdrawn: unanswered, and
+    the customer deleted all they wrote in it before it was due (``withdrawn_at``): nobody
+    could answer, so neither. Pending: none of these yet.
     """
     now = now or utcnow()
     asked = Post.created_at
     answered = Conversation.first_responded_at.is_not(None)
     due = Conversation.first_response_due
     in_time = and_(answered, Conversation.first_responded_at <= due)
-    late = (answered & (Conversation.first_responded_at > due)) | (~answered & (due < now))
+    withdrawn = and_(
+        ~answered, Conversation.withdrawn_at.is_not(None), Conversation.withdrawn_at <= due
+    )
+    late = (answered & (Conversation.first_responded_at > due)) | (
+        ~answered & (due < now) & ~withdrawn
+    )
     scope = (
         Conversation.workspace_id == workspace_id,
         asked >= start,
@@ -155,6 +168,7 @@ def response_metrics(
             func.sum(case((answered, 1), else_=0)),
             func.sum(case((in_time, 1), else_=0)),
             func.sum(case((late, 1), else_=0)),
+            func.sum(case((withdrawn, 1), else_=0)),
         )
         .join(Post, Post.id == Conversation.root_post_id)
         .where(*scope)

@@ -118,6 +118,10 @@ class Conversation(Base):
     next_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_customer_post_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the customer deleted the last of their posts here that was still up (the network's
+    #: time of that delete): set when the conversation is closed for it, cleared when they
+    #: post in the thread again. It also keeps a reopened conversation from being closed again.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -43,7 +43,7 @@ from hubbub.inbox.models import (
 )
 from hubbub.inbox.sla import DEFAULT_WEEKLY, Schedule
 from hubbub.listening.models import TopicMatch
-from hubbub.posts.models import Author, Post
+from hubbub.posts.models import Author, Post, Tombstone
 from hubbub.store.dialect import json_list_contains
 
 OPEN_STATUSES = ("new", "open")
@@ -314,6 +314,119 @@ def due_reply_ids(
             .limit(limit)
         )
     )
+
+
+def customer_posts(session: Session, conversation_id: int) -> list[Post]:
+    """The customer's posts in the conversation (not ours), oldest first, deleted ones too."""
+    return list(
+        session.scalars(
+            select(Post)
+            .join(ConversationPost, ConversationPost.post_id == Post.id)
+            .where(
+                ConversationPost.conversation_id == conversation_id,
+                ConversationPost.ours.is_(False),
+            )
+            .order_by(Post.created_at, Post.id)
+        )
+    )
+
+
+def replies_to_deleted_posts(
+    session: Session, conversation_id: int, states: Sequence[str]
+) -> list[int]:
+    """Ids of the conversation's replies in ``states`` whose parent post is deleted."""
+    return list(
+        session.scalars(
+            select(OutboundReply.id)
+            .join(Post, Post.id == OutboundReply.in_reply_to_post_id)
+            .where(
+                OutboundReply.conversation_id == conversation_id,
+                OutboundReply.state.in_(states),
+                Post.deleted.is_(True),
+            )
+            .order_by(OutboundReply.id)
+        )
+    )
+
+
+def conversations_with_deleted_posts(
+    session: Session, workspace_id: int, statuses: Sequence[str], reply_states: Sequence[str]
+) -> list[int]:
+    """Conversations in ``statuses`` holding a deleted customer post, and conversations (any
+    status) with a reply in ``reply_states`` to a deleted post: where a delete may still need
+    handling. Read from those conversations and replies, never the whole history."""
+    deleted_customer_post = (
+        select(ConversationPost.id)
+        .join(Post, Post.id == ConversationPost.post_id)
+        .where(
+            ConversationPost.conversation_id == Conversation.id,
+            ConversationPost.ours.is_(False),
+            Post.deleted.is_(True),
+        )
+        .exists()
+    )
+    open_ones = set(
+        session.scalars(
+            select(Conversation.id).where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.status.in_(statuses),
+                deleted_customer_post,
+            )
+        )
+    )
+    unsent = set(
+        session.scalars(
+            select(OutboundReply.conversation_id)
+            .join(Post, Post.id == OutboundReply.in_reply_to_post_id)
+            .where(
+                OutboundReply.workspace_id == workspace_id,
+                OutboundReply.state.in_(reply_states),
+                Post.deleted.is_(True),
+            )
+        )
+    )
+    return sorted(open_ones | unsent)
+
+
+def last_tombstone_id(session: Session) -> int:
+    """The newest delete stored in any workspace (0 when none): where a worker starts."""
+    return int(session.scalar(select(func.max(Tombstone.id))) or 0)
+
+
+def conversations_with_deletes(
+    session: Session, workspace_id: int, after: int, limit: int
+) -> tuple[list[int], int]:
+    """Conversations holding a post deleted by one of the workspace's next ``limit`` deletes
+    (tombstones) after ``after``, and the id of the last of those deletes."""
+    ids = list(
+        session.scalars(
+            select(Tombstone.id)
+            .where(Tombstone.workspace_id == workspace_id, Tombstone.id > after)
+            .order_by(Tombstone.id)
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return [], after
+    found = session.scalars(
+        select(ConversationPost.conversation_id)
+        .distinct()
+        .join(Post, Post.id == ConversationPost.post_id)
+        .join(
+            Tombstone,
+            and_(
+                Tombstone.native_id == Post.native_id,
+                Tombstone.workspace_id == Post.workspace_id,
+                Tombstone.network == Post.network,
+            ),
+        )
+        .where(
+            Tombstone.workspace_id == workspace_id,
+            Tombstone.id > after,
+            Tombstone.id <= ids[-1],
+        )
+    )
+    return sorted(found), ids[-1]
 
 
 def attempts_of(session: Session, reply_id: int) -> list[ReplyAttempt]:

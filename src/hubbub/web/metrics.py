@@ -69,7 +69,7 @@ MAX_CUSTOM_DAYS = 400
 #: The columns of the all-topics table (one row per topic).
 HEADLINE = ("mentions", "unique_authors", "potential_reach", "engagement", "share_of_voice")
 FUNNEL_FIELDS = tuple(f.name for f in fields(FunnelMetrics) if f.name not in ("start", "end"))
-RESPONSE_FIELDS = ("conversations", "answered", "within_sla", "breached", "pending")
+RESPONSE_FIELDS = ("conversations", "answered", "within_sla", "breached", "withdrawn", "pending")
 CSV_HEADER = ("section", "group", "metric", "start", "end", "current", "previous", "change")
 RESPONSE_FIGURES = (*RESPONSE_FIELDS, "within_sla_share", "p50_minutes", "p90_minutes")
 NO_TOPIC = "(no topic)"  # the group of conversions that name no topic
