@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from hubbub.core.domains import is_top_level_domain
 from hubbub.enrich.terms import terms_of
 from hubbub.graph.communities import terms_of as community_terms
+from tests.support.data import shared_path
 
 CASES = [
     # Mastodon mentions have two parts: user and server.
@@ -24,10 +28,18 @@ CASES = [
     ("See WWW.Acme.io/skates and acme.com/launch", {"see"}),
     ("Write to support@acme.com please", {"write", "please"}),
     ("I moved to mastodon.social from fosstodon.org", {"moved"}),
+    # One dot and any top-level domain as the ending, country codes and newer ones alike.
+    ("Moved from mas.to to hachyderm.io, then icosahedron.website", {"moved"}),
+    ("Servers: toot.cat, goblin.camp, ieji.de or write.as!", {"servers"}),
+    ("Заходите на пример.рф сегодня", {"заходите", "сегодня"}),
     # Ordinary words stay words; hashtags stay terms.
     ("Rocket skates!!! #acme #BlackFriday", {"rocket", "skates", "#acme", "#blackfriday"}),
     ("The end.Then the wheels broke", {"end", "wheels", "broke"}),
     ("Mr.Smith loves skates", {"smith", "loves", "skates"}),
+    # A capitalised ending (a missing space) or one that is no TLD stays words.
+    ("Skates done.It works", {"skates", "done", "works"}),
+    ("Great skates this.morning", {"great", "skates", "morning"}),
+    ("Try skates.Tomorrow", {"try", "skates", "tomorrow"}),
 ]
 
 
@@ -38,8 +50,28 @@ def test_terms_leave_mentions_handles_and_links_whole(text: str, expected: set[s
 
 def test_handle_fragments_never_come_out() -> None:
     fragments = {"bsky", "social", "alice", "bob", "user", "server", "mastodon", "hachyderm"}
+    fragments |= {"mas", "icosahedron", "website", "toot", "cat", "goblin", "camp", "пример"}
     for text, _ in CASES:
         assert not terms_of(text) & fragments, text
+
+
+def test_real_server_names_written_bare_give_no_terms() -> None:
+    """Every Mastodon server of the recorded accounts, and every valid Bluesky handle of the
+    interop list with a lower-case ending, is a host when written alone in a post."""
+    mastodon = shared_path("mastodon", "recorded_responses")
+    hosts = {
+        acct.rsplit("@", 1)[1]
+        for path in mastodon.glob("*.yaml")
+        for acct in re.findall(r'"acct": *"([^"]+@[^"]+)"', path.read_text(encoding="utf-8"))
+    }
+    handles = shared_path("bluesky", "syntax", "handle_syntax_valid.txt")
+    for line in handles.read_text(encoding="utf-8").splitlines():
+        tld = line.rsplit(".", 1)[-1]
+        if line and not line.startswith("#") and tld.islower() and is_top_level_domain(tld):
+            hosts.add(line)
+    assert {"mas.to", "hachyderm.io", "icosahedron.website", "toot.cat", "ieji.de"} <= hosts
+    for host in sorted(hosts):
+        assert terms_of(f"Skates on {host}, today") == {"skates"}, host
 
 
 def test_community_labels_read_words_the_same_way() -> None:
@@ -49,3 +81,5 @@ def test_community_labels_read_words_the_same_way() -> None:
         "skates",
     ]
     assert community_terms("follow alice.bsky.social at acme.com/launch") == ["follow"]
+    # The case of the ending is read before lower-casing: "Sunday.So" is not a host.
+    assert community_terms("Skates on Sunday.So fast") == ["skates", "sunday", "fast"]

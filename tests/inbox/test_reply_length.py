@@ -56,6 +56,7 @@ def test_the_link_ends_where_mastodon_ends_it() -> None:
     [
         "ahttps://acme.com/" + "a" * 40,  # a letter just before: no link to Mastodon
         "https://shop.example/" + "a" * 40,  # no top-level domain Mastodon knows
+        "https://shop.morning/" + "a" * 40,
         "https://127.0.0.1/" + "a" * 40,  # an address, no domain
         "https://acme.com/?" + "a" * 4100,  # longer than twitter-text's 4096
         "acme.com/" + "a" * 40,  # no scheme

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from hubbub.core.domains import is_top_level_domain
+
 _STOPWORD_TEXT = """
     a about above after again against all also am an and any are aren't as at be because been
     before being below between both but by can can't cannot could couldn't did didn't do does
@@ -63,21 +65,28 @@ _LINK = re.compile(r"\b[a-z][a-z0-9+.\-]*://\S+|\bwww\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w.+\-])[\w.+\-]*@[\w\-]+(?:[.@][\w\-]+)*")
 """Mentions and handles whole: ``@alice.bsky.social``, ``@user@server.social`` (Mastodon's
 two parts), and the same without the leading ``@`` or as an e-mail address."""
-_TLDS = (
-    "com|net|org|io|social|app|dev|co|uk|de|fr|eu|ai|xyz|online|site|info|edu|gov|blog|news"
-    "|tech|cloud|space|zone|town|party|exchange|community|art"
-)
 _LABEL = r"[^\W_][\w\-]*"
+_ENDING = r"(?:xn--[a-z\d\-]+|[^\W\d_]{2,})"  # a top-level domain in punycode or letters
 _HOST = re.compile(
     rf"(?<![\w.@/#])(?:"
-    rf"(?:{_LABEL}\.)+[^\W\d_]{{2,}}/\S*"  # a host with a path: acme.com/launch
-    rf"|(?:{_LABEL}\.){{2,}}[^\W\d_]{{2,}}\b"  # two dots or more: alice.bsky.social
-    rf"|{_LABEL}\.(?:{_TLDS})\b"  # one dot, a common ending: mastodon.social
-    rf")",
-    re.IGNORECASE,
+    rf"(?:{_LABEL}\.)+{_ENDING}/\S*"  # a host with a path: acme.com/launch
+    rf"|(?:{_LABEL}\.){{2,}}{_ENDING}\b"  # two dots or more: alice.bsky.social
+    rf"|{_LABEL}\.(?P<tld>{_ENDING})\b"  # one dot: a host if the ending is a TLD
+    rf")"
 )
-"""Bare host names and links without a scheme. Two words joined by one dot and an unknown
-ending (``end.Then``, a missing space) stay words."""
+"""Bare host names and links without a scheme. With one dot and no path the ending must be a
+top-level domain written in lower case (``mas.to``, ``hachyderm.io``, ``icosahedron.website``):
+two words joined by a missing space (``end.Then``, ``great.Thanks``) mostly start the second
+with a capital or end in a word that is no TLD (``this.morning``), and stay words."""
+
+
+def _blank_host(match: re.Match[str]) -> str:
+    tld = match.group("tld")
+    if tld is not None and (tld != tld.lower() or not is_top_level_domain(tld)):
+        return match.group(0)  # one dot, no TLD ending: two words
+    return " "
+
+
 _TOKEN = re.compile(r"#\w+|[^\W\d_][\w'’]*[^\W_]|[^\W\d_]", re.UNICODE)
 MIN_TERM_CHARS = 3
 
@@ -91,7 +100,7 @@ def strip_links_and_handles(text: str) -> str:
         text = _LINK.sub(" ", text)
     if "@" in text:
         text = _MENTION.sub(" ", text)
-    return _HOST.sub(" ", text) if "." in text else text
+    return _HOST.sub(_blank_host, text) if "." in text else text
 
 
 def terms_of(text: str, hashtags: tuple[str, ...] = ()) -> set[str]:

@@ -34,6 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
+from hubbub.core.domains import is_top_level_domain
 from hubbub.core.errors import HubbubError, RateLimited, TransientError, UnsafeURL
 from hubbub.inbox import actions, queries
 from hubbub.inbox.delivery import Outcome, ReplyJob
@@ -241,9 +242,6 @@ _URL_HEAD = regex.compile(
     r"(?::[0-9]+)?",
     regex.IGNORECASE,
 )
-# Names that are no top-level domain (RFC 2606, RFC 6761): twitter-text's list has none of
-# them, so Mastodon counts such a link whole, and so do we.
-_RESERVED_TLDS = frozenset({"example", "invalid", "local", "localhost", "test"})
 _PATH_CHAR = r"[^\s<>()?]"
 _PATH = regex.compile(
     rf"/(?:{_PATH_CHAR}|\((?:{_PATH_CHAR}+|{_PATH_CHAR}*\({_PATH_CHAR}+\){_PATH_CHAR}*)\))*+"
@@ -275,7 +273,7 @@ _MENTION_END = regex.compile(
 
 def _url_end(text: str, head: regex.Match[str]) -> int | None:
     """Where the link starting at ``head`` ends, or None when Mastodon sees no link there."""
-    if head["tld"].lower() in _RESERVED_TLDS:
+    if not is_top_level_domain(head["tld"]):  # twitter-text knows only real endings
         return None
     end = head.end()
     path = _PATH.match(text, end)
