@@ -12,6 +12,7 @@ from hubbub.core.errors import Rejected
 from hubbub.graph.actions import catch_up
 from hubbub.graph.campaign import plan_campaign
 from hubbub.graph.cascades import stored_cascade
+from hubbub.graph.communities import find_communities
 from hubbub.graph.influencers import rank_from_posts, rank_influencers, rank_stored
 from hubbub.graph.interactions import interaction_graph
 from hubbub.graph.queries import find_author
@@ -20,7 +21,7 @@ from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
 from hubbub.workspaces.queries import OwnAccounts, own_accounts
-from tests.graph.posts import AMIRA, conversation, post_ids, store
+from tests.graph.posts import AMIRA, BRUNO, conversation, post_ids, store
 from tests.graph.test_campaign import audience
 from tests.support.factories import BASE_TIME
 
@@ -128,3 +129,28 @@ def test_seed_picks_leave_the_own_account_out(
         with pytest.raises(Rejected, match="own accounts") as caught:
             plan_campaign(session, workspace_id, k=1, mc_runs=0, force=[amira.id])
         assert caught.value.code == "own_account"
+
+
+def test_community_cards_name_the_own_accounts_among_their_members(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    store(engine, workspace_id, conversation())
+    with Session(engine) as session:
+        before = find_communities(session, workspace_id, as_of=AS_OF, top=1)
+    assert before and all(c.own_members == [] for c in before)
+    assert AMIRA_HANDLE in {m for c in before for m in c.members}
+
+    # Registered by handle (another id form, other case); Bruno is listed only if he is ours.
+    _register(engine, settings, workspace_id, "did:plc:brand-other-form", "@AMIRA.bsky.social")
+    with Session(engine) as session:
+        found = find_communities(session, workspace_id, as_of=AS_OF, top=1)
+    ours = [c for c in found if c.own_members]
+    assert len(ours) == 1 and ours[0].own_members == [AMIRA_HANDLE]
+    assert ours[0].as_dict()["own_accounts"] == [AMIRA_HANDLE]
+    _register(engine, settings, workspace_id, BRUNO, "bruno.bsky.social")
+    with Session(engine) as session:
+        found = find_communities(session, workspace_id, as_of=AS_OF, top=1)
+    owned = {m for c in found for m in c.own_members}
+    assert owned == {AMIRA_HANDLE, "bruno.bsky.social"}
+    # Own members are named even when they are not among the representatives (top=1).
+    assert any(set(c.own_members) - set(c.members) for c in found)

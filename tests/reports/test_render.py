@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from hubbub.inbox.actions import add_account
 from hubbub.listening.actions import add_topic, get_topic
 from hubbub.listening.dashboard import share_of_voice
 from hubbub.reports.render import (
@@ -214,3 +215,28 @@ def test_share_of_voice_means_what_the_dashboard_and_funnel_mean(
     html = render_html(report)
     assert "<b>55.6%</b>skates vs competitors" in html
     assert "<th>share of this report&#39;s mentions</th>" in html
+
+
+def test_own_accounts_are_marked_in_the_top_authors(
+    engine: Engine, settings: Settings, loaded: Loaded
+) -> None:
+    """As on the topic dashboard: listed, marked "your account" (by id, or by handle in any
+    case), in the table the exports hold and as a badge in the HTML and PDF."""
+    with transaction(engine) as session:
+        add_account(
+            session, settings, loaded.workspace_id, "bluesky", "did:plc:x", "@Bruno.Bsky.Social"
+        )
+    report = _report(engine, loaded.workspace_id)
+    table = next(t for t in report.tables() if t.name == "top_authors")
+    assert table.headers[-1] == "own"
+    marked = {row[0]: row[-1] for row in table.rows}
+    assert marked == {
+        "amira.bsky.social": None,
+        "bruno.bsky.social": "your account",
+        "chen@mastodon.example": None,
+    }
+    html = render_html(report)
+    section = html.split('id="section-top_authors"')[1].split("</section>")[0]
+    assert section.count('<span class="badge own">your account</span>') == 1
+    assert "bruno.bsky.social" in section.split("your account")[0].rsplit("<tr>", 1)[1]
+    assert render_pdf(report).startswith(b"%PDF-")

@@ -117,3 +117,31 @@ def test_without_own_accounts_no_author_is_marked(
     summary = _summary(client, token)
     assert "amira.example" in summary and not any(summary.values())
     assert "amira.example" in influencer_rows(client.get("/w/acme/influencers").text)
+
+
+def _community_badges(html: str) -> dict[str, bool]:
+    """handle → whether it carries the "your account" badge on a community card."""
+    found: dict[str, bool] = {}
+    for card in html.split('class="card community"')[1:]:
+        for dd in card.split('<dd class="handle">')[1:]:
+            for entry in dd.split("</dd>")[0].split(", "):
+                handle = entry.split(" <span", 1)[0].strip()
+                found[handle] = found.get(handle, False) or "your account" in entry
+    return found
+
+
+def test_own_account_is_marked_on_its_community_card(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int, token: str
+) -> None:
+    before = _community_badges(client.get("/w/acme/communities").text)
+    assert "amira.example" in before and not any(before.values())
+    with transaction(engine) as session:
+        other = ensure_workspace(session, "globex", "Globex").id
+    _register(engine, settings, other, "did:plc:bruno", "bruno.example")
+    _register(engine, settings, workspace_id, "did:plc:brand-account", "@Amira.Example")
+
+    page = client.get("/w/acme/communities")
+    assert page.status_code == 200
+    marked = _community_badges(page.text)  # the cached cards were recomputed
+    assert [handle for handle, own in marked.items() if own] == ["amira.example"]
+    assert "bruno.example" in marked

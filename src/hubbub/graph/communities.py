@@ -32,6 +32,7 @@ from hubbub.graph.interactions import (
     load_input,
     stored_graph,
 )
+from hubbub.workspaces.queries import own_accounts
 
 WORD = re.compile(r"[^\W\d_][\w'’-]{2,}", re.UNICODE)
 HASHTAG = re.compile(r"#\w+")
@@ -58,6 +59,9 @@ class Community:
     size: int
     members: list[str] = field(default_factory=list)
     """Representative authors (handles), most central first."""
+    own_members: list[str] = field(default_factory=list)
+    """The workspace's own accounts among all the members (`own_accounts`), most central
+    first: marked "your account" on the card, as in the dashboard's top authors."""
     hashtags: list[tuple[str, int]] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     languages: list[tuple[str, int]] = field(default_factory=list)
@@ -75,6 +79,7 @@ class Community:
             "size": self.size,
             "posts": self.posts,
             "representative_authors": self.members,
+            "own_accounts": self.own_members,
             "top_hashtags": [{"tag": t, "posts": n} for t, n in self.hashtags],
             "top_terms": self.terms,
             "languages": [{"lang": lang, "posts": n} for lang, n in self.languages],
@@ -87,7 +92,7 @@ class Community:
 def terms_of(text: str) -> list[str]:
     """Lower-case words of three letters or more, without links, @handles, #tags (counted on
     their own), stopwords; links and handles are blanked as for the top terms."""
-    cleaned = HASHTAG.sub(" ", strip_links_and_handles(text.lower()))
+    cleaned = HASHTAG.sub(" ", strip_links_and_handles(text).lower())
     return [w for w in WORD.findall(cleaned) if w not in STOPWORDS]
 
 
@@ -163,6 +168,7 @@ def find_communities(
         if node is not None:
             per_node_posts.setdefault(node, []).append(index)
 
+    own = own_accounts(session, workspace_id)
     group_of = {node: g for g, members in enumerate(groups) for node in members}
     internal: dict[int, float] = {}
     for (u, v), edge in graph.edges.items():
@@ -192,6 +198,12 @@ def find_communities(
         )
         community.internal_weight = internal.get(number - 1, 0.0)
         community.members = [graph.nodes[i].label for i in central[:top]]
+        if own:
+            community.own_members = [
+                graph.nodes[i].label
+                for i in central
+                if own.owns(graph.nodes[i].key[0], graph.nodes[i].key[1], graph.nodes[i].handle)
+            ]
         community.hashtags = hashtags.most_common(top)
         community.languages = languages.most_common(top)
         community.active_hours_utc = sorted(h for h, _ in hours.most_common(3))

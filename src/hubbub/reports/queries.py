@@ -19,6 +19,7 @@ from hubbub.inbox.models import Conversation
 from hubbub.listening.models import HourlyRollup, Topic, TopicMatch
 from hubbub.posts.models import Author, Post
 from hubbub.reports.models import ReportRun, ReportSchedule
+from hubbub.workspaces.queries import own_accounts
 
 
 def schedules(session: Session, workspace_id: int) -> list[ReportSchedule]:
@@ -185,6 +186,9 @@ class TopAuthor:
     author: Author
     mentions: int
     engagement: int
+    own: bool = False
+    """One of the workspace's own accounts (`hubbub.workspaces.queries.own_accounts`): listed,
+    marked "your account", as on the topic dashboard."""
 
 
 def distinct_posts(
@@ -218,7 +222,8 @@ def top_authors(
     end: datetime,
     limit: int = 10,
 ) -> list[TopAuthor]:
-    """Authors with the most matched posts in the period (then most followers)."""
+    """Authors with the most matched posts in the period (then most followers); the
+    workspace's own accounts stay in, marked ``own``."""
     if not topics:
         return []
     matched = (
@@ -241,7 +246,16 @@ def top_authors(
         .order_by(mentions.desc(), func.coalesce(Author.followers, 0).desc(), Author.id)
         .limit(limit)
     ).all()
-    return [TopAuthor(author, int(count), int(score or 0)) for author, count, score in rows]
+    own = own_accounts(session, workspace_id) if rows else None
+    return [
+        TopAuthor(
+            author,
+            int(count),
+            int(score or 0),
+            own is not None and own.owns(author.network, author.native_id, author.handle),
+        )
+        for author, count, score in rows
+    ]
 
 
 def conversations_by_status(

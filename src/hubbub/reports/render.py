@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 from hubbub.core.clock import utcnow
 from hubbub.reports import queries
 from hubbub.reports.schedule import period_label
-from hubbub.reports.sections import SECTIONS, Cell, ReportScope, SectionResult, Table, ordered
+from hubbub.reports.sections import (
+    SECTIONS,
+    Badge,
+    Cell,
+    ReportScope,
+    SectionResult,
+    Table,
+    ordered,
+)
 from hubbub.workspaces.models import Workspace
 
 FORMATS = ("pdf", "html", "xlsx", "csv")
@@ -108,6 +116,7 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.filters["cell"] = _cell
+_environment.tests["badge"] = lambda value: isinstance(value, Badge)
 
 
 def render_html(report: Report) -> str:

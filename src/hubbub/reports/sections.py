@@ -26,6 +26,17 @@ from hubbub.reports import queries
 from hubbub.reports.charts import SENTIMENT_COLOURS, colour, line_chart, stacked_bars
 
 Cell = str | int | float | None
+
+
+class Badge(str):
+    """A text cell the HTML and PDF show as a badge (the exports hold its text)."""
+
+    __slots__ = ()
+
+
+YOUR_ACCOUNT = Badge("your account")
+"""The mark of the workspace's own accounts, worded as on the topic dashboard."""
+
 SENTIMENTS = ("positive", "neutral", "negative")
 
 
@@ -344,6 +355,7 @@ def top_authors(session: Session, scope: ReportScope) -> SectionResult:
             a.mentions,
             a.author.followers,
             a.engagement,
+            YOUR_ACCOUNT if a.own else None,
         ]
         for a in found
     ]
@@ -352,7 +364,7 @@ def top_authors(session: Session, scope: ReportScope) -> SectionResult:
         Table(
             "top_authors",
             "Top authors by mentions",
-            ["author", "network", "mentions", "followers", "engagement"],
+            ["author", "network", "mentions", "followers", "engagement", "own"],
             rows,
         )
     ]
