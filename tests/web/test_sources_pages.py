@@ -3,12 +3,16 @@ pausing, re-keying and removing for admins, with credentials stored encrypted an
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import socket
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from markupsafe import escape
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -17,13 +21,16 @@ from hubbub.accounts.permissions import Role
 from hubbub.core.clock import utcnow
 from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
+from hubbub.sources.actions import add_source
 from hubbub.sources.ingest import Ingestor, Target
-from hubbub.sources.models import Source
+from hubbub.sources.listener import Listener
+from hubbub.sources.models import DeadLetter, Source
 from hubbub.sources.secrets import decrypt_credentials
 from hubbub.store.engine import transaction
 from hubbub.web.auth import SESSION_COOKIE
 from hubbub.workspaces.actions import ensure_workspace
 from tests.support.factories import jsonl_event
+from tests.support.http import Reply, serve
 from tests.web.conftest import csrf_token, member, session_cookie
 
 pytestmark = pytest.mark.db
@@ -272,3 +279,85 @@ def test_an_admin_adds_and_removes_a_reply_account_with_its_secret_kept_encrypte
     with Session(engine) as session:
         assert accounts(session, workspace_id) == []
     assert len(_audit(engine, "inbox.account.remove")) == 1
+
+
+def test_a_running_listener_stores_each_failure_once_and_the_page_shows_it(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    """A feed refused for good (404, 410) keeps the precise error its failed fetch stored, at
+    that fetch's time, however often the connector retries and logs it; a server that does not
+    answer and a name that does not resolve show what the connector logged."""
+    settings = settings.model_copy(update={"source_rescan_seconds": 0.1})
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    port = closed.getsockname()[1]
+    fast = {"interval_seconds": 0.05, "max_backoff_seconds": 0.2}  # retries while we watch
+    with serve({"/gone": Reply(404, b"no"), "/withdrawn": Reply(410, b"no")}) as server:
+        urls = {
+            "gone": f"{server.base}/gone",
+            "withdrawn": f"{server.base}/withdrawn",
+            "down": f"http://127.0.0.1:{port}/feed.xml",
+            "nowhere": "http://feeds.hubbub-test.invalid/feed.xml",
+        }
+        with transaction(engine) as session:
+            ids = {
+                name: add_source(
+                    session,
+                    settings,
+                    workspace_id,
+                    "rss",
+                    name,
+                    {"url": url, **(fast if name != "nowhere" else {})},
+                    {},
+                ).id
+                for name, url in urls.items()
+            }
+
+        def stored() -> dict[str, tuple[str | None, datetime | None]]:
+            with Session(engine) as session:
+                return {
+                    name: (source.last_error, source.last_error_at)
+                    for name, source_id in ids.items()
+                    for source in [session.get_one(Source, source_id)]
+                }
+
+        async def scenario() -> dict[str, tuple[str | None, datetime | None]]:
+            listener = Listener(engine, settings, workspace_id=None)
+            stop = asyncio.Event()
+            runner = asyncio.create_task(listener.run(stop))
+            deadline = time.monotonic() + 15
+            while not all(error for error, _ in stored().values()):
+                assert time.monotonic() < deadline, stored()
+                await asyncio.sleep(0.05)
+            first = stored()
+            await asyncio.sleep(1.0)  # many retries, each logged, and ten rescans
+            stop.set()
+            await asyncio.wait_for(runner, 10)
+            return first
+
+        try:
+            first = asyncio.run(scenario())
+        finally:
+            closed.close()
+        retried = sum(path.startswith("/gone") for path, _ in server.requests)
+    assert retried > 2
+    last = stored()
+    with Session(engine) as session:
+        letters = {
+            letter.source_id: letter
+            for letter in session.scalars(
+                select(DeadLetter).where(DeadLetter.source_id.in_(ids.values()))
+            )
+        }
+    for name, status in (("gone", 404), ("withdrawn", 410)):
+        assert last[name] == first[name]
+        assert last[name][0] == f"http_status: HTTP {status} from {urls[name]}"
+        assert last[name][1] == letters[ids[name]].received_at  # when the fetch was stored
+    assert f"cannot reach http://127.0.0.1:{port}/feed.xml" in (last["down"][0] or "")
+    assert "cannot resolve feeds.hubbub-test.invalid" in (last["nowhere"][0] or "")
+
+    page = client.get("/w/acme/sources").text
+    for name, source_id in ids.items():
+        card = page.split(f'id="source-{source_id}"', 1)[1].split("</li>", 1)[0]
+        shown = card.split('<span class="error-text">', 1)[1].split("</span>", 1)[0]
+        assert shown == escape(last[name][0] or ""), name

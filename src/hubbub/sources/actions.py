@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
@@ -153,11 +154,19 @@ def replace_credentials(
     return source
 
 
-def record_source_error(session: Session, source_id: int, message: str) -> None:
+def record_source_error(
+    session: Session, source_id: int, message: str, at: datetime | None = None
+) -> None:
+    """Store ``message`` as the source's last error, that happened ``at`` (default now); an
+    error older than the one stored (a log line read at a later rescan) does not replace it."""
     source = session.get(Source, source_id)
-    if source is not None:
-        source.last_error = message[:2000]
-        source.last_error_at = utcnow()
+    if source is None:
+        return
+    at = at or utcnow()
+    if source.last_error_at is not None and source.last_error_at > at:
+        return
+    source.last_error = message[:2000]
+    source.last_error_at = at
 
 
 def replay_dead_letter(ingestor: Ingestor, dead_letter_id: int) -> tuple[str, IngestResult | None]:

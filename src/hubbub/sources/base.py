@@ -30,6 +30,18 @@ Normaliser = Callable[[RawEvent], list[Item]]
 normalisers: Registry[Normaliser] = Registry("format")
 
 
+REPORTED = {"hubbub_reported": True}
+"""``extra`` of a connector's log line that restates a failed fetch it also yields as an event
+without bytes (``meta["error"]``): the ingest stores that event as the source's last error,
+precise and at its time, so the listener leaves the log line out of it (it still shows in the
+log and on ``hubbub listen``'s status line)."""
+
+
+def is_reported(record: logging.LogRecord) -> bool:
+    """Whether a log line was logged with :data:`REPORTED`."""
+    return bool(getattr(record, "hubbub_reported", False))
+
+
 @dataclass
 class SourceContext:
     """What a running connector gets from its host: settings, secrets, a logger."""

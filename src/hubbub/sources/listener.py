@@ -4,7 +4,10 @@ Each source runs as its own task. A batch is acknowledged (the connector asked f
 after the ingest transaction that stores it and its cursor has committed. A connector that
 fails is restarted from the stored cursor after a jittered backoff; its error is kept on the
 source row for the UI and ``hubbub source list``, and so is the last warning a connector logs
-while it retries by itself (a server that does not answer, a name that does not resolve).
+while it retries by itself (a server that does not answer, a name that does not resolve). A
+fetch refused for good is stored by the ingest, from the event the connector yields for it;
+the log lines restating it (``REPORTED``) are left out, so the source keeps that first,
+precise error and its time.
 
 The set of sources is read again every ``source_rescan_seconds``: a source added, changed
 (settings or credentials), disabled or removed — from the web app or the CLI — is started,
@@ -18,7 +21,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from pydantic import BaseModel
@@ -30,7 +33,7 @@ from hubbub.core.items import RawEvent
 from hubbub.settings import Settings
 from hubbub.sources.actions import record_source_error
 from hubbub.sources.backoff import Backoff
-from hubbub.sources.base import Connector, SourceContext, connectors
+from hubbub.sources.base import Connector, SourceContext, connectors, is_reported
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.models import Source
 from hubbub.sources.secrets import decrypt_credentials
@@ -84,22 +87,35 @@ class ListenStats:
         return max(0.0, (utcnow() - self.newest_event_at).total_seconds())
 
 
+@dataclass(frozen=True)
+class _Problem:
+    message: str
+    at: datetime
+    reported: bool
+    """The connector also yielded it as a failed fetch, which the ingest stored (``REPORTED``)."""
+
+
 class _LastProblem(logging.Handler):
     """The newest warning or error a running connector logged (a fetch that failed, a lost
     connection), so a source failing over and over shows it in its health, not just in the
-    log: the listener stores it as the source's last error at each rescan."""
+    log: the listener stores it as the source's last error at each rescan, with the time it
+    was logged — unless it restates a failed fetch the ingest already stored."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self._message: str | None = None
+        self._problem: _Problem | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._message = record.getMessage()[:2000]
+        self._problem = _Problem(
+            record.getMessage()[:2000],
+            datetime.fromtimestamp(record.created, UTC),
+            is_reported(record),
+        )
 
-    def take(self) -> str | None:
-        """The message logged since the last call, if any."""
-        message, self._message = self._message, None
-        return message
+    def take(self) -> _Problem | None:
+        """The problem logged since the last call, if any."""
+        problem, self._problem = self._problem, None
+        return problem
 
 
 def _signature(source: Source) -> tuple[str, str, str | None]:
@@ -181,14 +197,17 @@ class Listener:
     async def _record_problems(self) -> None:
         """Store what each source's connector last complained of, once per rescan at most."""
         for source_id, (name, problems) in list(self._problems.items()):
-            message = problems.take()
-            if message is not None:
-                self.stats.errors[name] = message
-                await asyncio.to_thread(self._record_error, source_id, message)
+            problem = problems.take()
+            if problem is not None:
+                self.stats.errors[name] = problem.message
+                if not problem.reported:  # the ingest stored that one, precisely
+                    await asyncio.to_thread(
+                        self._record_error, source_id, problem.message, problem.at
+                    )
 
-    def _record_error(self, source_id: int, message: str) -> None:
+    def _record_error(self, source_id: int, message: str, at: datetime) -> None:
         with transaction(self.engine) as session:
-            record_source_error(session, source_id, message)
+            record_source_error(session, source_id, message, at)
 
     def _cursor(self, source_id: int) -> str | None:
         with Session(self.engine) as session:

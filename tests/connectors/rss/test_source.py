@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hubbub.connectors.rss.source import RssConfig, RssConnector
 from hubbub.core.errors import Rejected
 from hubbub.core.items import PostItem, RawEvent
 from hubbub.settings import Settings
-from hubbub.sources.base import SourceContext, connectors, normalisers
+from hubbub.sources.base import SourceContext, connectors, is_reported, normalisers
 from tests.connectors.rss.feedserver import FeedServer, Reply, feed_server, run_until
 from tests.support.data import shared_path
 
@@ -253,6 +254,27 @@ def test_4xx_is_reported_once_per_streak(server: FeedServer, local_settings: Set
     assert "404" in rejected.meta["detail"]
     assert posts(good)
     assert len(server.hits("/feed")) >= 5
+
+
+def test_a_refusal_after_another_problem_is_reported_again(
+    server: FeedServer, local_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The listener stores the reported refusal as the source's last error and leaves out the
+    log lines restating it (marked ``REPORTED``), so after a server error in between the 404
+    is reported again: the source must not keep showing the 502."""
+    replies = [Reply(b"gone", status=404)] * 2 + [Reply(b"oops", status=502)]
+    url = server.script("/feed", *replies, Reply(b"gone", status=404))
+    with caplog.at_level(logging.WARNING):
+        batches = run_until(
+            connector(local_settings, url, max_backoff_seconds=0.1), None, lambda b: len(b) >= 2
+        )
+    assert [e.meta["error"] for e in events(batches)[:2]] == ["http_status", "http_status"]
+    marked = {
+        ("404" if "404" in r.getMessage() else "502"): is_reported(r)
+        for r in caplog.records
+        if r.name == "hubbub.sources"
+    }
+    assert marked == {"404": True, "502": False}
 
 
 def test_html_page_is_rejected_with_a_reason(server: FeedServer, local_settings: Settings) -> None:

@@ -27,7 +27,7 @@ from hubbub.core.clock import utcnow
 from hubbub.core.errors import RateLimited, Rejected, TransientError, UnsafeURL
 from hubbub.core.items import RawEvent
 from hubbub.sources.backoff import Backoff
-from hubbub.sources.base import Connector, connectors
+from hubbub.sources.base import REPORTED, Connector, connectors
 from hubbub.sources.net import SafeHTTP
 
 MIN_INTERVAL_SECONDS = 60.0
@@ -195,6 +195,7 @@ class RssConnector(Connector):
                     reported = None
                 except RateLimited as exc:
                     reachable = False
+                    reported = None  # another problem: a refusal after it is reported again
                     wait = min(exc.retry_after, RETRY_AFTER_CEILING_SECONDS)
                     delay = max(wait, backoff.next_delay())
                     self.ctx.log.warning(
@@ -202,11 +203,14 @@ class RssConnector(Connector):
                     )
                 except TransientError as exc:
                     reachable = False
+                    reported = None
                     delay = backoff.next_delay()
                     self.ctx.log.warning("rss %s: %s; next try in %.2fs", config.url, exc, delay)
                 except _UnusableError as exc:
                     delay = backoff.next_delay()
-                    self.ctx.log.error("rss %s: %s; next try in %.2fs", config.url, exc, delay)
+                    self.ctx.log.error(
+                        "rss %s: %s; next try in %.2fs", config.url, exc, delay, extra=REPORTED
+                    )
                     if reported != exc.code:
                         batch.append(self._rejected_event(state.main, state, exc))
                     reported = exc.code
@@ -284,7 +288,7 @@ class RssConnector(Connector):
                 self.ctx.log.warning("rss comment feed %s: %s", target.url, exc)
                 continue
             except _UnusableError as exc:
-                self.ctx.log.error("rss comment feed %s: %s", target.url, exc)
+                self.ctx.log.error("rss comment feed %s: %s", target.url, exc, extra=REPORTED)
                 if target.sha256 != f"rejected:{exc.code}":
                     target.sha256 = f"rejected:{exc.code}"
                     events.append(self._rejected_event(target, state, exc))
