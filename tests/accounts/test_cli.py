@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from hubbub.accounts.models import ApiToken, User
 from hubbub.accounts.queries import token_for_bearer
 from hubbub.accounts.security import verify_password
-from hubbub.cli.app import app
-from hubbub.settings import get_settings
+from tests.support.cli import Invoke, hubbub_cli
 
-Invoke = Callable[..., Result]
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("init")
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(db_url, tmp_path / "home", monkeypatch) as invoke:
+        yield invoke
 
 
 def _users(db_url: str) -> list[User]:

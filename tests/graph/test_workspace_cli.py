@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import igraph
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner, Result
 
-from hubbub.cli.app import app
-from hubbub.settings import get_settings
 from tests.graph.posts import AMIRA, BRUNO, conversation, post_ids, store
+from tests.support.cli import Invoke, hubbub_cli
 from tests.support.factories import example_post
-
-Invoke = Callable[..., Result]
 
 
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "250")
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(
+        db_url, tmp_path / "home", monkeypatch, init=False, env={"COLUMNS": "250"}
+    ) as invoke:
+        yield invoke
 
 
 def test_export_both_formats(

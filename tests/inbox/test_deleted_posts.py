@@ -12,7 +12,7 @@ Monday 10:00.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,15 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner, Result
 
 from hubbub.accounts.models import AuditEntry
-from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.core.items import RawEvent
 from hubbub.inbox import actions, queries
 from hubbub.inbox.metrics import response_metrics
 from hubbub.inbox.models import Conversation, Note, OutboundReply
 from hubbub.inbox.outbound import send_reply
-from hubbub.settings import Settings, get_settings
+from hubbub.settings import Settings
 from hubbub.sources.ingest import Ingestor, Target
 from hubbub.store.engine import make_engine, transaction
 from hubbub.webhooks.actions import add_endpoint
@@ -46,6 +44,7 @@ from tests.inbox.conftest import (
     store,
 )
 from tests.inbox.servers import mastodon_server
+from tests.support.cli import Invoke, hubbub_cli
 from tests.support.factories import BASE_TIME, PERSONAS, example_post, jsonl_line
 
 COMPLAINT = "my Acme skates broke after one day and support ignores me, terrible"
@@ -303,24 +302,10 @@ def test_a_thread_stays_open_while_the_customer_still_has_a_post_up(
         assert "all 2 of their posts" in queries.notes_of(session, conversation_id)[-1].body
 
 
-Invoke = Callable[..., Result]
-
-
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result
-
-    invoke("init")
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(db_url, tmp_path / "home", monkeypatch) as invoke:
+        yield invoke
 
 
 def test_a_delete_imported_with_hubbub_import_resolves_the_conversation(

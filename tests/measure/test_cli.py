@@ -3,36 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from hubbub.cli.app import app
 from hubbub.core.clock import utcnow
 from hubbub.measure.forecast import quarter_bounds, quarter_of
-from hubbub.settings import get_settings
-
-Invoke = Callable[..., Result]
+from tests.support.cli import Invoke, hubbub_cli
+from tests.support.terminal import at_columns, fits
 
 
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("init")
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(db_url, tmp_path / "home", monkeypatch) as invoke:
+        yield invoke
 
 
 def test_goals_add_list_remove(hubbub: Invoke) -> None:
@@ -142,3 +128,21 @@ def test_conversions_import_is_idempotent_and_says_why_rows_are_refused(
         assert actual["roi"] == pytest.approx(0.575) and actual["other_currencies"] == {"USD": 1}
     else:  # the first day of a quarter: yesterday's orders belong to the last one
         assert actual is None
+
+
+def test_goals_and_business_case_fit_80_columns(hubbub: Invoke) -> None:
+    topic = "competitor-skates-emea-social-launch"  # 36 characters
+    hubbub("topic", "add", topic, '"rocket skates"')
+    hubbub("goals", "add", "mentions", "125000", "--topic", topic, "--quarter", "2026-Q4")
+    hubbub("goals", "add", "within_sla_share", "0.9", "--quarter", "2026-Q4")
+    narrow = fits(at_columns(80, "goals", "list"))
+    assert "within_sla_share" in narrow and "90.0%" in narrow and "125,000" in narrow
+    assert topic not in narrow and "competitor-" in narrow and "…" in narrow
+    assert "left out at this width: quarter" in narrow
+    wide = at_columns(250, "goals", "list")
+    assert topic in wide and "2026-Q4" in wide and "forecast" in wide and "left out" not in wide
+
+    hubbub("business-case", "set", "--costs", "1250000", "--reach", "48000000",
+           "--click-rate", "0.02", "--conversion-rate", "0.03", "--order-value", "80")  # fmt: skip
+    shown = fits(at_columns(80, "business-case", "show"))
+    assert "measured potential reach, quarter so far" in shown and "1,250,000.00 EUR" in shown

@@ -4,37 +4,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner, Result
 
-from hubbub.cli.app import app
 from hubbub.settings import Settings, get_settings
 from hubbub.store.engine import make_engine
 from hubbub.workspaces.access import open_store
 from tests.reports.conftest import Mailbox, load_week
-
-Invoke = Callable[..., Result]
+from tests.support.cli import Invoke, hubbub_cli
+from tests.support.terminal import at_columns, fits
 
 
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("init")
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(db_url, tmp_path / "home", monkeypatch) as invoke:
+        yield invoke
 
 
 @pytest.fixture
@@ -107,3 +94,22 @@ def test_schedules_and_send_due(
     hubbub("report", "schedule", "remove", "1")
     assert "Digest" not in hubbub("report", "schedule", "list").output
     hubbub("report", "schedule", "remove", "1", code=1)
+
+
+def test_schedules_fit_80_columns(hubbub: Invoke) -> None:
+    recipient = "marketing-leadership-weekly-digest@acme-rocket-skates.example"
+    hubbub("topic", "add", "skates", '"rocket skates"')
+    hubbub("report", "schedule", "add", "Weekly digest for the leadership team", "--to", recipient,
+           "--to", "boss@acme.example", "--topic", "skates", "--timezone", "America/Argentina/Buenos_Aires")  # fmt: skip
+    narrow = fits(at_columns(80, "report", "schedule", "list"))
+    assert "week" in narrow and "skates" in narrow and "…" in narrow
+    assert recipient not in narrow.replace("\n", "")
+    wide = at_columns(320, "report", "schedule", "list")
+    for value in (
+        recipient,
+        "Weekly digest for the leadership team",
+        "Buenos_Aires",
+        "top_authors",
+    ):
+        assert value in wide
+    assert "left out" not in wide

@@ -8,16 +8,15 @@ import time
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
+from hubbub.core.terminal import Column, ListTable
 from hubbub.graph.queries import topic_post_ids
 from hubbub.graph.seeding.reader import Model
 from hubbub.listening.models import Topic
@@ -25,6 +24,12 @@ from hubbub.listening.queries import list_topics
 from hubbub.store.engine import transaction
 from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
+
+if TYPE_CHECKING:
+    from hubbub.graph.communities import Community
+
+YOU = "(you)"
+"""After one of the workspace's own accounts in `graph communities` ("your account" on the web)."""
 
 DEFAULT_HIGGS = Path("../shared/data/cascades/higgs")
 """The shared data beside the repository (as `hubbub eval sentiment` finds its data)."""
@@ -443,19 +448,34 @@ def influencers(
     if as_json:
         typer.echo(json.dumps({"influencers": [p.as_dict() for p in ranked]}))
         return
-    table = Table("#", "author", "score", "reach", "resonance", "relevance", "authority", "flags")
+    table = ListTable(
+        Column("#", justify="right"),
+        Column("author", "label", max_width=64),
+        Column("score", justify="right"),
+        Column("reach", justify="right"),
+        Column("followers", justify="right", optional=5),
+        Column("engaged", justify="right", optional=4),
+        Column("resonance", justify="right"),
+        Column("per post", justify="right", optional=6),
+        Column("cascade", justify="right", optional=3),
+        Column("relevance", justify="right", optional=2),
+        Column("authority", justify="right", optional=1),
+        Column("flags", "text"),
+    )
     for number, p in enumerate(ranked, start=1):
         table.add_row(
             str(number),
-            Text(p.handle or p.native_id),
+            p.handle or p.native_id,
             f"{p.score:.3f}",
-            f"{p.parts['reach_contribution']:.3f} ({p.followers or '?'} fol., "
-            f"{p.engaged_authors} eng.)",
-            f"{p.parts['resonance_contribution']:.3f} ({p.resonance_per_post:.1f}/post, "
-            f"casc. {p.cascade_size})",
+            f"{p.parts['reach_contribution']:.3f}",
+            str(p.followers or "?"),
+            str(p.engaged_authors),
+            f"{p.parts['resonance_contribution']:.3f}",
+            f"{p.resonance_per_post:.1f}",
+            str(p.cascade_size),
             f"{p.parts['relevance_contribution']:.3f}",
             f"{p.parts['authority_contribution']:.3f}",
-            Text(", ".join(p.flags + [f"[{m}]" for m in p.marks])),
+            ", ".join(p.flags + [f"[{m}]" for m in p.marks]),
         )
     Console().print(table)
 
@@ -524,18 +544,37 @@ def communities(
     if as_json:
         typer.echo(json.dumps({"communities": [c.as_dict() for c in found]}))
         return
-    table = Table("#", "size", "authors", "hashtags", "terms", "languages", "hours (UTC)")
-    for c in found:
+    Console().print(communities_table(found))
+
+
+def communities_table(found: list[Community]) -> ListTable:
+    """One row per community; the workspace's own accounts among the representatives marked
+    "(you)", the others of them listed under "your accounts" (as on the Communities page)."""
+    others = [[m for m in c.own_members if m not in c.members] for c in found]
+    columns = [
+        Column("#", justify="right"),
+        Column("size", justify="right"),
+        Column("authors", "text"),
+        *([Column("your accounts", "text")] if any(others) else []),
+        Column("hashtags", "text", optional=1),
+        Column("terms", "text", optional=2),
+        Column("languages", "label", optional=4),
+        Column("hours (UTC)", optional=3),
+    ]
+    table = ListTable(*columns)
+    for c, own_others in zip(found, others, strict=True):
+        own = set(c.own_members)
         table.add_row(
             str(c.number),
             str(c.size),
-            Text(", ".join(c.members)),
-            Text(" ".join(f"#{t}" for t, _ in c.hashtags)),
-            Text(", ".join(c.terms)),
-            Text(", ".join(lang for lang, _ in c.languages)),
+            ", ".join(f"{m} {YOU}" if m in own else m for m in c.members),
+            *([", ".join(own_others)] if any(others) else []),
+            " ".join(f"#{t}" for t, _ in c.hashtags),
+            ", ".join(c.terms),
+            ", ".join(lang for lang, _ in c.languages),
             ", ".join(f"{h:02d}" for h in c.active_hours_utc),
         )
-    Console().print(table)
+    return table
 
 
 @graph_app.command("cascades")
@@ -569,19 +608,26 @@ def cascades(
     if as_json:
         typer.echo(json.dumps({"cascades": found}))
         return
-    table = Table(
-        "post", "starter", "size", "depth", "breadth", "virality", "to half", "amplifiers"
+    table = ListTable(
+        Column("post", "label", max_width=80),
+        Column("starter", "label", max_width=64),
+        Column("size", justify="right"),
+        Column("depth", justify="right", optional=2),
+        Column("breadth", justify="right", optional=3),
+        Column("virality", justify="right"),
+        Column("to half", justify="right", optional=1),
+        Column("amplifiers", "text"),
     )
     for s in found:
         table.add_row(
             s["key"],
-            Text(s["starter"]),
+            s["starter"],
             str(s["size"]),
             str(s["depth"]),
             str(s["max_breadth"]),
             f"{s['structural_virality']:.2f}",
             f"{s['seconds_to_half'] / 60:.0f} min",
-            Text(", ".join(a["user"] for a in s["top_amplifiers"])),
+            ", ".join(a["user"] for a in s["top_amplifiers"]),
         )
     Console().print(table)
 

@@ -14,11 +14,11 @@ import typer
 from rich import progress as bar
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
+from hubbub.core.terminal import Column, ListTable
 from hubbub.measure import actions, queries
 from hubbub.measure.business import ACTUALS, Inputs
 from hubbub.measure.conversions import ConversionIn, RecordSummary, decoded_lines, read_csv
@@ -122,7 +122,16 @@ def goals_list(
     if as_json:
         typer.echo(json.dumps({"goals": [progress_json(item) for item in found]}))
         return
-    table = Table("id", "quarter", "kpi", "topic", "target", "so far", "forecast", "on track")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("quarter", optional=2),
+        "kpi",
+        Column("topic", "label", max_width=40),
+        Column("target", justify="right"),
+        Column("so far", justify="right"),
+        Column("forecast", justify="right", optional=1),
+        "on track",
+    )
     for item in found:
         percent = item.kpi.percent
         track = {True: "yes", False: "no", None: "–"}[item.on_track]
@@ -130,7 +139,7 @@ def goals_list(
             str(item.goal_id),
             item.quarter,
             item.kpi.name,
-            escape(item.topic or ("(all)" if item.kpi.source == "conversions" else "(inbox)")),
+            item.topic or ("(all)" if item.kpi.source == "conversions" else "(inbox)"),
             figure(item.target, percent),
             figure(item.actual, percent),
             figure(item.forecast, percent),
@@ -202,7 +211,7 @@ def business_case_show(workspace: WorkspaceOpt = DEFAULT_SLUG, as_json: AsJson =
         typer.echo(json.dumps(values))
         return
     money = projection.inputs.currency
-    table = Table("figure", "value")
+    table = ListTable("figure", Column("value", justify="right"))
     table.add_row("costs", f"{projection.inputs.costs:,.2f} {money}")
     table.add_row("expected reach", f"{projection.inputs.expected_reach:,.0f}")
     table.add_row("clicks (projected)", f"{projection.clicks:,.0f}")

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.mail import smtp_ready
 from hubbub.core.clock import utcnow
+from hubbub.core.terminal import Column, ListTable
 from hubbub.inbox.queries import policy
 from hubbub.reports import queries
 from hubbub.reports.actions import ReportsError, add_schedule, remove_schedule
@@ -156,15 +156,24 @@ def schedule_list(workspace: WorkspaceOpt = "default") -> None:
     store, workspace_id = _open(workspace)
     with Session(store.engine) as session:
         found = queries.schedules(session, workspace_id)
-    table = Table("id", "name", "cadence", "sections", "topics", "recipients", "zone", "hour")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("name", "label", max_width=40),
+        "cadence",
+        Column("sections", "text", optional=1),
+        Column("topics", "text"),
+        Column("recipients", "text"),
+        Column("zone", "label", max_width=40, optional=3),
+        Column("hour", justify="right", optional=2),
+    )
     for row in found:
         table.add_row(
             str(row.id),
-            escape(row.name),
+            row.name,
             row.cadence,
             ", ".join(row.sections),
-            escape(", ".join(row.topics) or "all"),
-            escape(", ".join(row.recipients)),
+            ", ".join(row.topics) or "all",
+            ", ".join(row.recipients),
             row.timezone,
             str(row.send_hour),
         )

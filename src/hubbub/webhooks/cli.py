@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hubbub.core.terminal import Column, ListTable
@@ -120,17 +119,25 @@ def webhooks_deliveries(
         rows = queries.deliveries(
             session, workspace_id, endpoint_id=webhook, state=state, limit=limit
         )
-    table = Table("id", "webhook", "event", "state", "attempts", "last", "next attempt")
+    table = ListTable(
+        Column("id", justify="right"),
+        Column("webhook", justify="right", optional=2),
+        Column("event", "label", max_width=30),
+        "state",
+        Column("attempts", justify="right", optional=3),
+        Column("last", "text"),
+        Column("next attempt (UTC)", optional=1),
+    )
     for row in rows:
-        last = str(row.last_status) if row.last_status else escape(row.last_error or "—")
+        pending = row.state == "pending"
         table.add_row(
             str(row.id),
             str(row.endpoint_id),
             row.event_type,
             row.state,
             str(row.attempts),
-            last[:80],
-            row.next_attempt_at.isoformat(timespec="seconds") if row.state == "pending" else "—",
+            str(row.last_status) if row.last_status else row.last_error or "—",
+            row.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if pending else "—",
         )
     console.print(table)
 
