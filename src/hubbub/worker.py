@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -43,6 +40,7 @@ from sqlalchemy.orm import Session
 from hubbub.alerts.actions import handle_alert
 from hubbub.alerts.engine import AlertEngine
 from hubbub.alerts.signals import Mention
+from hubbub.core.aio import run_sync
 from hubbub.core.clock import utcnow
 from hubbub.enrich.links.actions import resolve_due
 from hubbub.enrich.links.resolve import HostPacer
@@ -66,7 +64,6 @@ from hubbub.webhooks.delivery import deliver_due
 from hubbub.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 BATCH = 1_000  # posts or matches handled per job per transaction
 GRAPH_BATCHES_PER_TICK = 10
@@ -98,17 +95,6 @@ class _Cursors:
     detectors: AlertEngine = field(default_factory=AlertEngine)
     links: int = 0  # highest post id whose short links are recorded
     deletes: int | None = None  # highest tombstone id the inbox has seen; None: not looked yet
-
-
-def _run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run async network code from the synchronous tick: here when this thread has no event
-    loop (``run`` ticks in a worker thread), else in a thread of its own."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 class Pipeline:
@@ -184,7 +170,7 @@ class Pipeline:
 
     def _replies(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
         """Send the replies that are due to their networks."""
-        sent = _run_coroutine(send_due_replies(self.engine, self.settings, workspace_id))
+        sent = run_sync(send_due_replies(self.engine, self.settings, workspace_id))
         result.replies_sent += sent.sent
 
     def _webhooks(self, workspace_id: int, _cursors: _Cursors, result: TickResult) -> None:
@@ -335,7 +321,7 @@ class Pipeline:
             cursors.links = step.last_id
             if step.scanned < BATCH:
                 break
-        done = _run_coroutine(
+        done = run_sync(
             resolve_due(
                 self.engine,
                 self.settings,

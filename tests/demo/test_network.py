@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from hubbub.core.clock import utcnow
 from hubbub.demo.network import DemoNetwork, connect_demo_account, demo_network_app
-from hubbub.inbox import actions, queries
+from hubbub.inbox import actions, limits, queries
 from hubbub.inbox.models import OutboundReply
 from hubbub.inbox.outbound import send_reply
 from hubbub.settings import Settings
@@ -84,6 +84,9 @@ def test_an_inbox_reply_reaches_the_demo_network_once(
     assert sent.remote_id == status["id"] and sent.remote_url == status["url"]
     assert status["url"].startswith(network.base_url + "/@acme/")
     assert network.texts[status["id"]] == f"@chen@mastodon.example {ANSWER}"
+    said = limits.server_limits(only_that_port, network.base_url)  # read by the send above
+    assert (said.max_chars, said.url_chars) == (500, 23)
+    assert said.source == f"the server's own, read from {network.base_url}/api/v2/instance"
 
     # A retry after a lost answer looks first, finds the status and posts nothing.
     with transaction(engine) as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -19,12 +20,14 @@ from hubbub.posts.actions import store_items
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
+from tests.inbox.servers import MastodonServer, mastodon_server
 from tests.support.factories import BASE_TIME, PERSONAS, example_author
 
 ACME_DID = "did:plc:acmebrand000000000000000"
 ACME_MASTODON = "https://mastodon.example/@acme"
 ACME_BSKY = AuthorRef(native_id=ACME_DID, handle="acme.bsky.social", followers=90000)
 CHEN_STATUS = "https://mastodon.example/users/chen/statuses/{n}"
+COMPLAINT = "my Acme skates broke after one day and support ignores me, terrible"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -114,3 +117,17 @@ def mastodon_conversation(
     with transaction(engine) as session:
         (found,) = actions.open_conversations_for(session, workspace_id, list(ids.values()))
         return found.id
+
+
+@contextmanager
+def mastodon_complaint(
+    engine: Engine, settings: Settings, workspace_id: int, text: str = COMPLAINT
+) -> Iterator[tuple[MastodonServer, int]]:
+    """A local Mastodon server that knows Chen's status 1, our account on it, and the
+    conversation about the status (its id)."""
+    with mastodon_server() as server:
+        server.know(CHEN_STATUS.format(n=1), "109999")
+        yield (
+            server,
+            mastodon_conversation(engine, settings, workspace_id, server.base, server.token, text),
+        )

@@ -3,7 +3,9 @@
 Each records every request it receives and keeps what was posted, so a test can count posts.
 Responses are the recorded real payloads (../shared/data) with only ids and text replaced.
 Tests script faults: accept a post and then answer too late (the client times out after the
-server has made the post), answer 429 with limit headers, or refuse the credentials.
+server has made the post), answer 429 with limit headers, or refuse the credentials. The
+Mastodon server's instance documents (``/api/v2/instance``, ``/api/v1/instance``) are
+mastodon.social's as recorded, with the reply length limit a test sets.
 """
 
 from __future__ import annotations
@@ -20,11 +22,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
+
+from hubbub.inbox import limits
 from tests.support.data import shared_path
 
 
 def _load(*parts: str) -> Any:
     return json.loads(shared_path(*parts).read_text(encoding="utf-8"))
+
+
+def _recorded(cassette: str) -> Any:
+    """The body of a recorded response (a VCR cassette of Mastodon.py's tests)."""
+    path = shared_path("mastodon", "recorded_responses", f"{cassette}.yaml")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return json.loads(data["interactions"][0]["response"]["body"]["string"])
 
 
 @dataclass
@@ -64,6 +77,30 @@ class MastodonServer(FakeNetwork):
     statuses: list[dict[str, Any]] = field(default_factory=list)  # ours, newest first
     account: dict[str, Any] = field(default_factory=dict)
     next_id: int = 110000000000000001
+    #: ``configuration.statuses.max_characters`` and ``characters_reserved_per_url`` served.
+    max_characters: int = 500
+    characters_reserved_per_url: int = 23
+    #: The instance documents served: ("v1",) is a server older than Mastodon 4.0, () one
+    #: with neither (404), as a server that is no Mastodon.
+    instance_versions: tuple[str, ...] = ("v2", "v1")
+    #: The v1 document as before Mastodon 3.5 and in Pleroma: a top-level ``max_toot_chars``.
+    old_v1: bool = False
+    #: Instance documents answered with this status instead (503: down for maintenance)…
+    instance_status: int | None = None
+    #: …or this many seconds late.
+    instance_delay: float = 0.0
+
+    def instance(self, version: str) -> dict[str, Any]:
+        document: dict[str, Any] = copy.deepcopy(
+            _recorded("test_entity_instancev2" if version == "v2" else "test_entity_instance")
+        )
+        statuses = document["configuration"]["statuses"]
+        statuses["max_characters"] = self.max_characters
+        statuses["characters_reserved_per_url"] = self.characters_reserved_per_url
+        if version == "v1" and self.old_v1:
+            del document["configuration"]
+            document["max_toot_chars"] = self.max_characters
+        return document
 
     def know(self, uri: str, local_id: str) -> None:
         """A status the server can resolve (search with ``resolve=true``)."""
@@ -101,6 +138,16 @@ def _reply(
 
 
 def _mastodon(state: MastodonServer, seen: Seen, handler: BaseHTTPRequestHandler) -> None:
+    version = seen.path.removeprefix("/api/").removesuffix("/instance")
+    if seen.method == "GET" and seen.path.endswith("/instance") and version in ("v1", "v2"):
+        time.sleep(state.instance_delay)
+        if state.instance_status is not None:
+            _reply(handler, state.instance_status, {"error": "Unavailable"}, {})
+        elif version in state.instance_versions:  # public: no token needed
+            _reply(handler, 200, state.instance(version), {})
+        else:
+            _reply(handler, 404, {"error": "Record not found"}, {})
+        return
     if seen.headers.get("Authorization") != f"Bearer {state.token}":
         _reply(handler, 401, {"error": "The access token is invalid"}, {})
         return
@@ -269,6 +316,7 @@ def mastodon_server() -> Iterator[MastodonServer]:
     )
     state.account.update(id="4242", username="acme", acct="acme")
     with _serve(state, _mastodon):
+        limits.forget(state.base)  # a new server: what an earlier one at that port said is gone
         yield state
 
 

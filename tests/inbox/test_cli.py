@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
-from hubbub.cli.app import app
-from hubbub.settings import get_settings
 from hubbub.store.engine import make_engine
 from hubbub.workspaces.models import Workspace
 from tests.inbox.conftest import ACME_MASTODON, CHEN_STATUS, chen_status, store
 from tests.inbox.servers import mastodon_server
-
-Invoke = Callable[..., Result]
+from tests.support.cli import Invoke, hubbub_cli
 
 
 @pytest.fixture
 def hubbub(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("HUBBUB_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("HUBBUB_DATABASE_URL", db_url)
-    monkeypatch.setenv("HUBBUB_ALLOWED_PRIVATE_HOSTS", '["127.0.0.1"]')
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    invoke("init")
-    yield invoke
-    get_settings.cache_clear()
+    with hubbub_cli(
+        db_url,
+        tmp_path / "home",
+        monkeypatch,
+        env={"HUBBUB_ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]'},
+    ) as invoke:
+        yield invoke
 
 
 def test_triage_and_reply_from_the_command_line(hubbub: Invoke, db_url: str) -> None:
@@ -111,6 +100,9 @@ def test_triage_and_reply_from_the_command_line(hubbub: Invoke, db_url: str) -> 
         # 495 plus the "@chen@mastodon.example " Mastodon's channel puts in front, which
         # Mastodon counts as "@chen ": over 500.
         assert "at most 500 characters" in too_long and "this one has 501" in too_long
+        assert f"The limit is the server's own, read from {server.base}/api/v2/instance" in (
+            too_long
+        )
         assert len(server.posts("POST", "/api/v1/statuses")) == 1
         # Refused for good by the server: retrying the same text is refused, not sent again.
         server.faults = ["422"]

@@ -22,10 +22,10 @@ from tests.inbox.conftest import (
     brand_post,
     bsky,
     chen_status,
-    mastodon_conversation,
+    mastodon_complaint,
     store,
 )
-from tests.inbox.servers import BlueskyServer, MastodonServer, bluesky_server, mastodon_server
+from tests.inbox.servers import BlueskyServer, MastodonServer, bluesky_server
 from tests.support.factories import example_post
 
 COMPLAINT = "my Acme skates broke after one day and support ignores me, terrible"
@@ -42,12 +42,8 @@ def quick(settings: Settings) -> Settings:
 @pytest.fixture
 def mastodon(engine: Engine, workspace_id: int, settings: Settings) -> tuple[MastodonServer, int]:
     """A Mastodon server, our account on it, and a conversation about Chen's complaint."""
-    with mastodon_server() as server:
-        server.know(CHEN_STATUS.format(n=1), "109999")
-        conversation_id = mastodon_conversation(
-            engine, settings, workspace_id, server.base, server.token, COMPLAINT
-        )
-        yield server, conversation_id  # type: ignore[misc]
+    with mastodon_complaint(engine, settings, workspace_id, COMPLAINT) as found:
+        yield found  # type: ignore[misc]
 
 
 def _queue(
@@ -370,11 +366,12 @@ def test_a_reply_too_long_for_the_network_is_refused_when_queued(
     # The channel puts "@chen@mastodon.example " in front; Mastodon counts it as "@chen ".
     counted = len("@chen ")
     with pytest.raises(actions.InboxError) as refused:
-        _queue(engine, workspace_id, conversation_id, "x" * 715)  # 721 as Mastodon counts
+        _queue(engine, workspace_id, conversation_id, "x" * 715, settings=quick)  # 721 counted
     assert str(refused.value.detail) == (
         "a reply on mastodon has at most 500 characters (a link counts as 23, a mention of a "
         "remote account as its @name part); this one has 721, "
-        "with @chen@mastodon.example put in front (counted as @chen)"
+        "with @chen@mastodon.example put in front (counted as @chen). "
+        f"The limit is the server's own, read from {server.base}/api/v2/instance"
     )
     with pytest.raises(actions.InboxError, match="this one has 501,"):
         _queue(engine, workspace_id, conversation_id, "x" * (501 - counted))

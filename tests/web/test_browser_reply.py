@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from hubbub.accounts.permissions import Role
 from hubbub.settings import Settings
 from hubbub.worker import Pipeline
-from tests.inbox.conftest import CHEN_STATUS, mastodon_conversation
-from tests.inbox.servers import MastodonServer, mastodon_server
+from tests.inbox.conftest import mastodon_complaint
+from tests.inbox.servers import MastodonServer
 from tests.web.conftest import LiveServer, member, session_cookie
 from tests.web.test_browser import DESKTOP, _open
 
@@ -26,12 +26,8 @@ ANSWER = "So sorry, Chen! A new pair ships today."
 def complaint(
     engine: Engine, settings: Settings, workspace_id: int
 ) -> Iterator[tuple[MastodonServer, int]]:
-    with mastodon_server() as server:
-        server.know(CHEN_STATUS.format(n=1), "109999")
-        conversation_id = mastodon_conversation(
-            engine, settings, workspace_id, server.base, server.token, COMPLAINT
-        )
-        yield server, conversation_id
+    with mastodon_complaint(engine, settings, workspace_id, COMPLAINT) as found:
+        yield found
 
 
 def test_assign_reply_once_and_resolve_in_the_browser(

@@ -3,11 +3,11 @@
 So that a quick start can answer a complaint from the inbox and watch the reply arrive, with
 no account anywhere: the demo's Mastodon account is connected to this server, on loopback.
 It answers the calls a Mastodon reply makes (:class:`hubbub.inbox.outbound.MastodonChannel`):
-``/api/v2/search`` (the parent's id here), ``verify_credentials``, the account's statuses (the
-check before a retry) and ``POST /api/v1/statuses`` with Mastodon's ``Idempotency-Key``
-rule (a repeated key gets the status it made, not a second one). ``/`` shows every status
-received and how many requests asked for it. Statuses are kept in a JSON-lines file, so a
-restart still knows them.
+``/api/v2/instance`` (its length limit), ``/api/v2/search`` (the parent's id here),
+``verify_credentials``, the account's statuses (the check before a retry) and
+``POST /api/v1/statuses`` with Mastodon's ``Idempotency-Key`` rule (a repeated key gets
+the status it made, not a second one). ``/`` shows every status received and how many
+requests asked for it. Statuses are kept in a JSON-lines file, so a restart still knows them.
 """
 
 from __future__ import annotations
@@ -136,6 +136,17 @@ def demo_network_app(network: DemoNetwork) -> Starlette:
         given = request.headers.get("authorization", "")
         return secrets.compare_digest(given.encode(), f"Bearer {network.token}".encode())
 
+    async def instance(request: Request) -> Response:
+        """The part of Mastodon's instance document a reply's length is checked against."""
+        statuses = {"max_characters": MAX_STATUS_CHARS, "characters_reserved_per_url": 23}
+        return JSONResponse(
+            {
+                "domain": request.url.netloc,
+                "title": "Hubbub demo network",
+                "configuration": {"statuses": statuses},
+            }
+        )
+
     async def search(request: Request) -> Response:
         if not authorised(request):
             return _error(401, "The access token is invalid")
@@ -191,6 +202,7 @@ def demo_network_app(network: DemoNetwork) -> Starlette:
         routes=[
             Route("/", timeline),
             Route("/@{username}/{status_id}", one_status),
+            Route("/api/v2/instance", instance),
             Route("/api/v2/search", search),
             Route("/api/v1/accounts/verify_credentials", verify_credentials),
             Route("/api/v1/accounts/{account_id}/statuses", account_statuses),

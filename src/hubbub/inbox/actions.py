@@ -28,6 +28,7 @@ from hubbub.enrich.intent import classify
 from hubbub.enrich.sentiment import score as sentiment_scores
 from hubbub.inbox import priority, queries
 from hubbub.inbox.delivery import Outcome, ReplyJob
+from hubbub.inbox.limits import Limits
 from hubbub.inbox.models import (
     STATUSES,
     BusinessHours,
@@ -1138,11 +1139,12 @@ def queue_reply(
     idempotency_key: str | None = None,
     repeat_window: timedelta | None = None,
     actor: Actor = CLI,
+    settings: Settings | None = None,
 ) -> OutboundReply:
     """Put a reply in the outbox; sending it is :func:`hubbub.inbox.outbound.send_reply`.
 
     Asking again with the same ``idempotency_key`` returns the reply already queued (see
-    :func:`submit_reply` for ``repeat_window``).
+    :func:`submit_reply` for ``repeat_window`` and ``settings``).
     """
     return submit_reply(
         session,
@@ -1152,6 +1154,7 @@ def queue_reply(
         idempotency_key=idempotency_key,
         repeat_window=repeat_window,
         actor=actor,
+        settings=settings,
     ).reply
 
 
@@ -1177,12 +1180,16 @@ def _repeat_of(
     )
 
 
-def _check_length(session: Session, found: Conversation, text: str, parent: Post) -> None:
-    """Refuse now a reply the network's channel would refuse for its length when sending."""
+def _check_length(
+    session: Session, found: Conversation, text: str, parent: Post, limits: Limits | None
+) -> None:
+    """Refuse now a reply the network's channel would refuse for its length when sending
+    (``limits``: those of the server sending it, where the server sets them)."""
     from hubbub.inbox.outbound import reply_length  # outbound imports this module
 
     author = session.get(Author, parent.author_id)
-    size = reply_length(found.network, text, author.handle if author is not None else None)
+    handle = author.handle if author is not None else None
+    size = reply_length(found.network, text, handle, limits)
     if size is not None and size.too_long:
         added = ""
         if size.added:
@@ -1191,10 +1198,22 @@ def _check_length(session: Session, found: Conversation, text: str, parent: Post
             if counted != put:
                 added += f" (counted as {counted})"
         how = f" ({size.counting})" if size.counting else ""
+        source = f". The limit is {size.source}" if size.source else ""
         raise InboxError(
             f"a reply on {size.network} has at most {size.limit} characters{how}; "
-            f"this one has {size.length}{added}"
+            f"this one has {size.length}{added}{source}"
         )
+
+
+def _sender(
+    session: Session, found: Conversation, settings: Settings | None
+) -> tuple[WorkspaceAccount | None, Limits | None]:
+    """The account a reply here goes out from and its server's limits (asked for, or cached)."""
+    from hubbub.inbox.outbound import sending_limits  # outbound imports this module
+
+    account = queries.reply_account(session, found.workspace_id, found.network)
+    url = account.service_url if account else None
+    return account, sending_limits(settings, found.network, url)
 
 
 def submit_reply(
@@ -1206,12 +1225,17 @@ def submit_reply(
     idempotency_key: str | None = None,
     repeat_window: timedelta | None = None,
     actor: Actor = CLI,
+    settings: Settings | None = None,
 ) -> QueuedReply:
     """Queue a reply, or return the one already queued for the same request.
 
     The same ``idempotency_key`` always returns its reply. With ``repeat_window``, the same
     person's same text to the same conversation, queued, sending or sent within the window,
     is returned too (``repeated``): a key made per page load does not survive a reload.
+
+    The length is checked against the sending server's own limit, asked for with
+    ``settings`` (cached; without them, only a limit this process already read is used)
+    before any write, so no lock is held while the server answers.
     """
     _require(session, actor, found.workspace_id, Role.AGENT)
     if idempotency_key is not None:
@@ -1227,6 +1251,7 @@ def submit_reply(
     text = body.strip()
     if not text or len(text) > MAX_REPLY_CHARS:
         raise InboxError(f"a reply has 1 to {MAX_REPLY_CHARS} characters")
+    account, limits = _sender(session, found, settings)
     if repeat_window is not None and actor.user_id is not None:
         # A write first: it takes SQLite's write lock and PostgreSQL's row lock on the
         # conversation, so two submits of the same text take turns and the second sees the first.
@@ -1256,16 +1281,7 @@ def submit_reply(
                 f"post {in_reply_to_post_id} was deleted on the network: a reply to it would fail"
             )
         parent = parent_or_none
-    _check_length(session, found, text, parent)
-    account = session.scalar(
-        select(WorkspaceAccount)
-        .where(
-            WorkspaceAccount.workspace_id == found.workspace_id,
-            WorkspaceAccount.network == found.network,
-        )
-        .order_by(WorkspaceAccount.id)
-        .limit(1)
-    )
+    _check_length(session, found, text, parent, limits)
     reply = OutboundReply(
         workspace_id=found.workspace_id,
         conversation_id=found.id,
@@ -1571,21 +1587,26 @@ def replace_reply(
     *,
     idempotency_key: str | None = None,
     actor: Actor = CLI,
+    settings: Settings | None = None,
 ) -> QueuedReply:
     """Edit and send again: discard a reply that certainly did not reach the network and queue
     the new text as a new reply (a new idempotency key) to the same post, in one transaction.
 
-    The same ``idempotency_key`` again (a double submit) returns the reply it queued.
+    The same ``idempotency_key`` again (a double submit) returns the reply it queued;
+    ``settings`` as for :func:`submit_reply`.
     """
     _require(session, actor, found.workspace_id, Role.AGENT)
     if idempotency_key is not None and session.scalar(
         select(OutboundReply.id).where(OutboundReply.idempotency_key == idempotency_key)
     ):
-        return submit_reply(session, found, body, idempotency_key=idempotency_key, actor=actor)
+        return submit_reply(
+            session, found, body, idempotency_key=idempotency_key, actor=actor, settings=settings
+        )
     old = _reply_of(session, found, reply_id)
     why = unreplaceable_reason(session, old)
     if why is not None:
         raise InboxError(why, "conflict")
+    _sender(session, found, settings)  # the server asked before the write, found cached below
     _discard(session, found, old, "edited and sent again")
     queued = submit_reply(
         session,
@@ -1594,6 +1615,7 @@ def replace_reply(
         in_reply_to_post_id=old.in_reply_to_post_id,
         idempotency_key=idempotency_key,
         actor=actor,
+        settings=settings,
     )
     _audit(
         session,

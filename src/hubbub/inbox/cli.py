@@ -301,7 +301,9 @@ def inbox_reply(
                 if text is not None
                 else actions.render_saved_reply(session, found, saved or "")
             )
-            reply_id = actions.queue_reply(session, found, body, idempotency_key=key).id
+            reply_id = actions.queue_reply(
+                session, found, body, idempotency_key=key, settings=store.settings
+            ).id
     except Rejected as exc:
         raise _fail(exc.detail) from None
     _report(send_reply_now(store.engine, store.settings, reply_id))

@@ -38,6 +38,13 @@ from hubbub.core.domains import is_top_level_domain
 from hubbub.core.errors import HubbubError, RateLimited, TransientError, UnsafeURL
 from hubbub.inbox import actions, queries
 from hubbub.inbox.delivery import Outcome, ReplyJob
+from hubbub.inbox.limits import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_URL_CHARS,
+    Limits,
+    limits_for_account,
+    server_limits_async,
+)
 from hubbub.inbox.models import OutboundReply
 from hubbub.settings import Settings
 from hubbub.sources.net import SafeHTTP, retry_after_seconds
@@ -89,8 +96,11 @@ class ReplyChannel(ABC):
     network: ClassVar[str]
     max_chars: ClassVar[int]
     max_per_hour: ClassVar[int] = 60
-    #: How the network counts against ``max_chars``, said when a reply is refused for length.
+    #: How the network counts against ``max_chars``, said when a reply is refused for length
+    #: (``{url_chars}``: what a link counts as).
     counting: ClassVar[str] = ""
+    #: Whether each server sets its own limits (:meth:`limits`), as Mastodon's do.
+    server_sets_limits: ClassVar[bool] = False
 
     def __init__(self, http: SafeHTTP) -> None:
         self.http = http
@@ -101,20 +111,26 @@ class ReplyChannel(ABC):
         return body
 
     @classmethod
-    def countable(cls, text: str) -> str:
-        """The text as the network counts it (a network may count a link or a mention as
-        something shorter)."""
+    def countable(cls, text: str, url_chars: int | None = None) -> str:
+        """The text as the network counts it (a network may count a link, as ``url_chars``
+        characters, or a mention as something shorter)."""
         return text
 
     @classmethod
-    def length(cls, text: str) -> int:
+    def length(cls, text: str, url_chars: int | None = None) -> int:
         """The text's length as the network counts it against ``max_chars``."""
-        return len(cls.countable(text))
+        return len(cls.countable(text, url_chars))
+
+    async def limits(self, job: ReplyJob) -> Limits | None:
+        """The limits of the server sending ``job``, where the server sets them (``None``:
+        the network's fixed ``max_chars``)."""
+        return None
 
     def text_for(self, job: ReplyJob) -> str:
         return self.posted_text(job.body, job.parent_author_handle)
 
     def _guard(self, job: ReplyJob, text: str) -> Outcome | None:
+        """The guards that need no network; :meth:`_limit_guard` follows."""
         if not job.key:
             return Outcome("failed", "refused", detail="a reply needs an idempotency key")
         if job.parent_author_native_id in job.own_author_ids:
@@ -125,11 +141,25 @@ class ReplyChannel(ABC):
                 "no_account",
                 detail=f"no {job.network} account of this workspace to reply from",
             )
-        if self.length(text) > self.max_chars:
+        return None
+
+    async def _limit_guard(self, job: ReplyJob, text: str) -> Outcome | None:
+        limits = await self.limits(job)
+        if limits is None:
+            most, length, source = self.max_chars, self.length(text), ""
+        else:
+            most, length = limits.max_chars, self.length(text, limits.url_chars)
+            source = f" ({limits.source})"
+            if not limits.answered and length > most:
+                # Mastodon's default is no reason to refuse for good what the server may take.
+                if limits.unsafe:
+                    raise UnsafeURL(limits.source)
+                raise TransientError(f"cannot read the server's length limit: {limits.source}")
+        if length > most:
             return Outcome(
                 "failed",
                 "refused",
-                detail=f"{self.length(text)} characters; {job.network} takes {self.max_chars}",
+                detail=f"{length} characters; {job.network} takes {most}{source}",
             )
         if job.sent_last_hour >= self.max_per_hour:
             return Outcome(
@@ -147,6 +177,9 @@ class ReplyChannel(ABC):
         if refused is not None:
             return refused
         try:
+            refused = await self._limit_guard(job, text)
+            if refused is not None:
+                return refused
             if job.attempt > 1:
                 found = await self.find_existing(job, text)
                 if found is not None:
@@ -229,7 +262,8 @@ def comparable(text: str, *, markup: bool = False) -> str:
 
 #: Mastodon's StatusLengthValidator: a link counts as this many characters, whatever its
 #: length, unless it is longer than twitter-text's MAX_URL_LENGTH (then it counts whole).
-URL_CHARS = 23
+#: The server's own ``characters_reserved_per_url`` replaces it (``hubbub.inbox.limits``).
+URL_CHARS = DEFAULT_URL_CHARS
 _MAX_URL_LENGTH = 4096
 # Links as twitter-text finds them with Mastodon's patterns (config/initializers/
 # twitter_regex.rb): a scheme is required, no letter, digit, @, $ or # just before it, a
@@ -299,19 +333,22 @@ def _graphemes(text: str) -> int:
 
 class MastodonChannel(ReplyChannel):
     network = "mastodon"
-    max_chars = 500
-    counting = f"a link counts as {URL_CHARS}, a mention of a remote account as its @name part"
+    max_chars = DEFAULT_MAX_CHARS  # Mastodon's default; the server's own is read (limits)
+    counting = "a link counts as {url_chars}, a mention of a remote account as its @name part"
+    server_sets_limits = True
 
     @classmethod
-    def countable(cls, text: str) -> str:
+    def countable(cls, text: str, url_chars: int | None = None) -> str:
         """The text as Mastodon's StatusLengthValidator counts it: each link replaced by
-        ``URL_CHARS`` characters, each ``@name@server`` by ``@name``; overlapping finds keep
-        the one that starts first (twitter-text's ``remove_overlapping_entities``)."""
+        ``url_chars`` (default ``URL_CHARS``) characters, each ``@name@server`` by ``@name``;
+        overlapping finds keep the one that starts first (twitter-text's
+        ``remove_overlapping_entities``)."""
+        per_url = URL_CHARS if url_chars is None else url_chars
         found: list[tuple[int, int, str]] = []
         for head in _URL_HEAD.finditer(text):
             end = _url_end(text, head)
             if end is not None:
-                found.append((head.start(), end, "x" * URL_CHARS))
+                found.append((head.start(), end, "x" * per_url))
         for mention in _MASTODON_MENTION.finditer(text):
             domain = mention["domain"] or ""
             if len(domain) <= _MAX_DOMAIN_LENGTH and not _MENTION_END.match(text, mention.end()):
@@ -327,13 +364,18 @@ class MastodonChannel(ReplyChannel):
         return "".join(parts)
 
     @classmethod
-    def length(cls, text: str) -> int:
+    def length(cls, text: str, url_chars: int | None = None) -> int:
         """Graphemes of :meth:`countable`, as Mastodon counts (``each_grapheme_cluster``)."""
-        return _graphemes(cls.countable(text))
+        return _graphemes(cls.countable(text, url_chars))
 
     def __init__(self, http: SafeHTTP) -> None:
         super().__init__(http)
         self._parent_id: str | None = None
+
+    async def limits(self, job: ReplyJob) -> Limits | None:
+        """The sending account's server's own limits; a failed read is tried again."""
+        assert job.service_url  # the guard before needs it
+        return await server_limits_async(self.http, job.service_url, retry_failed=True)
 
     @classmethod
     def posted_text(cls, body: str, parent_author_handle: str | None) -> str:
@@ -432,7 +474,7 @@ class BlueskyChannel(ReplyChannel):
     counting = "graphemes, in at most 3,000 bytes"
 
     @classmethod
-    def length(cls, text: str) -> int:
+    def length(cls, text: str, url_chars: int | None = None) -> int:
         """Graphemes, as Bluesky counts: an emoji built of several code points (a family, a
         flag, a skin tone) is one. A text past the lexicon's byte cap counts as too long."""
         if len(text.encode("utf-8")) > cls.MAX_BYTES:
@@ -546,17 +588,33 @@ CHANNELS: dict[str, type[ReplyChannel]] = {
 }
 
 
-def max_reply_chars(network: str) -> int | None:
-    """The network's length limit for a reply; ``None`` where replies are not built."""
+def max_reply_chars(network: str, limits: Limits | None = None) -> int | None:
+    """The length limit for a reply (the server's, given its ``limits``, where the server
+    sets it); ``None`` where replies are not built."""
     channel = CHANNELS.get(network)
-    return channel.max_chars if channel is not None else None
+    if channel is None:
+        return None
+    return (
+        limits.max_chars if limits is not None and channel.server_sets_limits else channel.max_chars
+    )
+
+
+def sending_limits(
+    settings: Settings | None, network: str, service_url: str | None
+) -> Limits | None:
+    """The limits of the server a reply on ``network`` goes out from (``None`` where the
+    network's are fixed); see :func:`hubbub.inbox.limits.limits_for_account`."""
+    channel = CHANNELS.get(network)
+    if channel is None or not channel.server_sets_limits:
+        return None
+    return limits_for_account(settings, service_url)
 
 
 @dataclass(frozen=True)
 class ReplyLength:
     """A reply's length as its channel counts it (``added``: what it puts in front, which
-    counts as ``added_counted``), the limit the send guard checks it against and how the
-    network counts (``counting``)."""
+    counts as ``added_counted``), the limit the send guard checks it against, how the
+    network counts (``counting``) and where the limit comes from (``source``)."""
 
     network: str
     length: int
@@ -564,27 +622,35 @@ class ReplyLength:
     added: str
     added_counted: str = ""
     counting: str = ""
+    source: str = ""
 
     @property
     def too_long(self) -> bool:
         return self.length > self.limit
 
 
-def reply_length(network: str, body: str, parent_author_handle: str | None) -> ReplyLength | None:
-    """``body`` measured as :meth:`ReplyChannel.deliver` will measure it, so a reply refused
-    for its length is refused when queued; ``None`` where replies are not built."""
+def reply_length(
+    network: str, body: str, parent_author_handle: str | None, limits: Limits | None = None
+) -> ReplyLength | None:
+    """``body`` measured as :meth:`ReplyChannel.deliver` will measure it (against the
+    sending server's ``limits`` where the server sets them), so a reply refused for its
+    length is refused when queued; ``None`` where replies are not built."""
     channel = CHANNELS.get(network)
     if channel is None:
         return None
+    if not channel.server_sets_limits:
+        limits = None
+    per_url = limits.url_chars if limits is not None else URL_CHARS
     text = channel.posted_text(body, parent_author_handle)
     added = text[: len(text) - len(body)]
     return ReplyLength(
         network,
-        channel.length(text),
-        channel.max_chars,
+        channel.length(text, per_url),
+        limits.max_chars if limits is not None else channel.max_chars,
         added,
-        channel.countable(added),
-        channel.counting,
+        channel.countable(added, per_url),
+        channel.counting.format(url_chars=per_url),
+        limits.source if limits is not None else "",
     )
 
 

@@ -87,6 +87,16 @@ def can_send_on(session: Session, workspace_id: int, network: str) -> bool:
     )
 
 
+def reply_account(session: Session, workspace_id: int, network: str) -> WorkspaceAccount | None:
+    """The workspace's own account a reply on ``network`` goes out from (the first added)."""
+    return session.scalar(
+        select(WorkspaceAccount)
+        .where(WorkspaceAccount.workspace_id == workspace_id, WorkspaceAccount.network == network)
+        .order_by(WorkspaceAccount.id)
+        .limit(1)
+    )
+
+
 def accounts(session: Session, workspace_id: int) -> list[WorkspaceAccount]:
     return list(
         session.scalars(

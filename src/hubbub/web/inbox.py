@@ -40,7 +40,7 @@ from hubbub.inbox.actions import (
     unreplaceable_reason,
 )
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply
-from hubbub.inbox.outbound import MAX_AUTOMATIC_ATTEMPTS, max_reply_chars
+from hubbub.inbox.outbound import MAX_AUTOMATIC_ATTEMPTS, max_reply_chars, sending_limits
 from hubbub.inbox.queries import (
     DEFAULT_WARN,
     ConversationCursor,
@@ -57,6 +57,7 @@ from hubbub.inbox.queries import (
     posts_of,
     queues,
     replies_of,
+    reply_account,
     running_due,
     saved_replies,
     unread_mentions,
@@ -298,6 +299,10 @@ def _conversation_page(
     users |= {user_id for user_id, _ in others}
     if found.assignee_user_id:
         users.add(found.assignee_user_id)
+    account = reply_account(session, found.workspace_id, found.network)
+    limits = sending_limits(  # cached; an unreachable server is asked once, briefly
+        request.app.state.settings, found.network, account.service_url if account else None
+    )
     context: dict[str, Any] = {
         "conversation": found,
         "posts": posts,
@@ -319,7 +324,8 @@ def _conversation_page(
         "statuses": STATUSES,
         "error": error,
         "reply_error": reply_error,
-        "reply_limit": max_reply_chars(found.network),
+        "reply_limit": max_reply_chars(found.network, limits),
+        "reply_limit_source": limits.source if limits is not None else "",
         "reply_waits": not can_send_on(session, found.workspace_id, found.network),
         "draft": draft,
         "note_draft": note_draft,
@@ -504,6 +510,7 @@ def conversation_reply(
                 idempotency_key=idempotency_key or None,
                 repeat_window=REPEAT_WINDOW,
                 actor=access.principal.actor,
+                settings=request.app.state.settings,
             )
     except InboxError as exc:
         return _conversation_page(
@@ -611,6 +618,7 @@ def conversation_reply_replace(
                 body,
                 idempotency_key=idempotency_key or None,
                 actor=access.principal.actor,
+                settings=request.app.state.settings,
             )
     except InboxError as exc:
         editing = next((r for r in replies_of(session, conversation_id) if r.id == reply_id), None)

@@ -537,6 +537,7 @@ def api_conversation_reply(
                 in_reply_to_post_id=body.in_reply_to_post_id,
                 idempotency_key=key,
                 actor=access.principal.actor,
+                settings=request.app.state.settings,
             )
             return ReplyOut.model_validate(reply)
     except InboxError as exc:
@@ -619,7 +620,13 @@ def api_reply_replace(
         with transaction(request.app.state.engine) as tx:
             found = _found(tx, access, conversation_id)
             queued = replace_reply(
-                tx, found, reply_id, body.body, idempotency_key=key, actor=access.principal.actor
+                tx,
+                found,
+                reply_id,
+                body.body,
+                idempotency_key=key,
+                actor=access.principal.actor,
+                settings=request.app.state.settings,
             )
             return ReplyOut.model_validate(queued.reply)
     except InboxError as exc:
