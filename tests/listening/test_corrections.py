@@ -4,6 +4,7 @@ feed, applied by the live listening stage to posts matched afterwards."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -28,6 +29,16 @@ from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.workspaces.actions import ensure_workspace
 from tests.listening.ingesting import ingest, native, post, topics
+
+
+@dataclass(frozen=True)
+class Said:
+    """The model's stored enrichment of a post, read before any correction."""
+
+    sentiment_label: str
+    sentiment_score: float
+    intents: list[str]
+
 
 NEUTRAL = "store opens tuesday the new model announced in city update version shipping app report"
 FEELING = "love hate slow great broken fine ok terrible awesome late refund again meh thanks never"
@@ -74,8 +85,9 @@ def test_a_correction_keeps_who_when_what_and_the_model_value(
     (post_id,) = ids
     with transaction(engine) as session:
         user = create_user(session, "ana@acme.example", "a long enough password")
-        model = session.get(PostEnrichment, post_id)
-        assert model is not None
+        stored = session.get(PostEnrichment, post_id)
+        assert stored is not None
+        model = Said(stored.sentiment_label, stored.sentiment_score, list(stored.intents))
         first = correct_post(
             session, workspace_id, post_id, label="neutral", intents=[], user_id=user.id
         )
@@ -93,19 +105,31 @@ def test_a_correction_keeps_who_when_what_and_the_model_value(
         assert old.model_proba[2] - old.model_proba[0] == pytest.approx(
             model.sentiment_score, abs=1e-4
         )
+        # The second correction still records what the model said, not the first one's label.
+        latest = history[0]
+        assert (latest.model_label, latest.model_score) == (
+            model.sentiment_label,
+            model.sentiment_score,
+        )
         verdict = verdicts(session, workspace_id, [post_id])[post_id]
         # The later label supersedes; the intents of the first still stand (not re-corrected).
         assert (verdict.label, verdict.intents, verdict.corrections) == ("negative", [], 2)
-        assert verdict.model_label == model.sentiment_label
+        assert (verdict.model_label, verdict.model_score) == (
+            model.sentiment_label,
+            model.sentiment_score,
+        )
         assert [c.label for c in label_corrections(session, workspace_id)] == ["negative"]
         # One label correction is far from enough: stored, not applied, and says so.
         report = calibration_report(session, workspace_id)
         assert report is not None and not report.applied
         assert report.reason.startswith("not enough corrections yet")
-        # Corrections never rewrite the model's enrichment (dashboards count what it said).
+        # The latest label is the post's stored sentiment (what dashboards count); the intents
+        # stay the model's.
         now = session.get(PostEnrichment, post_id)
         assert now is not None
-        assert (now.sentiment_label, now.intents) == (model.sentiment_label, model.intents)
+        expected_score = model.sentiment_score if model.sentiment_label == "negative" else -1.0
+        assert (now.sentiment_label, now.sentiment_score) == ("negative", expected_score)
+        assert now.intents == model.intents
 
 
 def test_refusals_write_nothing(engine: Engine, settings: Settings, workspace_id: int) -> None:
@@ -173,10 +197,15 @@ def test_calibration_from_biased_corrections_is_applied_to_new_posts_only(
     assert report.after.macro_recall >= report.before.macro_recall
     assert report.calibration is not None
 
-    # Stored enrichments are untouched: only new ones are calibrated.
+    # Stored enrichments carry the analysts' labels (corrections win), and the calibration is
+    # fitted on what the model said, kept by the corrections: every post was corrected, and the
+    # model's labels recorded are the ones stored before.
     with Session(engine) as session:
         again = {e.post_id: e.sentiment_label for e in session.scalars(select(PostEnrichment))}
-    assert again == before
+        recorded = {c.post_id: c.model_label for c in session.scalars(select(EnrichmentCorrection))}
+    assert again == {post_id: LABELS[int(t)] for post_id, t in zip(ids, analyst, strict=True)}
+    assert recorded == before
+    assert again != before
 
     fresh = texts(60, seed=11)
     new_ids = enriched_posts(engine, settings, workspace_id, fresh, first=1000)

@@ -6,12 +6,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from hubbub.cli.app import app
+from hubbub.listening.corrections.models import EnrichmentCorrection
+from hubbub.listening.models import HourlyRollup, PostEnrichment
 from hubbub.settings import Settings, get_settings
+from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, matches, post
+from tests.support.factories import BASE_TIME
 
 Invoke = Callable[..., Result]
 
@@ -84,6 +89,34 @@ def test_backfill_command(
     assert matches(engine, workspace_id) == {("Skates", "bluesky:amira:1")}
     assert "new matches 0" in hubbub("backfill").stdout
     assert "is not an ISO date" in hubbub("backfill", "--since", "soon", code=1).stderr
+
+
+def test_backfill_applies_corrections_recorded_before_they_moved_counts(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    hubbub("add", "Skates", "skates")
+    ingest(engine, settings, workspace_id, [post(1, "love my rocket skates")])
+    with transaction(engine) as session:  # as an earlier version stored a correction
+        stored = session.scalars(select(PostEnrichment)).one()
+        assert stored.sentiment_label == "positive"
+        session.add(
+            EnrichmentCorrection(
+                workspace_id=workspace_id,
+                post_id=stored.post_id,
+                created_at=BASE_TIME,
+                label="negative",
+                model_label=stored.sentiment_label,
+                model_score=stored.sentiment_score,
+                model_intents=[],
+                model_proba=[0.1, 0.2, 0.7],
+            )
+        )
+    done = hubbub("backfill").stdout
+    assert "posts relabelled as analysts corrected them: 1" in done
+    with Session(engine) as session:
+        cells = session.execute(select(HourlyRollup.sentiment_label, HourlyRollup.posts)).all()
+        assert [tuple(c) for c in cells] == [("negative", 1)]
+    assert "relabelled" not in hubbub("backfill").stdout  # once
 
 
 def test_a_store_without_the_workspace_asks_for_init(

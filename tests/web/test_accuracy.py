@@ -406,3 +406,52 @@ def test_the_posts_api_shows_the_corrected_verdict_beside_the_models(
     assert found[acme.posts[1]]["corrections"] == 1
     assert found[acme.posts[1]]["model_sentiment"] != "negative"
     assert found[acme.posts[0]]["corrections"] == 0
+
+
+def test_an_api_correction_moves_the_dashboards_split_by_one_post(
+    web: TestClient, acme: Acme, engine: Engine
+) -> None:
+    """Through the route a client uses: the topic's summary (the dashboard as data) counts the
+    post under the analyst's label, the drill-down lists it so, and what the model said stays
+    on the corrections, the accuracy page and the posts API."""
+    auth = {"Authorization": f"Bearer {acme.tokens['analyst']}"}
+    summary = (
+        "/api/v1/w/acme/topics/brand/summary?since=2026-07-04T00:00:00Z&until=2026-07-06T00:00:00Z"
+    )
+
+    def split() -> dict[str, int]:
+        found = web.get(summary, headers=auth)
+        assert found.status_code == 200, found.text
+        return {c["value"]: c["posts"] for c in found.json()["sentiment"] if c["posts"]}
+
+    def shown(post_id: int) -> dict[str, object]:
+        items = web.get("/api/v1/w/acme/posts", headers=auth).json()["items"]
+        return next(item["enrichment"] for item in items if item["id"] == post_id)
+
+    target = acme.posts[0]  # "acme lost my parcel again, awful"
+    model = shown(target)["model_sentiment"]
+    assert model == "negative"
+    before = split()
+    made = web.post(
+        f"/api/v1/w/acme/posts/{target}/corrections", json={"label": "positive"}, headers=auth
+    )
+    assert made.status_code == 201, made.text
+    after = split()
+    assert sum(after.values()) == sum(before.values())
+    assert after.get("negative", 0) == before["negative"] - 1
+    assert after.get("positive", 0) == before.get("positive", 0) + 1
+    listed = web.get("/api/v1/w/acme/topics/brand/posts?sentiment=positive", headers=auth).json()
+    assert target in [item["post"]["id"] for item in listed["items"]]
+
+    again = web.post(
+        f"/api/v1/w/acme/posts/{target}/corrections", json={"label": "neutral"}, headers=auth
+    )
+    assert again.status_code == 201
+    assert split().get("neutral", 0) == before.get("neutral", 0) + 1
+    assert split().get("positive", 0) == before.get("positive", 0)
+    assert made.json()["model_label"] == again.json()["model_label"] == model
+    enrichment = shown(target)
+    assert (enrichment["sentiment"], enrichment["model_sentiment"]) == ("neutral", model)
+    page = web.get("/w/acme/accuracy", headers=auth).text
+    rows = re.findall(rf"<td>#{target}</td>\s*<td>([a-z]+)", page)
+    assert rows == [model, model]  # "model said" on both, not the first correction's label

@@ -13,6 +13,8 @@ from hubbub.core.clock import utcnow
 from hubbub.core.items import RawEvent
 from hubbub.inbox.models import Conversation
 from hubbub.listening.actions import add_topic
+from hubbub.listening.corrections.actions import correct_post
+from hubbub.listening.models import PostEnrichment, TopicMatch
 from hubbub.listening.query import parse
 from hubbub.listening.search import search_posts
 from hubbub.settings import Settings
@@ -86,3 +88,28 @@ def test_a_failing_job_is_reported_and_the_others_still_run(
             conn.execute(text("ALTER TABLE search_state_gone RENAME TO search_state"))
     assert list(result.errors) == [f"{workspace_id}/search"]
     assert result.conversations >= 1
+
+
+def test_the_alerts_feed_counts_a_post_as_an_analyst_corrected_it(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "skates", '"rocket skates"', "product")
+    pipeline = Pipeline(engine, settings)
+    pipeline.tick()
+    Ingestor(engine, settings).ingest(
+        Target(workspace_id),
+        [_event(5, "Love the rocket skates, what a great ride", followers=250_000)],
+    )
+    with transaction(engine) as session:
+        post_id = session.scalar(select(TopicMatch.post_id))
+        assert post_id is not None
+        enrichment = session.get(PostEnrichment, post_id)
+        assert enrichment is not None and enrichment.sentiment_label == "positive"
+        correct_post(session, workspace_id, post_id, label="negative")
+    assert pipeline.tick().alerts >= 1
+    with Session(engine) as session:
+        payloads = session.scalars(
+            select(AlertRecord.payload).where(AlertRecord.kind == "influential_author")
+        ).all()
+    assert [p["explanation"]["sentiment"] for p in payloads] == ["negative"]

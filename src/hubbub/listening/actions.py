@@ -36,6 +36,7 @@ from hubbub.core.items import AuthorRef, PostItem
 from hubbub.enrich.links.queries import resolved_for_posts
 from hubbub.enrich.terms import drop_stopwords, terms_of
 from hubbub.listening.aspects import topic_targets
+from hubbub.listening.corrections.queries import follows_post, model_verdicts
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import (
     Candidate,
@@ -403,6 +404,25 @@ def post_terms(item: PostItem) -> tuple[str, ...]:
     return tuple(sorted(t for t in found if len(t) <= MAX_TERM_CHARS))
 
 
+def stored_post_terms(
+    created_at: datetime,
+    text: str | None,
+    title: str | None,
+    hashtags: Sequence[str] | None,
+    lang: str,
+) -> tuple[str, ...]:
+    """:func:`post_terms` of a stored post, its language's stopwords dropped (a rebuild's)."""
+    item = PostItem(
+        native_id="",
+        author=AuthorRef(native_id=""),
+        created_at=created_at,
+        text=text or "",
+        title=title,
+        hashtags=tuple(hashtags or ()),
+    )
+    return tuple(drop_stopwords(post_terms(item), lang))
+
+
 def _add_to_counters(
     session: Session,
     rows: list[dict[str, Any]],
@@ -455,6 +475,25 @@ def _add_author_days(session: Session, counts: dict[AuthorCell, int]) -> int:
     return len(rows)
 
 
+def _follow_corrections(
+    session: Session, workspace_id: int, match_rows: dict[tuple[int, int], dict[str, Any]]
+) -> None:
+    """An analyst's label correction wins over per-topic verdicts computed again (backfill of a
+    new topic, a re-match): of a corrected post, a topic's verdict that says what the model
+    said of the whole post is cleared, so the match counts under the post's corrected label,
+    as ``corrections.relabel`` left the matches stored when the correction was made. Only posts
+    with a verdict of their own are looked up: the others count under the post's stored
+    (corrected) label anyway."""
+    judged = {row["post_id"] for row in match_rows.values() if row["sentiment_label"] is not None}
+    if not judged:
+        return
+    said = model_verdicts(session, workspace_id, sorted(judged))
+    for row in match_rows.values():
+        model = said.get(row["post_id"])
+        if model is not None and follows_post(row["sentiment_label"], model[0]):
+            row["sentiment_label"] = row["sentiment_score"] = None
+
+
 def record_matches(
     session: Session,
     workspace_id: int,
@@ -501,6 +540,7 @@ def record_matches(
                 }
     if not match_rows:
         return result
+    _follow_corrections(session, workspace_id, match_rows)
     new = [
         (row.topic_id, row.post_id)
         for row in session.execute(
@@ -676,16 +716,9 @@ def rebuild_term_rollups(
         last = (rows[-1].post_id, rows[-1].topic_id)
         counts: dict[TermCell, int] = defaultdict(int)
         for row in rows:
-            item = PostItem(
-                native_id="",
-                author=AuthorRef(native_id=""),
-                created_at=row.created_at,
-                text=row.text or "",
-                title=row.title,
-                hashtags=tuple(row.hashtags or ()),
-            )
             cell = (row.topic_id, _day(row.created_at), row.network, row.sentiment_label)
-            for term in drop_stopwords(post_terms(item), row.lang):
+            terms = stored_post_terms(row.created_at, row.text, row.title, row.hashtags, row.lang)
+            for term in terms:
                 counts[(*cell, row.lang, term)] += 1
         written += _add_terms(session, workspace_id, counts)
         session.commit()

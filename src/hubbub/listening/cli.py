@@ -23,6 +23,7 @@ from hubbub.core.clock import parse_timestamp, utcnow
 from hubbub.core.errors import Rejected
 from hubbub.core.terminal import Column, ListTable
 from hubbub.listening import actions
+from hubbub.listening.corrections.relabel import apply_corrections
 from hubbub.listening.document import Document
 from hubbub.listening.enrichment import Enrichment
 from hubbub.listening.metrics import FunnelMetrics, compare
@@ -291,7 +292,8 @@ def backfill(
     ] = False,
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
-    """Match stored posts against the active topics (idempotent: running it again adds nothing)."""
+    """Match stored posts against the active topics (idempotent: running it again adds nothing);
+    posts an analyst relabelled count under the corrected label first."""
     start = _when(since, "--since") if since is not None else None
     with (
         _store(workspace) as (session, workspace_id),
@@ -304,6 +306,9 @@ def backfill(
             transient=True,
         ) as progress,
     ):
+        # Corrections recorded before a correction moved the counts are applied first.
+        relabelled = apply_corrections(session, workspace_id)
+        session.commit()
         task = progress.add_task("matching stored posts", total=None)
         result = actions.backfill(
             session,
@@ -334,3 +339,5 @@ def backfill(
         f"posts {result.posts}: matched {result.matched_posts}; new matches "
         f"{result.record.matches}, newly enriched {result.record.enriched}"
     )
+    if relabelled:
+        typer.echo(f"posts relabelled as analysts corrected them: {relabelled}")

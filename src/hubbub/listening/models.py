@@ -88,7 +88,8 @@ class TopicMatch(Base):
 
 
 class PostEnrichment(Base):
-    """Language, sentiment, intents and entities of a matched post, computed once."""
+    """Language, sentiment, intents and entities of a matched post, computed once; an
+    analyst's label correction replaces the sentiment (the correction keeps the model's)."""
 
     __tablename__ = "post_enrichments"
     __table_args__ = (Index("ix_post_enrichments_workspace", "workspace_id"),)

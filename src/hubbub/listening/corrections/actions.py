@@ -1,4 +1,5 @@
-"""Writes of corrections: record one, and refit the workspace's calibration after it.
+"""Writes of corrections: record one, relabel what counts the post (``relabel``), and refit the
+workspace's calibration after it.
 
 The listening layer cannot import accounts, so the caller (web or CLI) writes the audit entry
 in the same transaction; ``hubbub.web.accuracy.correct`` is that one caller for the web.
@@ -17,7 +18,8 @@ from hubbub.core.errors import Rejected
 from hubbub.enrich.sentiment import LABELS, default_model
 from hubbub.enrich.sentiment.calibration import Report, calibrate
 from hubbub.listening.corrections.models import EnrichmentCorrection, SentimentCalibration
-from hubbub.listening.corrections.queries import INTENTS, label_corrections
+from hubbub.listening.corrections.queries import INTENTS, label_corrections, model_verdicts
+from hubbub.listening.corrections.relabel import relabel_post
 from hubbub.listening.models import PostEnrichment
 from hubbub.posts.models import Post
 
@@ -56,25 +58,36 @@ def correct_post(
     user_id: int | None = None,
     token_id: int | None = None,
 ) -> EnrichmentCorrection:
-    """Record a correction of an enriched post of this workspace, then refit the calibration.
+    """Record a correction of an enriched post of this workspace; a label correction also
+    becomes the post's stored sentiment and moves its rollup counts (``relabel.relabel_post``),
+    then the calibration is refitted.
 
-    Raises ``Rejected("no_post")`` for a post that is not this workspace's or has no
-    enrichment, ``invalid_label`` / ``invalid_intent`` / ``nothing_to_correct`` otherwise.
+    The correction keeps what the model said: the stored enrichment's label and score, or,
+    once a correction rewrote them, those the post's first correction recorded. Raises
+    ``Rejected("no_post")`` for a post that is not this workspace's or has no enrichment,
+    ``invalid_label`` / ``invalid_intent`` / ``nothing_to_correct`` otherwise.
     """
     if label is None and intents is None:
         raise Rejected("nothing_to_correct", "give a sentiment label, intents, or both")
     checked_label = check_label(label) if label is not None else None
     checked_intents = check_intents(intents) if intents is not None else None
+    # The post's row is locked (PostgreSQL): a match being recorded for it meanwhile (its
+    # foreign key takes a key-share lock) commits before this reads the matches, or waits and
+    # then reads the relabelled enrichment.
     found = session.execute(
         select(Post, PostEnrichment)
         .join(PostEnrichment, PostEnrichment.post_id == Post.id)
         .where(Post.id == post_id, Post.workspace_id == workspace_id)
         .where(PostEnrichment.workspace_id == workspace_id)
+        .with_for_update(of=Post)
     ).first()
     if found is None:
         raise Rejected("no_post", f"no enriched post {post_id} in this workspace")
     post, enrichment = found
     proba = default_model().proba([scored_text(post)])[0]
+    model_label, model_score = model_verdicts(
+        session, workspace_id, [post_id], corrected_label=False
+    ).get(post_id, (enrichment.sentiment_label, enrichment.sentiment_score))
     correction = EnrichmentCorrection(
         workspace_id=workspace_id,
         post_id=post_id,
@@ -83,14 +96,17 @@ def correct_post(
         created_at=utcnow(),
         label=checked_label,
         intents=checked_intents,
-        model_label=enrichment.sentiment_label,
-        model_score=enrichment.sentiment_score,
+        model_label=model_label,
+        model_score=model_score,
         model_intents=list(enrichment.intents or []),
         model_proba=[round(float(p), 6) for p in proba],
     )
     session.add(correction)
     session.flush()
     if checked_label is not None:
+        relabel_post(
+            session, workspace_id, post, enrichment, checked_label, model_label, model_score
+        )
         refit_calibration(session, workspace_id)
     return correction
 

@@ -15,9 +15,11 @@ from hubbub.store.types import BigId, UTCDateTime
 class EnrichmentCorrection(Base):
     """One analyst's verdict on a post: the latest per post wins, earlier ones stay as history.
 
-    ``label`` / ``intents`` are None when that part was not corrected. ``model_*`` copy the
-    stored enrichment at the time; ``model_proba`` is the uncalibrated default tier's
-    (negative, neutral, positive) probabilities of the post's text, what calibration fits on.
+    ``label`` / ``intents`` are None when that part was not corrected. ``model_*`` are what the
+    model said: the stored enrichment before any correction rewrote its label (a label
+    correction becomes the post's stored sentiment, ``corrections.relabel``); ``model_proba``
+    is the uncalibrated default tier's (negative, neutral, positive) probabilities of the
+    post's text, what calibration fits on.
     """
 
     __tablename__ = "enrichment_corrections"

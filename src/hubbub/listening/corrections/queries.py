@@ -29,7 +29,10 @@ class LabelCorrection:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A post's enrichment as the model stored it and as analysts corrected it (if they did)."""
+    """A post's enrichment as the model stored it and as analysts corrected it (if they did).
+
+    ``model_*`` are what the model said: the stored enrichment of a post never corrected, else
+    the values its first correction recorded (a label correction rewrites the enrichment)."""
 
     post_id: int
     model_label: str
@@ -48,6 +51,44 @@ class Verdict:
     @property
     def shown_intents(self) -> list[str]:
         return self.intents if self.intents is not None else self.model_intents
+
+
+def follows_post(own_label: str | None, model_label: str) -> bool:
+    """Whether a match's own per-topic verdict gives way to its post's corrected label: it does
+    when it said what the model said of the whole post (the analyst judged that reading);
+    a verdict that differed from it (a mixed post, another brand judged apart) stays."""
+    return own_label is not None and own_label == model_label
+
+
+def model_verdicts(
+    session: Session, workspace_id: int, post_ids: Sequence[int], *, corrected_label: bool = True
+) -> dict[int, tuple[str, float]]:
+    """The model's (label, score) of these posts as their first correction recorded it, before
+    any correction rewrote ``post_enrichments``; only posts whose label was corrected unless
+    ``corrected_label`` is False (then every post with a correction)."""
+    out: dict[int, tuple[str, float]] = {}
+    for chunk in chunks(sorted(set(post_ids))):
+        first: dict[int, tuple[str, float]] = {}
+        labelled: set[int] = set()
+        rows = session.execute(
+            select(
+                EnrichmentCorrection.post_id,
+                EnrichmentCorrection.label,
+                EnrichmentCorrection.model_label,
+                EnrichmentCorrection.model_score,
+            )
+            .where(
+                EnrichmentCorrection.workspace_id == workspace_id,
+                EnrichmentCorrection.post_id.in_(chunk),
+            )
+            .order_by(EnrichmentCorrection.id)
+        )
+        for post_id, label, model_label, model_score in rows:
+            first.setdefault(post_id, (str(model_label), float(model_score)))
+            if label is not None:
+                labelled.add(post_id)
+        out.update({p: v for p, v in first.items() if not corrected_label or p in labelled})
+    return out
 
 
 def label_corrections(session: Session, workspace_id: int) -> list[LabelCorrection]:
@@ -82,6 +123,9 @@ def verdicts(session: Session, workspace_id: int, post_ids: Sequence[int]) -> di
         labels: dict[int, str] = {}
         intents: dict[int, list[str]] = {}
         counts: dict[int, int] = {}
+        # A label correction rewrites the enrichment: what the model said is kept by the
+        # corrections (their first one recorded it before anything was rewritten).
+        said: dict[int, tuple[str, float]] = {}
         for c in session.scalars(
             select(EnrichmentCorrection)
             .where(
@@ -91,6 +135,7 @@ def verdicts(session: Session, workspace_id: int, post_ids: Sequence[int]) -> di
             .order_by(EnrichmentCorrection.id)
         ):
             counts[c.post_id] = counts.get(c.post_id, 0) + 1
+            said.setdefault(c.post_id, (c.model_label, c.model_score))
             if c.label is not None:
                 labels[c.post_id] = c.label
             if c.intents is not None:
@@ -107,10 +152,11 @@ def verdicts(session: Session, workspace_id: int, post_ids: Sequence[int]) -> di
         ):
             per_topic.setdefault(post_id, []).append((name, str(label)))
         for e in enrichments:
+            model_label, model_score = said.get(e.post_id, (e.sentiment_label, e.sentiment_score))
             out[e.post_id] = Verdict(
                 post_id=e.post_id,
-                model_label=e.sentiment_label,
-                model_score=e.sentiment_score,
+                model_label=model_label,
+                model_score=model_score,
                 model_intents=list(e.intents or []),
                 label=labels.get(e.post_id),
                 intents=intents.get(e.post_id),
