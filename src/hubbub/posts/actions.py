@@ -32,7 +32,12 @@ from hubbub.core.items import AuthorRef, AuthorUpdate, DeleteItem, InteractionIt
 from hubbub.posts.models import Author, AuthorHandle, Interaction, Post, Tombstone
 from hubbub.posts.prepare import POST_INSERT, PreparedGroup, PreparedPost, prepare_items
 from hubbub.store.bulk import BulkInsert
-from hubbub.store.dialect import chunks, in_keys, insert_ignoring_conflicts
+from hubbub.store.dialect import (
+    chunks,
+    in_keys,
+    insert_ignoring_conflicts,
+    take_turns_storing_posts,
+)
 
 AUTHORS = cast(Table, Author.__table__)
 HANDLES = cast(Table, AuthorHandle.__table__)
@@ -276,6 +281,7 @@ class _BatchWriter:
         self.result = StoreResult()
 
     def write(self, group: PreparedGroup) -> StoreResult:
+        take_turns_storing_posts(self.conn)  # before any id is drawn
         author_ids = self._upsert_authors(group.authors, group.updates)
         self._apply_deletes(group.deletes)
         interactions = group.interactions

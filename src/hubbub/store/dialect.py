@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Dialect,
     Table,
     bindparam,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
@@ -31,6 +33,20 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Any:
     if name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise RuntimeError(f"unsupported database dialect {name}")
+
+
+#: The PostgreSQL advisory lock key of :func:`take_turns_storing_posts` ("hubb").
+POST_WRITES_LOCK = 0x68756262
+
+
+def take_turns_storing_posts(conn: Connection) -> None:
+    """On PostgreSQL, make transactions that store posts, interactions or deletes take turns,
+    each until it commits: then their rows become visible in id order. The pipeline's jobs
+    follow new rows by id, and would pass for good over a lower id that a slower concurrent
+    transaction (another source of ``hubbub listen``, an import) committed after a higher one.
+    SQLite has a single writer, which does the same."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POST_WRITES_LOCK})
 
 
 def insert_updating_on_conflict(
