@@ -27,6 +27,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stop(up: subprocess.Popen[bytes]) -> str:
+    """Stop ``hubbub up`` as Ctrl-C does and return what it printed; killed (its whole process
+    group) if it does not stop, or if the test is interrupted meanwhile (pytest-timeout)."""
+    up.send_signal(signal.SIGINT)
+    try:
+        return up.communicate(timeout=30)[0].decode()
+    except subprocess.TimeoutExpired:
+        os.killpg(up.pid, signal.SIGKILL)
+        return up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
+    except BaseException:
+        os.killpg(up.pid, signal.SIGKILL)
+        up.wait()
+        raise
+
+
 def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path) -> None:
     env = dict(
         os.environ,
@@ -89,6 +104,7 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so _stop can kill all of it
         )
         try:
             seen: set[str] = set()
@@ -113,12 +129,7 @@ def test_up_serves_and_listens_then_stops_on_sigint(db_url: str, tmp_path: Path)
             anonymous = httpx.get(f"http://127.0.0.1:{port}/w/brand/posts", timeout=5)
             assert anonymous.status_code == 303  # to the sign-in page
         finally:
-            up.send_signal(signal.SIGINT)
-            try:
-                output = up.communicate(timeout=30)[0].decode()
-            except subprocess.TimeoutExpired:
-                up.kill()
-                output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
+            output = _stop(up)
         assert up.returncode == 0, output
 
 
@@ -136,6 +147,7 @@ def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so _stop can kill all of it
     )
     try:
         status = None
@@ -151,12 +163,7 @@ def test_up_with_the_demo_loads_it_and_prints_a_way_in(tmp_path: Path) -> None:
         network = httpx.get(f"http://127.0.0.1:{network_port}/", timeout=5)
         assert network.status_code == 200 and "Nothing received yet" in network.text
     finally:
-        up.send_signal(signal.SIGINT)
-        try:
-            output = up.communicate(timeout=30)[0].decode()
-        except subprocess.TimeoutExpired:
-            up.kill()
-            output = up.communicate()[0].decode() + "\n(did not stop on SIGINT)"
+        output = _stop(up)
     assert up.returncode == 0, output
     assert "Demo workspace demo ready" in output and "password" in output, output
     assert f"http://127.0.0.1:{network_port}/" in output.replace("\n", ""), output
