@@ -18,6 +18,7 @@ from hubbub.settings import Settings, get_settings
 from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, post
 from tests.support.factories import BASE_TIME
+from tests.support.terminal import at_columns, fits
 
 DAY = 24 * 60  # minutes: post n is dated BASE_TIME + n minutes
 
@@ -86,9 +87,14 @@ def test_topic_metrics_command_prints_both_periods(
         bad = CliRunner().invoke(
             app, ["topic", "metrics", "skates", "-w", "acme", "--until", "soon"]
         )
+        table = fits(at_columns(80, "topic", "metrics", "skates", "-w", "acme", "--days", "1",
+                                "--until", until))  # fmt: skip
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert (report["current"]["mentions"], report["previous"]["mentions"]) == (2, 1)
     assert bad.exit_code == 1 and "--until 'soon' is not an ISO date" in bad.stderr
+    mentions = next(line for line in table.splitlines() if "mentions" in line)
+    assert [cell.strip() for cell in mentions.split("│")[2:5]] == ["2", "1", "+100%"]
+    assert "last 1 d" in table and "1 d before" in table

@@ -16,7 +16,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from hubbub.core.clock import parse_timestamp, utcnow
@@ -176,7 +175,12 @@ def metrics(
             )
         )
         return
-    table = Table("metric", f"last {days} d", f"{days} d before", "change")
+    table = ListTable(
+        Column("metric", "label"),
+        Column(f"last {days} d", justify="right"),
+        Column(f"{days} d before", justify="right"),
+        Column("change", justify="right"),
+    )
     for field in fields(FunnelMetrics):
         if field.name in ("start", "end"):
             continue
