@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hubbub.core.errors import Rejected
-from hubbub.enrich.sentiment import LABELS, default_model, score
+from hubbub.enrich.sentiment import LABELS, default_model, features, score
 from hubbub.enrich.sentiment.features import featurise, reset_cache
 from hubbub.enrich.sentiment.model import WEIGHTS_PATH, LinearSentiment
 
@@ -109,3 +109,26 @@ def test_threads_sharing_the_token_cache_get_the_same_answers() -> None:
         results = list(pool.map(run, range(len(batches))))
     for got, want in zip(results, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+ELONGATED_CASES = [
+    "soooo good\nnooooo\n",
+    "aaa",
+    "a\nbbb\nc",
+    "1000 followers, 2000!!! ...",
+    "ééééé ß_____ x😀😀😀",
+    "no repeats here",
+    "\n\n",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab1_ \n.!é😀\u0301", max_size=40), max_size=8)
+    | st.sampled_from([ELONGATED_CASES])
+)
+def test_elongations_shorten_exactly_as_the_plain_regex_does(texts: list[str]) -> None:
+    """The numpy pre-scan only skips lines; what changes is the regex's business."""
+    joined = "\n".join(texts)
+    expected = features._ELONGATED.sub(r"\1\1", joined)
+    assert features._shorten_elongations(joined) == expected

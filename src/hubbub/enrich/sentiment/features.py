@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 import threading
 import zlib
 from collections.abc import Sequence
@@ -86,7 +87,48 @@ def normalise(text: str) -> str:
     text = text.replace("&quot;", '"')
     text = _URL.sub(" http ", text)
     text = _MENTION.sub("@user", text)
-    return _ELONGATED.sub(r"\1\1", text)
+    return _shorten_elongations(text)
+
+
+def _word_ascii() -> npt.NDArray[np.bool_]:
+    table = np.zeros(128, dtype=bool)
+    for char in string.ascii_letters + string.digits + "_":
+        table[ord(char)] = True
+    return table
+
+
+_WORD_ASCII = _word_ascii()
+
+
+def _shorten_elongations(text: str) -> str:
+    """``_ELONGATED.sub`` on just the lines where a word character repeats three times.
+
+    The regex alone tries a backreference at every character of a batch (most of the
+    normalising time); numpy finds the few candidate lines first, and the regex still decides
+    on them. Every ASCII character outside ``\\w`` is ruled out, anything else is a candidate.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes.shape[0] < 3:
+        return text
+    first = codes[:-2]
+    candidate = (first == codes[1:-1]) & (first == codes[2:])
+    candidate &= (first >= 128) | _WORD_ASCII[np.minimum(first, 127)]
+    starts = np.flatnonzero(candidate)
+    if not starts.size:
+        return text
+    parts: list[str] = []
+    done = 0  # text[:done] is in parts already; no match spans a newline (\w excludes it)
+    for start in starts.tolist():
+        if start < done:
+            continue
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end < 0 else line_end
+        parts.append(text[done:line_start])
+        parts.append(_ELONGATED.sub(r"\1\1", text[line_start:line_end]))
+        done = line_end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 @cache
