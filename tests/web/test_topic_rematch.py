@@ -7,9 +7,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from hubbub.listening.actions import get_topic
+from hubbub.listening.actions import add_topic, get_topic
 from hubbub.listening.tasks import run_pending_rematches
 from hubbub.settings import Settings
+from hubbub.store.engine import transaction
 from hubbub.worker import Pipeline
 from tests.listening.ingesting import ingest
 from tests.listening.test_rematch import NARROW, _events, _topics, state, texts_matched
@@ -65,3 +66,23 @@ def test_the_pipeline_tick_runs_the_rematch_job(
     assert not result.errors and result.rematched_posts
     assert not _pending(engine, workspace_id)
     assert state(engine, workspace_id, "acme") != before
+
+
+def test_a_topic_added_in_the_web_ui_matches_the_posts_stored_before_it(
+    client: TestClient, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "mirror", "acme", "other")  # matched live, as a yardstick
+    ingest(engine, settings, workspace_id, _events(), keep="all")
+    token = csrf_token(client.get("/w/acme/topics").text)
+    form = {"name": "acme", "kind": "brand", "rule": "acme", "csrf_token": token}
+    assert client.post("/w/acme/topics", data=form, follow_redirects=False).status_code == 303
+    assert _pending(engine, workspace_id)
+    assert BANNER in client.get("/w/acme/topics/acme").text
+
+    result = Pipeline(engine, settings).tick()
+    assert not result.errors
+    assert not _pending(engine, workspace_id)
+    expected = texts_matched(engine, workspace_id, "mirror")
+    assert expected and texts_matched(engine, workspace_id, "acme") == expected
+    assert BANNER not in client.get("/w/acme/topics/acme").text

@@ -29,6 +29,7 @@ from hubbub.listening.actions import (
     add_topic,
     get_topic,
     remove_topic,
+    request_rematch,
     update_topic,
 )
 from hubbub.listening.dashboard import count_matching_posts, match_details, period
@@ -137,6 +138,9 @@ def topics_add(
     try:
         with transaction(request.app.state.engine) as tx:
             topic = add_topic(tx, access.ws.id, name, rule, kind)
+            # The pipeline's re-match job matches the posts stored before the topic existed,
+            # as `hubbub topic backfill` does on the command line: nobody here can run that.
+            request_rematch(tx, access.ws.id, topic.name)
             record_audit(
                 tx,
                 "topic.add",
