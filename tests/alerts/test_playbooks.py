@@ -104,6 +104,7 @@ def test_a_valid_playbook_parses() -> None:
         ("name: x\ntrigger:\n  kind: volume_spike\nactoins: []\n", "line 4: unknown key 'actoins'"),
         ("name: x\ntrigger:\n  kind: spike\nactions:\n  - open_case:\n", "line 3: unknown alert kind 'spike'"),
         ("name: x\ntrigger: {kind: any, min_severity: huge}\nactions:\n  - open_case:\n", "line 2: unknown severity 'huge'"),
+        ("name: x\ntrigger: {kind: any, min_severity: 7}\nactions:\n  - open_case:\n", "line 2: unknown severity 7 (expected low, medium, high, critical)"),
         ("name: x\ntrigger: {kind: any}\nactions:\n  - open_case:\n  - tweet: {}\n", "line 5: unknown action 'tweet'"),
         ("name: x\ntrigger: {kind: any}\nactions:\n  - reply_draft: {template: nope}\n", "line 4: reply_draft names template 'nope'"),
         ("name: x\ntrigger: {kind: any}\ntemplates:\n  t:\n    text: hi\nactions:\n  - reply_draft: {template: t}\n", "line 5: template 't' is not approved"),

@@ -19,6 +19,8 @@ from hubbub.alerts.detectors import SpikeConfig, VolumeSpikeDetector
 from hubbub.alerts.influence import InfluentialAuthorDetector
 from hubbub.alerts.models import PlaybookRun, ReplyDraft
 from hubbub.alerts.signals import Mention
+from hubbub.listening.actions import add_topic, remove_topic
+from hubbub.listening.queries import topic_names
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import SESSION_COOKIE
@@ -93,6 +95,8 @@ def seed_alerts(engine: Engine, settings: Settings, workspace_id: int) -> AlertW
     """Two playbooks, an influence alert, then a spike that runs ``holding-reply`` for real
     (a draft waiting for a manager, crisis mode on)."""
     with transaction(engine) as session:
+        if "skates" not in topic_names(session, workspace_id):  # its playbooks name it
+            add_topic(session, workspace_id, "skates", "skates", "brand")
         playbook = actions.add_playbook(session, workspace_id, holding_playbook())
         spare = actions.add_playbook(session, workspace_id, holding_playbook("spare"))
         actions.set_playbook_enabled(session, workspace_id, "spare", False)
@@ -215,6 +219,8 @@ def test_playbooks_list_shows_state_and_last_run(client: TestClient, world: Aler
 def test_add_playbook_with_script_is_stored_and_shown_escaped(
     client: TestClient, engine: Engine, workspace_id: int
 ) -> None:
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "skates", "skates", "brand")
     token = csrf_token(client.get("/w/acme/playbooks").text)
     source = holding_playbook("xss").replace(
         "trigger:", 'description: "</textarea><script>alert(1)</script>"\ntrigger:'
@@ -255,6 +261,27 @@ def test_invalid_yaml_shows_every_problem_with_its_line(
     with transaction(engine) as session:
         assert queries.playbooks(session, workspace_id) == []
     assert audit_actions(engine) == []
+
+
+def test_a_playbook_must_name_topics_the_workspace_has(
+    client: TestClient, engine: Engine, workspace_id: int, world: AlertWorld
+) -> None:
+    """One naming no topic here would never run: refused, and flagged once its topic is gone."""
+    token = csrf_token(client.get("/w/acme/playbooks").text)
+    source = holding_playbook("typo").replace("topics: [skates]", "topics: [skates, skaets]")
+    refused = client.post("/w/acme/playbooks", data={"source": source, "csrf_token": token})
+    assert refused.status_code == 400
+    assert "no topic named &#39;skaets&#39; in this workspace (its topics: skates)" in refused.text
+    assert "skaets]" in refused.text  # the YAML comes back in the textarea
+    url = f"/w/acme/playbooks/{world.playbook_id}"
+    edit = client.post(f"{url}/edit", data={"source": source, "csrf_token": token})
+    assert edit.status_code == 400 and "no topic named &#39;skaets&#39;" in edit.text
+    with transaction(engine) as session:
+        assert queries.playbook(session, workspace_id, "typo") is None
+        remove_topic(session, workspace_id, "skates")
+    row = client.get("/w/acme/playbooks").text.split(f'id="playbook-{world.playbook_id}"')[1]
+    assert "no topic named &#39;skates&#39; any more" in row.split("</tr>")[0]
+    assert "no topic named &#39;skates&#39; any more" in client.get(url).text
 
 
 def test_edit_rename_enable_and_remove(

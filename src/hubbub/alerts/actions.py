@@ -10,7 +10,7 @@ posts) is written to the run log as ``not_available``, never pretended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from hubbub.alerts.playbooks import (
     CHANNEL_NAME,
     CHANNEL_RULE,
     ActionSpec,
+    PlaybookInvalid,
     PlaybookSpec,
     parse_playbook,
     render,
@@ -53,9 +54,21 @@ ALERTS = cast(Table, AlertRecord.__table__)
 # ---- playbooks ------------------------------------------------------------------------------
 
 
-def _parse(session: Session, workspace_id: int, source: str) -> PlaybookSpec:
-    """A valid playbook whose notify actions name only channels the workspace has."""
+def _parse(
+    session: Session, workspace_id: int, source: str, topics: Collection[str] | None
+) -> PlaybookSpec:
+    """A valid playbook whose notify actions name only channels the workspace has and whose
+    trigger names only its ``topics`` (the caller knows them: listening sits beside alerts)."""
     spec = parse_playbook(source)
+    unknown = sorted((spec.trigger.topics or frozenset()) - set(topics or ()))
+    if topics is not None and unknown:
+        have = ", ".join(sorted(topics)) or "none yet"
+        raise PlaybookInvalid(
+            [
+                f"trigger topics: no topic named {', '.join(map(repr, unknown))} in this"
+                f" workspace (its topics: {have}); the playbook would never run"
+            ]
+        )
     named = {name for a in spec.actions if a.kind == "notify" for name in a.params["channels"]}
     missing = sorted(named - {c.name for c in queries.channels(session, workspace_id)})
     if missing:
@@ -66,10 +79,17 @@ def _parse(session: Session, workspace_id: int, source: str) -> PlaybookSpec:
 
 
 def add_playbook(
-    session: Session, workspace_id: int, source: str, replace: bool = False
+    session: Session,
+    workspace_id: int,
+    source: str,
+    replace: bool = False,
+    topics: Collection[str] | None = None,
 ) -> Playbook:
-    """Store a validated playbook; with `replace`, a playbook of the same name is updated."""
-    spec = _parse(session, workspace_id, source)
+    """Store a validated playbook; with `replace`, a playbook of the same name is updated.
+
+    ``topics``: the workspace's topic names, to refuse a trigger naming another (None: not
+    checked)."""
+    spec = _parse(session, workspace_id, source, topics)
     now = utcnow()
     existing = queries.playbook(session, workspace_id, spec.name)
     if existing is not None:
@@ -93,17 +113,25 @@ def add_playbook(
     return found
 
 
-def update_playbook(session: Session, workspace_id: int, source: str) -> Playbook:
+def update_playbook(
+    session: Session, workspace_id: int, source: str, topics: Collection[str] | None = None
+) -> Playbook:
     """Replace an existing playbook's YAML (found by the name inside it)."""
-    spec = _parse(session, workspace_id, source)
+    spec = _parse(session, workspace_id, source, topics)
     if queries.playbook(session, workspace_id, spec.name) is None:
         raise Rejected("not_found", f"no playbook {spec.name!r}")
-    return add_playbook(session, workspace_id, source, replace=True)
+    return add_playbook(session, workspace_id, source, replace=True, topics=topics)
 
 
-def edit_playbook(session: Session, workspace_id: int, playbook_id: int, source: str) -> Playbook:
+def edit_playbook(
+    session: Session,
+    workspace_id: int,
+    playbook_id: int,
+    source: str,
+    topics: Collection[str] | None = None,
+) -> Playbook:
     """Replace a playbook's YAML by id, so an edit may also rename it (to a free name)."""
-    spec = _parse(session, workspace_id, source)
+    spec = _parse(session, workspace_id, source, topics)
     found = queries.playbook_by_id(session, workspace_id, playbook_id)
     if found is None:
         raise Rejected("not_found", f"no playbook {playbook_id}")

@@ -62,6 +62,7 @@ class Trigger:
     kinds: frozenset[str] | None
     """None: any kind."""
     topics: frozenset[str] | None
+    """None: any topic. Names are checked against the workspace's topics when it is saved."""
     min_severity: str = "low"
 
     def matches(self, alert: Mapping[str, Any]) -> bool:
@@ -244,14 +245,13 @@ def _trigger(reader: _Reader, node: yaml.Node) -> Trigger | None:
         topics = frozenset(named) if named is not None else None
     severity = "low"
     if "min_severity" in found:
-        given = reader.text(found["min_severity"], "min_severity")
-        if given is not None and given not in SEVERITIES:
-            reader.fail(
-                found["min_severity"],
-                f"unknown severity {given!r} (expected {', '.join(SEVERITIES)})",
-            )
-        elif given is not None:
+        node = found["min_severity"]
+        given = reader.value(node) if isinstance(node, yaml.ScalarNode) else None
+        if given in SEVERITIES:
             severity = given
+        else:
+            shown = repr(given) if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+            reader.fail(node, f"unknown severity {shown} (expected {', '.join(SEVERITIES)})")
     return Trigger(kinds=kinds, topics=topics, min_severity=severity)
 
 

@@ -68,3 +68,8 @@ def period_figures(
         potential_reach=int(reach),
         engagement=int(engagement),
     )
+
+
+def topic_names(session: Session, workspace_id: int) -> set[str]:
+    """The names of the workspace's topics (what a playbook's trigger may name)."""
+    return set(session.scalars(select(Topic.name).where(Topic.workspace_id == workspace_id)))

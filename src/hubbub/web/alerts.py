@@ -21,6 +21,7 @@ from hubbub.alerts import actions, queries
 from hubbub.alerts.models import Playbook, PlaybookRun, ReplyDraft
 from hubbub.alerts.playbooks import PlaybookInvalid, PlaybookSpec, parse_playbook
 from hubbub.core.errors import Rejected
+from hubbub.listening.queries import topic_names
 from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.charts import bar_chart
@@ -204,13 +205,20 @@ def _trigger_text(spec: PlaybookSpec) -> str:
     return f"{kinds} on {topics}, severity ≥ {spec.trigger.min_severity}"
 
 
-def _summary(found: Playbook) -> dict[str, Any]:
-    """Trigger and actions of a stored playbook (its YAML was valid when stored)."""
+def _summary(found: Playbook, topics: set[str]) -> dict[str, Any]:
+    """Trigger and actions of a stored playbook (its YAML was valid when stored), and what
+    keeps it from running now: a topic it names was removed or renamed since."""
     try:
         spec = parse_playbook(found.source)
     except PlaybookInvalid as exc:
         return {"trigger": "", "actions": [], "problems": exc.problems}
-    return {"trigger": _trigger_text(spec), "actions": [a.kind for a in spec.actions]}
+    gone = sorted((spec.trigger.topics or frozenset()) - topics)
+    problems = [f"no topic named {', '.join(map(repr, gone))} any more"] if gone else []
+    return {
+        "trigger": _trigger_text(spec),
+        "actions": [a.kind for a in spec.actions],
+        "problems": problems,
+    }
 
 
 def _problems(error: Rejected | None) -> list[str]:
@@ -237,6 +245,7 @@ def _playbooks_page(
     status_code: int = 200,
 ) -> Response:
     found = queries.playbooks(session, access.ws.id)
+    topics = topic_names(session, access.ws.id)
     drafts = queries.pending_drafts(session, access.ws.id)
     return render(
         request,
@@ -244,7 +253,7 @@ def _playbooks_page(
         access,
         "playbooks",
         {
-            "playbooks": [(p, _summary(p)) for p in found],
+            "playbooks": [(p, _summary(p, topics)) for p in found],
             "last_runs": queries.last_runs(session, access.ws.id),
             "drafts": [(d, _next_step(d)) for d in drafts],
             "decided": queries.decided_drafts(session, access.ws.id),
@@ -276,7 +285,9 @@ def playbook_add(
     """Add a playbook; a refused one comes back in the textarea with every problem listed."""
     try:
         with transaction(request.app.state.engine) as tx:
-            found = actions.add_playbook(tx, access.ws.id, source)
+            found = actions.add_playbook(
+                tx, access.ws.id, source, topics=topic_names(tx, access.ws.id)
+            )
             record_audit(
                 tx,
                 "playbook.add",
@@ -383,7 +394,7 @@ def _playbook_page(
         "playbook",
         {
             "playbook": found,
-            "summary": _summary(found),
+            "summary": _summary(found, topic_names(session, access.ws.id)),
             "source": found.source if source is None else source,
             "problems": _problems(error),
             "dry_runs": dry_runs,
@@ -414,7 +425,9 @@ def playbook_edit(
     try:
         with transaction(request.app.state.engine) as tx:
             before = _playbook(tx, access, playbook_id).source
-            changed = actions.edit_playbook(tx, access.ws.id, playbook_id, source)
+            changed = actions.edit_playbook(
+                tx, access.ws.id, playbook_id, source, topics=topic_names(tx, access.ws.id)
+            )
             record_audit(
                 tx,
                 "playbook.edit",
