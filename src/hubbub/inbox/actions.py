@@ -1050,6 +1050,7 @@ def add_note(session: Session, found: Conversation, body: str, *, actor: Actor =
     note = Note(
         conversation_id=found.id,
         author_user_id=actor.user_id,
+        author_token_id=actor.token_id,
         body=text,
         mentions=_mentioned_users(session, found.workspace_id, text),
         created_at=utcnow(),
@@ -1292,6 +1293,7 @@ def submit_reply(
         state="queued",
         attempts=0,
         created_by=actor.user_id,
+        created_by_token_id=actor.token_id,
         created_at=utcnow(),
     )
     session.add(reply)

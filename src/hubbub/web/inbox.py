@@ -68,7 +68,7 @@ from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import RowId, SessionDep
 from hubbub.web.filters import FilterError, Unknown, parse_flag
 from hubbub.web.pages import render
-from hubbub.web.queries import emails_of, root_posts
+from hubbub.web.queries import emails_of, root_posts, token_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -320,6 +320,11 @@ def _conversation_page(
         "reply_views": _reply_views(session, replies),
         "editing": editing,
         "emails": emails_of(session, users),
+        "tokens": token_names(
+            session,
+            {r.created_by_token_id for r in replies if r.created_by_token_id}
+            | {n.author_token_id for n in notes if n.author_token_id},
+        ),
         "due": due_at(found),
         "statuses": STATUSES,
         "error": error,

@@ -164,6 +164,7 @@ class NoteOut(BaseModel):
 
     id: int
     author_user_id: int | None
+    author_token_id: int | None  # an API token wrote it (then author_user_id is null)
     body: str
     mentions: list[int]
     created_at: datetime
@@ -188,6 +189,7 @@ class ReplyOut(BaseModel):
     retry_at: datetime | None
     last_error: str | None
     created_by: int | None
+    created_by_token_id: int | None  # an API token queued it (then created_by is null)
     created_at: datetime
     sent_at: datetime | None
 

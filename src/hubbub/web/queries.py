@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.orm import Session, defer
 
-from hubbub.accounts.models import User
+from hubbub.accounts.models import ApiToken, User
 from hubbub.core.clock import parse_timestamp
 from hubbub.listening.dashboard import (
     ALL,
@@ -183,6 +183,14 @@ def emails_of(session: Session, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
     return {int(user_id): str(email) for user_id, email in rows}
+
+
+def token_names(session: Session, token_ids: set[int]) -> dict[int, str]:
+    """Name per API token id, to show what acted through the API (revoked ones too)."""
+    if not token_ids:
+        return {}
+    rows = session.execute(select(ApiToken.id, ApiToken.name).where(ApiToken.id.in_(token_ids)))
+    return {int(token_id): str(name) for token_id, name in rows}
 
 
 def root_posts(session: Session, post_ids: set[int]) -> dict[int, tuple[Post, Author]]:
