@@ -52,6 +52,7 @@ def test_a_broken_rule_raises_with_its_position_and_writes_nothing(
     ("name", "kind", "code"),
     [
         ("Acme", "brand", "topic_exists"),
+        (" ACME ", "brand", "topic_exists"),  # another case of a name is the same topic
         ("", "brand", "bad_name"),
         ("New", "rumour", "bad_kind"),
         # Names a topic's page address could not hold (/topics/{name}, /topics/{name}.csv).
@@ -97,9 +98,14 @@ def test_update_moves_updated_at_forward_and_can_rename(engine: Engine, workspac
             session, workspace_id, "A", rule="acme*", kind="product", new_name="Acme"
         )
         assert topic.updated_at > before
-    with pytest.raises(Rejected) as caught, transaction(engine) as session:
-        update_topic(session, workspace_id, "Acme", new_name="B")
-    assert caught.value.code == "topic_exists"
+    for taken in ("B", "b"):
+        with pytest.raises(Rejected) as caught, transaction(engine) as session:
+            update_topic(session, workspace_id, "Acme", new_name=taken)
+        assert caught.value.code == "topic_exists"
+    assert "exists already (as 'B')" in caught.value.detail
+    with transaction(engine) as session:  # a topic's own name in another case is free to it
+        update_topic(session, workspace_id, "Acme", new_name="ACME")
+        update_topic(session, workspace_id, "ACME", new_name="Acme")
     with Session(engine) as session:
         renamed = get_topic(session, workspace_id, "Acme")
         assert (renamed.rule, renamed.kind) == ("acme*", "product")

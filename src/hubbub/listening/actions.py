@@ -117,6 +117,21 @@ def _stamp(session: Session, workspace_id: int) -> datetime:
     return now if newest is None or now > newest else newest + STAMP_STEP
 
 
+def _check_free(session: Session, workspace_id: int, name: str, but: int | None = None) -> None:
+    """Refuse a name another topic of the workspace has, whatever its case: "Acme" and "acme"
+    would be two dashboards, two share-of-voice rows and two alert series of one brand."""
+    clash = session.scalar(
+        select(Topic.name).where(
+            Topic.workspace_id == workspace_id,
+            func.lower(Topic.name) == name.lower(),
+            *([Topic.id != but] if but is not None else []),
+        )
+    )
+    if clash is not None:
+        shown = "" if clash == name else f" (as {clash!r})"
+        raise Rejected("topic_exists", f"a topic named {name!r} exists already{shown}")
+
+
 def get_topic(session: Session, workspace_id: int, name: str) -> Topic:
     """The workspace's topic called ``name``; Rejected("no_topic") when there is none."""
     topic = session.scalar(
@@ -135,11 +150,7 @@ def add_topic(
     parse(rule)
     name = _check_name(name)
     _check_kind(kind)
-    exists = session.scalar(
-        select(Topic.id).where(Topic.workspace_id == workspace_id, Topic.name == name)
-    )
-    if exists is not None:
-        raise Rejected("topic_exists", f"a topic named {name!r} exists already")
+    _check_free(session, workspace_id, name)
     stamp = _stamp(session, workspace_id)
     topic = Topic(
         workspace_id=workspace_id,
@@ -178,13 +189,7 @@ def update_topic(
         _check_kind(kind)
     topic = get_topic(session, workspace_id, name)
     if new_name is not None and _check_name(new_name) != topic.name:
-        clash = session.scalar(
-            select(Topic.id).where(
-                Topic.workspace_id == workspace_id, Topic.name == _check_name(new_name)
-            )
-        )
-        if clash is not None:
-            raise Rejected("topic_exists", f"a topic named {new_name!r} exists already")
+        _check_free(session, workspace_id, _check_name(new_name), but=topic.id)
         topic.name = _check_name(new_name)
     stamp = _stamp(session, workspace_id)
     if rule is not None and rule != topic.rule:
