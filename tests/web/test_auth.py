@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
-from hubbub.accounts.actions import create_token, create_user
+from hubbub.accounts.actions import Actor, create_token, create_user, record_audit
 from hubbub.accounts.models import ApiToken, AuditEntry, Membership, User
 from hubbub.accounts.permissions import Role
 from hubbub.core.clock import utcnow
@@ -353,3 +353,17 @@ def test_admin_pages_show_members_tokens_and_the_audit_log(
     assert 'id="new-token"' not in listing  # the secret was shown once, on creation only
     audit = client.get("/w/acme/audit").text
     assert "member.add" in audit and "token.create" in audit
+    with transaction(engine) as session:  # something the token did, through the API
+        made = session.scalars(select(ApiToken).where(ApiToken.name == "<b>ci</b>")).one()
+        record_audit(
+            session,
+            "post.export",
+            actor=Actor(token_id=made.id),
+            target="posts",
+            workspace_id=workspace_id,
+        )
+    rows = client.get("/w/acme/audit").text.split("<tr")
+    created = next(row for row in rows if "token.create" in row)
+    assert OWNER in created and "user #" not in created  # who acted, by e-mail
+    used = next(row for row in rows if "post.export" in row)
+    assert "API token “&lt;b&gt;ci&lt;/b&gt;”" in used and "<b>ci</b>" not in used

@@ -57,7 +57,7 @@ def last_complete_period(cadence: str, now: datetime, tz: ZoneInfo) -> tuple[dat
 def explicit_period(since: date, until: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """Whole days from ``since`` through ``until`` (inclusive) in ``tz``."""
     if until < since:
-        raise PeriodError("--until is before --since")
+        raise PeriodError(f"the last day ({until}) is before the first ({since})")
     if (until - since).days > 366:
         raise PeriodError("a report covers at most 366 days")
     return _midnight(since, tz), _midnight(until + timedelta(days=1), tz)

@@ -48,6 +48,7 @@ from hubbub.web.auth import CSRF_COOKIE, SESSION_COOKIE, Access, Permit, cookie_
 from hubbub.web.deps import BeforeId, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import local_path
+from hubbub.web.queries import emails_of, token_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -499,10 +500,17 @@ def audit_page(
     entries = audit_entries(session, access.ws.id, AUDIT_PAGE + 1, before)
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
+    users = {e.actor_user_id for e in entries if e.actor_user_id}
+    tokens = {e.actor_token_id for e in entries if e.actor_token_id}
     return render(
         request,
         session,
         access,
         "audit",
-        {"entries": entries, "older": entries[-1].id if more else None},
+        {
+            "entries": entries,
+            "older": entries[-1].id if more else None,
+            "emails": emails_of(session, users),
+            "tokens": token_names(session, tokens),
+        },
     )
