@@ -240,6 +240,19 @@ def test_tokens_are_stored_as_digests_shown_once_and_revocable(
         assert revokes == 1
 
 
+def test_two_live_tokens_never_share_a_name(engine: Engine, workspace_id: int) -> None:
+    with transaction(engine) as session:
+        first, _ = create_token(session, workspace_id, Role.ANALYST, "zapier")
+        other = ensure_workspace(session, "globex").id
+        create_token(session, other, Role.ANALYST, "zapier")  # another workspace's own
+    with pytest.raises(AccountError, match="'zapier' is in use already"):
+        with transaction(engine) as session:
+            create_token(session, workspace_id, Role.VIEWER, " Zapier ")
+    with transaction(engine) as session:
+        revoke_token(session, workspace_id, first.id)
+        create_token(session, workspace_id, Role.VIEWER, "zapier")  # the name is free again
+
+
 def test_sessions_expire_end_on_logout_and_on_password_change(
     engine: Engine, settings: Settings
 ) -> None:

@@ -220,7 +220,10 @@ def test_csrf_is_required_on_every_unsafe_request_of_a_session(
         assert session.scalars(select(ApiToken)).all() == []
     made = client.post("/w/acme/tokens", data={**form, "csrf_token": admin_page})
     assert made.status_code == 201 and 'id="new-token">hbb_' in made.text
-    made = client.post("/api/v1/w/acme/tokens", json=form, headers={"X-CSRF-Token": admin_page})
+    headers = {"X-CSRF-Token": admin_page}
+    twin = client.post("/api/v1/w/acme/tokens", json=form, headers=headers)
+    assert twin.status_code == 409 and "in use already" in twin.json()["detail"]
+    made = client.post("/api/v1/w/acme/tokens", json={**form, "name": "ci2"}, headers=headers)
     assert made.status_code == 201 and made.json()["token"].startswith("hbb_")
 
 

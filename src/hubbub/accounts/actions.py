@@ -46,6 +46,10 @@ class AccountError(ValueError):
     """A refused change, with a message fit to show the person who asked for it."""
 
 
+class NameTaken(AccountError):
+    """The name is another live item's (a token): a conflict, not a matter of rights."""
+
+
 class LoginThrottled(AccountError):
     """Too many recent failures for this account or address; ``retry_after`` in seconds."""
 
@@ -324,6 +328,15 @@ def create_token(
     label = name.strip()
     if not label or len(label) > 100:
         raise AccountError("a token needs a name of 1 to 100 characters")
+    twin = session.scalar(
+        select(ApiToken.name).where(
+            ApiToken.workspace_id == workspace_id,
+            ApiToken.revoked_at.is_(None),
+            func.lower(ApiToken.name) == label.lower(),
+        )
+    )
+    if twin is not None:  # two live tokens of one name: which one to revoke would be a guess
+        raise NameTaken(f"a token named {twin!r} is in use already; choose another name")
     plaintext = new_api_token()
     token = ApiToken(
         workspace_id=workspace_id,

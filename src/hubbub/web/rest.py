@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from hubbub.accounts.actions import AccountError, create_token, revoke_token
+from hubbub.accounts.actions import AccountError, NameTaken, create_token, revoke_token
 from hubbub.accounts.models import ApiToken
 from hubbub.accounts.permissions import Role
 from hubbub.accounts.queries import list_tokens
@@ -26,7 +26,13 @@ from hubbub.web.filters import (
     PostQuery,
     read_network,
 )
-from hubbub.web.problems import PROBLEM_RESPONSES, filter_problem, problem
+from hubbub.web.problems import (
+    PROBLEM_RESPONSES,
+    PROBLEM_TYPE,
+    Problem,
+    filter_problem,
+    problem,
+)
 from hubbub.web.queries import database_ok, page_posts
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
@@ -294,7 +300,12 @@ def api_tokens(session: SessionDep, access: ReadTokens) -> list[TokenOut]:
     return [TokenOut.of(token) for token in list_tokens(session, access.ws.id)]
 
 
-@router.post("/w/{slug}/tokens", response_model=TokenCreated, status_code=201)
+@router.post(
+    "/w/{slug}/tokens",
+    response_model=TokenCreated,
+    status_code=201,
+    responses={409: {"model": Problem, "content": {PROBLEM_TYPE: {}}}},  # the name is taken
+)
 def api_create_token(
     request: Request, body: TokenIn, access: ManageTokens
 ) -> TokenCreated | JSONResponse:
@@ -304,6 +315,8 @@ def api_create_token(
             token, plaintext = create_token(
                 session, access.ws.id, body.role, body.name, actor=access.principal.actor
             )
+    except NameTaken as exc:
+        return problem(409, str(exc))
     except AccountError as exc:
         return problem(403, str(exc))
     return TokenCreated(**TokenOut.of(token).model_dump(), token=plaintext)
