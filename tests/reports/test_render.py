@@ -24,12 +24,13 @@ from hubbub.reports.render import (
     ReportError,
     build_report,
     csv_text,
+    page_parts,
     render,
     render_html,
     render_pdf,
     render_xlsx,
 )
-from hubbub.reports.sections import DEFAULT_SECTIONS
+from hubbub.reports.sections import DEFAULT_SECTIONS, SectionResult, Table
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, post
@@ -240,3 +241,35 @@ def test_own_accounts_are_marked_in_the_top_authors(
     assert section.count('<span class="badge own">your account</span>') == 1
     assert "bruno.bsky.social" in section.split("your account")[0].rsplit("<tr>", 1)[1]
     assert render_pdf(report).startswith(b"%PDF-")
+
+
+def test_a_table_wider_than_a_page_is_split_and_stays_inside_it(tmp_path: Path) -> None:
+    """Thirteen topics a day: the PDF prints the columns in parts, each led by the date, and
+    no ink reaches the page's right margin."""
+    topics = [f"volumetric-topic-{n:02d}" for n in range(13)]
+    days = [f"2026-11-{day:02d}" for day in range(1, 8)]
+    wide = Table("volume", "Mentions per day", ["day", *topics], [[d, *range(13)] for d in days])
+    parts = page_parts(wide)
+    assert [len(p.headers) for p in parts] == [8, 7]
+    assert all(p.headers[0] == "day" and [r[0] for r in p.rows] == days for p in parts)
+    assert [h for p in parts for h in p.headers[1:]] == topics  # every column, once
+    assert parts[0].title == "Mentions per day (1 of 2)"
+    moment = WEEK_START
+    report = Report(
+        "acme", "Weekly report", "a week", moment, moment, moment, topics,
+        [SectionResult("overview", "Volume", tables=[wide])],
+    )  # fmt: skip
+    assert render_html(report).count("<table>") == 1  # the HTML export keeps it whole
+    pdftoppm = require_pdftoppm()
+    (tmp_path / "wide.pdf").write_bytes(render_pdf(report))
+    subprocess.run(
+        [pdftoppm, "-r", "50", "-png", str(tmp_path / "wide.pdf"), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    for page in sorted(tmp_path.glob("page-*.png")):
+        with Image.open(page) as image:
+            grey = image.convert("L")
+            margin = grey.crop((grey.width - 20, 0, grey.width, grey.height - 40))  # 10 mm
+            assert margin.getextrema()[0] > 200, f"{page.name}: ink in the right margin"

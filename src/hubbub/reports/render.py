@@ -119,9 +119,38 @@ _environment.filters["cell"] = _cell
 _environment.tests["badge"] = lambda value: isinstance(value, Badge)
 
 
-def render_html(report: Report) -> str:
-    """The report as one self-contained HTML page (no external resource)."""
-    return _environment.get_template("report.html").render(report=report)
+#: Columns an A4 page holds at the report's 8.5 pt before cells squeeze words apart.
+PAGE_COLUMNS = 8
+
+
+def page_parts(table: Table, limit: int = PAGE_COLUMNS) -> list[Table]:
+    """A table too wide for a printed page as several, each led by the first column again
+    (the date or the topic), so no column runs off the page or breaks its words."""
+    if len(table.headers) <= limit:
+        return [table]
+    width = len(table.headers)
+    starts = range(1, width, limit - 1)
+    parts = []
+    for number, start in enumerate(starts, start=1):
+        columns = [0, *range(start, min(start + limit - 1, width))]
+        parts.append(
+            Table(
+                name=table.name,
+                title=f"{table.title} ({number} of {len(starts)})",
+                headers=[table.headers[i] for i in columns],
+                rows=[[row[i] for i in columns] for row in table.rows],
+            )
+        )
+    return parts
+
+
+_environment.filters["page_parts"] = page_parts
+
+
+def render_html(report: Report, *, paged: bool = False) -> str:
+    """The report as one self-contained HTML page (no external resource); ``paged`` splits
+    tables wider than a printed page (the PDF's)."""
+    return _environment.get_template("report.html").render(report=report, paged=paged)
 
 
 def _refuse(url: str, *_args: Any, **_kwargs: Any) -> dict[str, Any]:
@@ -132,7 +161,7 @@ def render_pdf(report: Report) -> bytes:
     """The HTML through weasyprint; a URL in the page is never fetched."""
     from weasyprint import HTML  # imported here: it loads pango, which the CLI rarely needs
 
-    pdf = HTML(string=render_html(report), url_fetcher=_refuse).write_pdf()
+    pdf = HTML(string=render_html(report, paged=True), url_fetcher=_refuse).write_pdf()
     assert pdf is not None
     return bytes(pdf)
 
