@@ -70,6 +70,12 @@ def test_downloads_in_three_formats(client: TestClient, loaded: int) -> None:
     assert client.get("/w/acme/reports/report.pdf?period=year").status_code == 400
     assert client.get("/w/acme/reports/report.pdf?since=2026-07-05&until=x").status_code == 400
     assert client.get(f"/w/acme/reports/report.pdf?{WEEK}&topic=nope").status_code == 400
+    # A refused date range comes back as the page: the dates kept, the reason beside them.
+    backwards = client.get("/w/acme/reports/report.pdf?since=2026-07-05&until=2026-06-29")
+    assert backwards.status_code == 400 and "text/html" in backwards.headers["content-type"]
+    assert 'value="2026-07-05"' in backwards.text and 'value="2026-06-29"' in backwards.text
+    assert "the last day (2026-06-29) is before the first (2026-07-05)" in backwards.text
+    assert "--until" not in backwards.text and 'href="/w/acme/topics"' in backwards.text
 
 
 def test_the_page_lists_schedules_and_their_sendings(

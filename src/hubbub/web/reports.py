@@ -48,6 +48,7 @@ def _page(
     *,
     error: str | None = None,
     form: dict[str, Any] | None = None,
+    dates: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
@@ -60,6 +61,7 @@ def _page(
         "smtp": smtp_ready(request.app.state.settings),
         "error": error,
         "form": form or {"name": "", "recipients": "", "cadence": "week", "hour": 8},
+        "dates": dates or {"since": "", "until": "", "error": ""},
     }
     names = {s.id: s.name for s in context["schedules"]}
     context["run_names"] = names
@@ -90,6 +92,7 @@ def _period(
 
 
 def _download(
+    request: Request,
     session: Session,
     access: Access,
     fmt: str,
@@ -104,8 +107,13 @@ def _download(
         report = build_report(
             session, access.ws.id, start, end, sections=sections, topics=topic, tz=tz
         )
-    except (PeriodError, ReportError) as exc:
-        raise HTTPException(400, str(exc)) from None
+    except (PeriodError, ReportError, HTTPException) as exc:
+        detail = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
+        if not (since or until):
+            raise HTTPException(400, detail) from None
+        # The date form again, with what was typed and why it was refused.
+        dates = {"since": since, "until": until, "error": detail}
+        return _page(request, session, access, dates=dates, status_code=400)
     name = f"{access.ws.slug}-report-{start.astimezone(tz).date().isoformat()}.{fmt}"
     return Response(
         render(report, fmt),
@@ -117,6 +125,7 @@ def _download(
 def _download_route(fmt: str) -> None:
     @router.get(f"/w/{{slug}}/reports/report.{fmt}", name=f"report_{fmt}")
     def download(
+        request: Request,
         session: SessionDep,
         access: ReadReports,
         period: Annotated[str, Query(max_length=8)] = "week",
@@ -126,7 +135,7 @@ def _download_route(fmt: str) -> None:
         topic: Names = [],  # noqa: B006
     ) -> Response:
         """The report of the last complete week or month (or since..until, inclusive)."""
-        return _download(session, access, fmt, period, since, until, sections, topic)
+        return _download(request, session, access, fmt, period, since, until, sections, topic)
 
 
 for _fmt in ("pdf", "html", "xlsx"):
