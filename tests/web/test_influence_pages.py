@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from hubbub.listening.actions import add_topic
 from hubbub.posts.models import Post
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
+from hubbub.web import influence
 from hubbub.web.auth import SESSION_COOKIE
 from hubbub.workspaces.actions import ensure_workspace
 from tests.web.conftest import (
@@ -202,6 +204,24 @@ def test_influencer_table_ranks_explains_and_filters(
     bad = client.get("/w/acme/influencers", params={"min_score": "lots"})
     assert bad.status_code == 400 and 'id="filter-error"' in bad.text
     assert client.get("/w/acme/influencers", params={"topic": "nope"}).status_code == 404
+
+
+def test_the_ranking_pages_past_its_first_rows(
+    client: TestClient, buzz: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _rows(client.get("/w/acme/influencers", params={"sort": "followers"}).text)
+    monkeypatch.setattr(influence, "MAX_ROWS", 3)  # the page size, not a behaviour
+    seen: list[str] = []
+    url: str | None = "/w/acme/influencers?sort=followers"
+    while url is not None:
+        page = client.get(url).text
+        seen += _rows(page)
+        after = re.search(r'<a href="\?([^"]*)" rel="next">', page)
+        url = f"/w/acme/influencers?{unescape(after.group(1))}" if after else None
+    assert seen == whole and len(whole) > 3  # every row once, in the chosen order
+    assert "rows 1–3 shown" in client.get("/w/acme/influencers").text
+    bad = client.get("/w/acme/influencers", params={"page": "99"})
+    assert bad.status_code == 400 and "is not one of 1 to" in bad.text
 
 
 def test_marking_for_managers_not_viewers(

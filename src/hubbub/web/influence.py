@@ -218,8 +218,10 @@ def influencers(
     hide_flagged: str = "",
     sort: str = "score",
     order: str = "desc",
+    page: str = "",
 ) -> Response:
-    """The explained ranking; filters and sorting are a GET form, so every view is a link."""
+    """The explained ranking; filters and sorting are a GET form, so every view is a link.
+    ``page`` (from 1) walks past the first ``MAX_ROWS`` rows."""
     selection = _select(session, access, topic)
     sort = sort if sort in COLUMNS else "score"
     descending = order != "asc"
@@ -242,6 +244,11 @@ def influencers(
     ]
     shown.sort(key=lambda r: r.rank)
     shown.sort(key=lambda r: r.value(sort), reverse=descending)
+    pages = max(1, math.ceil(len(shown) / MAX_ROWS))
+    number = int(page) if page.isdecimal() else 1
+    if page and not 1 <= number <= pages:
+        error = Rejected("bad_page", f"page {page!r} is not one of 1 to {pages}")
+    number = min(max(number, 1), pages)
     filters = {
         "topic": selection.topic,
         "network": network,
@@ -257,6 +264,10 @@ def influencers(
         )
         for column in COLUMNS
     }
+    order_now = "desc" if descending else "asc"
+    page_links = {
+        n: _query(**filters, sort=sort, order=order_now, page=n) for n in (number - 1, number + 1)
+    }
     return render(
         request,
         session,
@@ -264,7 +275,11 @@ def influencers(
         "influencers",
         {
             **_base(session, access, selection),
-            "rows": shown[:MAX_ROWS],
+            "rows": shown[(number - 1) * MAX_ROWS : number * MAX_ROWS],
+            "first_row": (number - 1) * MAX_ROWS + 1,
+            "page": number,
+            "pages": pages,
+            "page_links": page_links,
             "total": len(shown),
             "ranked": len(rows),
             "max_rows": MAX_ROWS,
