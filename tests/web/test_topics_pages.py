@@ -142,6 +142,10 @@ def test_adding_and_removing_a_topic_is_audited(
         "/w/acme/topics/skates/remove", data={"csrf_token": token}, follow_redirects=False
     )
     assert removed.status_code == 303
+    assert "Topic “skates” removed" in client.get(removed.headers["location"]).text
+    with transaction(engine) as session:  # another entry than one's own removal says nothing
+        other = session.scalar(select(func.min(AuditEntry.id)))
+    assert 'id="removed"' not in client.get(f"/w/acme/topics?removed={other}").text
     with transaction(engine) as session:
         names = set(session.scalars(select(Topic.name).where(Topic.workspace_id == workspace_id)))
         audit = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import record_audit
+from hubbub.accounts.models import AuditEntry
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.listening.actions import (
@@ -100,6 +101,7 @@ def _topics_page(
     *,
     form: dict[str, str] | None = None,
     error: Rejected | None = None,
+    removed: str = "",
     status_code: int = 200,
 ) -> Response:
     workspace_id = access.ws.id
@@ -109,6 +111,7 @@ def _topics_page(
         access,
         "topics",
         {
+            "removed": removed,
             "topics": list_topics(session, workspace_id),
             "counts": match_counts(session, workspace_id),
             "kinds": TOPIC_KINDS,
@@ -121,8 +124,25 @@ def _topics_page(
 
 
 @router.get("/w/{slug}/topics")
-def topics(request: Request, session: SessionDep, access: ReadTopics) -> Response:
-    return _topics_page(request, session, access)
+def topics(
+    request: Request,
+    session: SessionDep,
+    access: ReadTopics,
+    removed: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """``removed``: the audit entry of a removal this person just made, to say so after the
+    redirect (only one's own entry is read, so a crafted link cannot put words on the page)."""
+    entry = session.get(AuditEntry, removed) if removed is not None else None
+    name = ""
+    if (
+        entry is not None
+        and entry.workspace_id == access.ws.id
+        and entry.action == "topic.remove"
+        and entry.actor_user_id is not None
+        and entry.actor_user_id == access.principal.actor.user_id
+    ):
+        name = str(entry.detail.get("name", ""))
+    return _topics_page(request, session, access, removed=name)
 
 
 @router.post("/w/{slug}/topics")
@@ -158,6 +178,7 @@ def topics_add(
 @router.post("/w/{slug}/topics/{name}/remove")
 def topics_remove(request: Request, access: ManageTopics, name: str) -> Response:
     """Remove a topic; one already gone is not an error (a second click of the same form)."""
+    done = ""
     with transaction(request.app.state.engine) as tx:
         try:
             topic = get_topic(tx, access.ws.id, name)
@@ -166,7 +187,7 @@ def topics_remove(request: Request, access: ManageTopics, name: str) -> Response
         if topic is not None:
             topic_id = topic.id
             remove_topic(tx, access.ws.id, name)
-            record_audit(
+            entry = record_audit(
                 tx,
                 "topic.remove",
                 actor=access.principal.actor,
@@ -174,7 +195,8 @@ def topics_remove(request: Request, access: ManageTopics, name: str) -> Response
                 workspace_id=access.ws.id,
                 detail={"name": name},
             )
-    return RedirectResponse(f"/w/{access.ws.slug}/topics", status_code=303)
+            done = f"?removed={entry.id}"
+    return RedirectResponse(f"/w/{access.ws.slug}/topics{done}", status_code=303)
 
 
 def _edit_page(
