@@ -353,6 +353,8 @@ def test_admin_pages_show_members_tokens_and_the_audit_log(
     client.post("/w/acme/tokens", data={"name": "<b>ci</b>", "role": "viewer", "csrf_token": token})
     listing = client.get("/w/acme/tokens").text
     assert "&lt;b&gt;ci&lt;/b&gt;" in listing and "<b>ci</b>" not in listing
+    assert 'href="/api/v1/openapi.json"' in listing  # where the API is described
+    assert client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.")
     assert 'id="new-token"' not in listing  # the secret was shown once, on creation only
     audit = client.get("/w/acme/audit").text
     assert "member.add" in audit and "token.create" in audit
