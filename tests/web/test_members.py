@@ -76,7 +76,10 @@ def test_role_changes_and_removal_are_audited_and_bounded(
     assert refused.status_code == 400 and "cannot grant" in refused.text
     assert _role(engine, workspace_id, "agent@acme.example") == "manager"
 
-    assert _form(client, f"/w/acme/members/{agent}/remove").status_code == 303
+    gone = _form(client, f"/w/acme/members/{agent}/remove")
+    assert gone.status_code == 303 and "?removed=" in gone.headers["location"]
+    page = client.get(gone.headers["location"]).text
+    assert "agent@acme.example no longer has access" in page
     assert _role(engine, workspace_id, "agent@acme.example") is None
     # Removing again leaves things as asked.
     assert _form(client, f"/w/acme/members/{agent}/remove").status_code == 303

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -45,10 +45,10 @@ from hubbub.accounts.security import MIN_PASSWORD_LENGTH, new_secret, verify_pas
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.web.auth import CSRF_COOKIE, SESSION_COOKIE, Access, Permit, cookie_header
-from hubbub.web.deps import BeforeId, RowId, SessionDep
+from hubbub.web.deps import MAX_ROW_ID, BeforeId, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import local_path
-from hubbub.web.queries import emails_of, token_names
+from hubbub.web.queries import emails_of, latest_own_entry, own_audit_entry, token_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -368,13 +368,23 @@ def _members(
     extra: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    rows = {"members": list_members(session, access.ws.id), "added": None}
+    rows = {"members": list_members(session, access.ws.id), "added": None, "removed": None}
     return _with_roles(request, session, access, "members", rows, extra, status)
 
 
 @router.get("/w/{slug}/members")
-def members_page(request: Request, session: SessionDep, access: ReadMembers) -> Response:
-    return _members(request, session, access)
+def members_page(
+    request: Request,
+    session: SessionDep,
+    access: ReadMembers,
+    removed: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
+    """``removed``: the audit entry of a removal this person just made, to say whose."""
+    me = access.principal.actor.user_id
+    entry = own_audit_entry(session, access.ws.id, me, removed, "member.remove")
+    user_id = int(entry.target.removeprefix("user:")) if entry is not None else None
+    gone = session.get(User, user_id) if user_id is not None else None
+    return _members(request, session, access, {"removed": gone.email if gone else None})
 
 
 @router.post("/w/{slug}/members")
@@ -410,6 +420,7 @@ def _member_change(
     request: Request, session: Session, access: Access, user_id: int, role: str | None
 ) -> Response:
     actor = access.principal.actor
+    done = ""
     try:
         with transaction(request.app.state.engine) as tx:
             user = tx.get(User, user_id)
@@ -419,13 +430,16 @@ def _member_change(
                 change_role(tx, access.ws.id, user, role, actor=actor)
             elif user is not None:
                 remove_member(tx, access.ws.id, user, actor=actor)
+                # Say who lost access: the page reads the remover's own entry.
+                newest = latest_own_entry(tx, access.ws.id, actor.user_id, "member.remove")
+                done = f"?removed={newest}" if newest else ""
     except AccountError as exc:
         if "is not a member" not in str(exc):
             return _members(request, session, access, {"error": str(exc)}, 400)
         if role is not None:  # another workspace's user looks like no user at all
             raise HTTPException(404) from None
         # Removing someone who is not a member (any more) leaves things as asked.
-    return RedirectResponse(f"/w/{access.ws.slug}/members", status_code=303)
+    return RedirectResponse(f"/w/{access.ws.slug}/members{done}", status_code=303)
 
 
 @router.post("/w/{slug}/members/{user_id}/role")

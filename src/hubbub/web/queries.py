@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, func, select, text
 from sqlalchemy.orm import Session, defer
 
-from hubbub.accounts.models import ApiToken, User
+from hubbub.accounts.models import ApiToken, AuditEntry, User
 from hubbub.core.clock import parse_timestamp
 from hubbub.listening.dashboard import (
     ALL,
@@ -183,6 +183,35 @@ def emails_of(session: Session, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
     return {int(user_id): str(email) for user_id, email in rows}
+
+
+def own_audit_entry(
+    session: Session, workspace_id: int, user_id: int | None, entry_id: int | None, action: str
+) -> AuditEntry | None:
+    """The audit entry ``entry_id`` if it records ``action`` by this user here: what a page
+    may confirm after a redirect (a crafted link naming anything else confirms nothing)."""
+    entry = session.get(AuditEntry, entry_id) if entry_id is not None else None
+    if (
+        entry is None
+        or user_id is None
+        or entry.workspace_id != workspace_id
+        or entry.action != action
+        or entry.actor_user_id != user_id
+    ):
+        return None
+    return entry
+
+
+def latest_own_entry(session: Session, workspace_id: int, user_id: int | None, action: str) -> int:
+    """The id of this user's newest ``action`` entry here (0: none), to name it in a redirect."""
+    newest = session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.workspace_id == workspace_id,
+            AuditEntry.actor_user_id == user_id,
+            AuditEntry.action == action,
+        )
+    )
+    return int(newest or 0)
 
 
 def token_names(session: Session, token_ids: set[int]) -> dict[int, str]:

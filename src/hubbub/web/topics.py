@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from hubbub.accounts.actions import record_audit
-from hubbub.accounts.models import AuditEntry
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.listening.actions import (
@@ -52,6 +51,7 @@ from hubbub.web.queries import (
     hourly_volume,
     match_sentiments,
     matching_posts,
+    own_audit_entry,
     rollup_splits,
     share_of_voice,
     top_authors,
@@ -132,16 +132,9 @@ def topics(
 ) -> Response:
     """``removed``: the audit entry of a removal this person just made, to say so after the
     redirect (only one's own entry is read, so a crafted link cannot put words on the page)."""
-    entry = session.get(AuditEntry, removed) if removed is not None else None
-    name = ""
-    if (
-        entry is not None
-        and entry.workspace_id == access.ws.id
-        and entry.action == "topic.remove"
-        and entry.actor_user_id is not None
-        and entry.actor_user_id == access.principal.actor.user_id
-    ):
-        name = str(entry.detail.get("name", ""))
+    me = access.principal.actor.user_id
+    entry = own_audit_entry(session, access.ws.id, me, removed, "topic.remove")
+    name = str(entry.detail.get("name", "")) if entry is not None else ""
     return _topics_page(request, session, access, removed=name)
 
 
