@@ -431,13 +431,16 @@ def _credentials(home: Path, fixture: dict[str, Any]) -> tuple[str, str]:
     from hubbub.accounts.actions import create_token, start_session
     from hubbub.accounts.models import User
     from hubbub.accounts.permissions import Role
+    from hubbub.core.clock import utcnow
     from hubbub.settings import Settings
     from hubbub.store.engine import make_engine, transaction
 
     settings = Settings(home=home)
     engine = make_engine(settings.effective_database_url)
     with transaction(engine) as session:
-        _token, plaintext = create_token(session, fixture["workspace_id"], Role.AGENT, "bench")
+        # One token a run, named by its start: a reused fixture keeps the earlier runs' tokens.
+        name = f"bench {utcnow().isoformat(timespec='microseconds')}"
+        _token, plaintext = create_token(session, fixture["workspace_id"], Role.AGENT, name)
         owner = session.get(User, fixture["owner_id"])
         assert owner is not None
         cookie, _web = start_session(session, owner, settings)
