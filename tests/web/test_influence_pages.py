@@ -222,6 +222,8 @@ def test_the_ranking_pages_past_its_first_rows(
     assert "rows 1–3 shown" in client.get("/w/acme/influencers").text
     bad = client.get("/w/acme/influencers", params={"page": "99"})
     assert bad.status_code == 400 and "is not one of 1 to" in bad.text
+    huge = client.get("/w/acme/influencers", params={"page": "9" * 5000})  # int() refuses it
+    assert huge.status_code == 422 and "page" in huge.text
 
 
 def test_marking_for_managers_not_viewers(

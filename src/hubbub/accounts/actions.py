@@ -295,8 +295,11 @@ def change_role(
     return member
 
 
-def remove_member(session: Session, workspace_id: int, user: User, *, actor: Actor = CLI) -> None:
-    """Take away the user's access to the workspace (the user account stays)."""
+def remove_member(
+    session: Session, workspace_id: int, user: User, *, actor: Actor = CLI
+) -> AuditEntry:
+    """Take away the user's access to the workspace (the user account stays); the entry that
+    records it."""
     member = _membership(session, workspace_id, user.id)
     if member is None:
         raise AccountError(f"{user.email} is not a member of this workspace")
@@ -304,7 +307,7 @@ def remove_member(session: Session, workspace_id: int, user: User, *, actor: Act
     if member.role == Role.OWNER and _owners(session, workspace_id) == 1:
         raise AccountError("the workspace's last owner cannot be removed")
     session.delete(member)
-    record_audit(
+    return record_audit(
         session,
         "member.remove",
         actor=actor,

@@ -60,15 +60,16 @@ def _parse(
     """A valid playbook whose notify actions name only channels the workspace has and whose
     trigger names only its ``topics`` (the caller knows them: listening sits beside alerts)."""
     spec = parse_playbook(source)
-    unknown = sorted((spec.trigger.topics or frozenset()) - set(topics or ()))
-    if topics is not None and unknown:
-        have = ", ".join(sorted(topics)) or "none yet"
-        raise PlaybookInvalid(
-            [
-                f"trigger topics: no topic named {', '.join(map(repr, unknown))} in this"
-                f" workspace (its topics: {have}); the playbook would never run"
-            ]
-        )
+    if topics is not None:
+        unknown = sorted((spec.trigger.topics or frozenset()) - set(topics))
+        if unknown:
+            have = ", ".join(sorted(topics)) or "none yet"
+            raise PlaybookInvalid(
+                [
+                    f"trigger topics: no topic named {', '.join(map(repr, unknown))} in this"
+                    f" workspace (its topics: {have}); the playbook would never run"
+                ]
+            )
     named = {name for a in spec.actions if a.kind == "notify" for name in a.params["channels"]}
     missing = sorted(named - {c.name for c in queries.channels(session, workspace_id)})
     if missing:

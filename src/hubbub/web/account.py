@@ -48,7 +48,7 @@ from hubbub.web.auth import CSRF_COOKIE, SESSION_COOKIE, Access, Permit, cookie_
 from hubbub.web.deps import MAX_ROW_ID, BeforeId, RowId, SessionDep
 from hubbub.web.pages import render
 from hubbub.web.problems import local_path
-from hubbub.web.queries import emails_of, latest_own_entry, own_audit_entry, token_names
+from hubbub.web.queries import emails_of, own_audit_entry, token_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -429,10 +429,8 @@ def _member_change(
                     raise HTTPException(404)
                 change_role(tx, access.ws.id, user, role, actor=actor)
             elif user is not None:
-                remove_member(tx, access.ws.id, user, actor=actor)
-                # Say who lost access: the page reads the remover's own entry.
-                newest = latest_own_entry(tx, access.ws.id, actor.user_id, "member.remove")
-                done = f"?removed={newest}" if newest else ""
+                entry = remove_member(tx, access.ws.id, user, actor=actor)
+                done = f"?removed={entry.id}"  # the page reads the remover's own entry
     except AccountError as exc:
         if "is not a member" not in str(exc):
             return _members(request, session, access, {"error": str(exc)}, 400)

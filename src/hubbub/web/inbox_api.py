@@ -56,7 +56,7 @@ from hubbub.store.engine import transaction
 from hubbub.web.auth import Access, Permit
 from hubbub.web.deps import NO_NUL, RequestBody, RowId, SessionDep, read
 from hubbub.web.filters import FilterError, read_network
-from hubbub.web.problems import PROBLEM_RESPONSES, Problem, problem
+from hubbub.web.problems import CONFLICT, PROBLEM_RESPONSES, problem
 from hubbub.web.rest import PostOut
 
 #: CPU seconds a list page that may be long is read in the event loop before a thread takes
@@ -544,12 +544,6 @@ def api_conversation_reply(
             return ReplyOut.model_validate(reply)
     except InboxError as exc:
         return _refused(exc)
-
-
-#: A reply in a state the action does not apply to (sent, being sent, already queued…).
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": Problem, "content": {"application/problem+json": {}}}
-}
 
 
 @router.post(

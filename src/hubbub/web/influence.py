@@ -218,7 +218,7 @@ def influencers(
     hide_flagged: str = "",
     sort: str = "score",
     order: str = "desc",
-    page: str = "",
+    page: Annotated[str, Query(max_length=9)] = "",
 ) -> Response:
     """The explained ranking; filters and sorting are a GET form, so every view is a link.
     ``page`` (from 1) walks past the first ``MAX_ROWS`` rows."""

@@ -38,6 +38,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: A request that clashes with the stored state (a name taken, a reply already sent …).
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "content": {PROBLEM_TYPE: {}}}}
+
+
 def problem(
     status: int,
     detail: str | None = None,

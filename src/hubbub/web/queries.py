@@ -202,18 +202,6 @@ def own_audit_entry(
     return entry
 
 
-def latest_own_entry(session: Session, workspace_id: int, user_id: int | None, action: str) -> int:
-    """The id of this user's newest ``action`` entry here (0: none), to name it in a redirect."""
-    newest = session.scalar(
-        select(func.max(AuditEntry.id)).where(
-            AuditEntry.workspace_id == workspace_id,
-            AuditEntry.actor_user_id == user_id,
-            AuditEntry.action == action,
-        )
-    )
-    return int(newest or 0)
-
-
 def token_names(session: Session, token_ids: set[int]) -> dict[int, str]:
     """Name per API token id, to show what acted through the API (revoked ones too)."""
     if not token_ids:

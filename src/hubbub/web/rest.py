@@ -26,13 +26,7 @@ from hubbub.web.filters import (
     PostQuery,
     read_network,
 )
-from hubbub.web.problems import (
-    PROBLEM_RESPONSES,
-    PROBLEM_TYPE,
-    Problem,
-    filter_problem,
-    problem,
-)
+from hubbub.web.problems import CONFLICT, PROBLEM_RESPONSES, filter_problem, problem
 from hubbub.web.queries import database_ok, page_posts
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
@@ -304,7 +298,7 @@ def api_tokens(session: SessionDep, access: ReadTokens) -> list[TokenOut]:
     "/w/{slug}/tokens",
     response_model=TokenCreated,
     status_code=201,
-    responses={409: {"model": Problem, "content": {PROBLEM_TYPE: {}}}},  # the name is taken
+    responses=CONFLICT,  # the name is taken
 )
 def api_create_token(
     request: Request, body: TokenIn, access: ManageTokens
