@@ -181,6 +181,15 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=336.0, gt=0, description="How long a browser stays signed in (default 14 days)."
     )
+    one_time_password_hours: float = Field(
+        default=72.0,
+        gt=0,
+        le=8760,
+        description=(
+            "How long a password Hubbub made up (a new member's, the demo owner's) signs in;"
+            " later, an owner issues another."
+        ),
+    )
     login_max_failures_per_account: int = Field(
         default=5,
         ge=1,

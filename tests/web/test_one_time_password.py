@@ -5,6 +5,7 @@ New users' e-mail addresses must look like addresses."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -164,6 +165,31 @@ def test_users_with_their_own_password_and_resets_are_not_held_up(
         assert sign_in(fresh, EMAIL, temporary).status_code == 400
         assert sign_in(fresh, EMAIL, NEW).status_code == 303
         assert fresh.get("/w/acme/posts", follow_redirects=False).status_code == 200
+
+
+def test_a_one_time_password_stops_signing_in_when_it_expires(
+    client: TestClient, engine: Engine
+) -> None:
+    """A leaked one-time password no one used does not open the account for ever; only who
+    knows it learns that it expired, and a new one works."""
+    temporary = _one_time_password(client)
+    hours = client.app.state.settings.one_time_password_hours
+    with transaction(engine) as session:
+        user = user_by_email(session, EMAIL)
+        assert user is not None and user.must_change_password_at is not None
+        user.must_change_password_at -= timedelta(hours=hours, minutes=1)
+    with TestClient(client.app, base_url="http://127.0.0.1") as fresh:
+        late = sign_in(fresh, EMAIL, temporary)
+        assert late.status_code == 403 and "one-time password has expired" in late.text
+        assert fresh.get("/w/acme/posts", follow_redirects=False).status_code == 303
+        wrong = sign_in(fresh, EMAIL, temporary + "x")
+        assert wrong.status_code == 400 and "expired" not in wrong.text
+    with transaction(engine) as session:
+        user = user_by_email(session, EMAIL)
+        assert user is not None
+        set_password(session, user, "another made-up one", one_time=True)
+    with TestClient(client.app, base_url="http://127.0.0.1") as fresh:
+        assert sign_in(fresh, EMAIL, "another made-up one").status_code == 303
 
 
 def test_the_demo_owner_chooses_a_password_after_signing_in(client: TestClient) -> None:

@@ -58,6 +58,10 @@ class LoginThrottled(AccountError):
         self.retry_after = retry_after
 
 
+class OneTimePasswordExpired(AccountError):
+    """The right one-time password, but older than ``one_time_password_hours``."""
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a user, an API token, or neither (the command line on the server)."""
@@ -474,7 +478,8 @@ def login(
     e-mail, the password or the account's state is wrong (never saying which).
 
     A failure is recorded and returned rather than raised, so the caller's transaction commits
-    it and the throttle counts it. Raises :class:`LoginThrottled` before checking anything.
+    it and the throttle counts it. Raises :class:`LoginThrottled` before checking anything, and
+    :class:`OneTimePasswordExpired` for a right password Hubbub made up too long ago.
     """
     try:
         key = normalise_email(email)
@@ -504,6 +509,13 @@ def login(
             detail={"address": address},
         )
         return None
+    issued = user.must_change_password_at
+    if issued is not None and utcnow() - issued > timedelta(hours=settings.one_time_password_hours):
+        # Said only to whoever knows the password: a leaked one stops working by itself.
+        raise OneTimePasswordExpired(
+            f"This one-time password has expired (they last {settings.one_time_password_hours:g}"
+            " hours). Ask whoever runs Hubbub for a new one, or reset your password."
+        )
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.execute(delete(LoginFailure).where(LoginFailure.email == key))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hubbub.accounts.actions import (
     AccountError,
     LoginThrottled,
+    OneTimePasswordExpired,
     add_member,
     change_role,
     create_token,
@@ -126,6 +127,8 @@ def login_submit(
     except LoginThrottled as exc:
         error, status = str(exc), 429
         headers["Retry-After"] = str(exc.retry_after)
+    except OneTimePasswordExpired as exc:
+        error, status = str(exc), 403
     else:
         if result is not None:
             return _signed_in(request, result[0], target)
