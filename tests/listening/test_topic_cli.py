@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from hubbub.cli.app import app
+from hubbub.listening.actions import add_topic
 from hubbub.listening.corrections.models import EnrichmentCorrection
-from hubbub.listening.models import HourlyRollup, PostEnrichment
+from hubbub.listening.models import HourlyRollup, PostEnrichment, Topic
 from hubbub.settings import Settings, get_settings
 from hubbub.store.engine import transaction
 from tests.listening.ingesting import ingest, matches, post
@@ -41,7 +42,10 @@ def hubbub(
 
 def test_topic_lifecycle(hubbub: Invoke) -> None:
     added = hubbub("add", "Acme", '"rocket skates" OR #Acme', "--kind", "brand")
-    assert added.stdout.strip() == "topic 'Acme' added (brand): \"rocket skates\" OR #acme"
+    assert added.stdout.splitlines() == [
+        "topic 'Acme' added (brand): \"rocket skates\" OR #acme",
+        "topic 'Acme' re-matched: posts 0, matched 0; new matches 0, newly enriched 0",
+    ]
     hubbub("add", "Globex", "globex*", "--kind", "competitor")
     listed = hubbub("list").stdout
     assert listed.index("Acme") < listed.index("Globex")
@@ -83,12 +87,30 @@ def test_backfill_command(
     ingest(
         engine, settings, workspace_id, [post(1, "rocket skates"), post(2, "other", hashtags=[])]
     )
-    hubbub("add", "Skates", "skates")
+    with transaction(engine) as session:  # added by the action alone: nothing matched yet
+        add_topic(session, workspace_id, "Skates", "skates")
     done = hubbub("backfill", "--since", "2026-07-01")
     assert done.stdout.strip() == ("posts 2: matched 1; new matches 1, newly enriched 1")
     assert matches(engine, workspace_id) == {("Skates", "bluesky:amira:1")}
     assert "new matches 0" in hubbub("backfill").stdout
     assert "is not an ISO date" in hubbub("backfill", "--since", "soon", code=1).stderr
+
+
+def test_a_topic_added_later_matches_the_posts_stored_before_it(
+    hubbub: Invoke, engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    ingest(
+        engine, settings, workspace_id, [post(1, "rocket skates"), post(2, "other", hashtags=[])]
+    )
+    added = hubbub("add", "Skates", "skates").stdout.splitlines()
+    assert (
+        added[1] == "topic 'Skates' re-matched: posts 2, matched 1; new matches 1, newly enriched 1"
+    )
+    assert matches(engine, workspace_id) == {("Skates", "bluesky:amira:1")}
+    with Session(engine) as session:  # nothing left for the pipeline's re-match job
+        assert session.scalars(select(Topic.rematch_requested_at)).one() is None
+    ingest(engine, settings, workspace_id, [post(3, "new skates")])  # live matching goes on
+    assert ("Skates", "bluesky:amira:3") in matches(engine, workspace_id)
 
 
 def test_backfill_applies_corrections_recorded_before_they_moved_counts(

@@ -97,10 +97,14 @@ def add(
     kind: Annotated[str, typer.Option(help=f"One of {', '.join(TOPIC_KINDS)}.")] = "other",
     workspace: Workspace = DEFAULT_SLUG,
 ) -> None:
-    """Add a topic; new posts are matched from now on (`topic backfill` for stored ones)."""
+    """Add a topic and match the stored posts against it at once, as the web app's pipeline
+    does (Ctrl-C leaves the rest to the pipeline); new posts are matched as they come."""
     with _store(workspace) as (session, workspace_id):
         topic = actions.add_topic(session, workspace_id, name, rule, kind)
-    typer.echo(f"topic {topic.name!r} added ({topic.kind}): {parse(topic.rule)}")
+        actions.request_rematch(session, workspace_id, topic.name)
+        session.commit()
+        typer.echo(f"topic {topic.name!r} added ({topic.kind}): {parse(topic.rule)}")
+        _rematch(session, workspace_id, topic.name)
 
 
 @topic_app.command("list")
