@@ -18,10 +18,13 @@ from typer.testing import CliRunner
 
 import hubbub.inbox.actions  # noqa: F401 - registers the inbox's case opener, as the app does
 from hubbub.alerts import actions, queries
+from hubbub.alerts import cli as alerts_cli
 from hubbub.alerts.cli import alerts_app
 from hubbub.alerts.notify import check_notify_url, redacted
 from hubbub.alerts.playbooks import PlaybookInvalid, parse_playbook
 from hubbub.core.errors import Rejected, UnsafeURL
+from hubbub.listening.actions import add_topic
+from hubbub.listening.queries import topic_names
 from hubbub.settings import Settings
 from hubbub.store.engine import transaction
 from hubbub.workspaces import access
@@ -324,6 +327,9 @@ def test_cli_add_list_dry_run(
     engine: Engine, workspace_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(access, "_opener", [lambda: _Store(engine, workspace_id)])
+    monkeypatch.setattr(alerts_cli, "_topic_names", [topic_names])  # as the main CLI sets it
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "acme", "acme")  # the trigger's topic
     runner = CliRunner()
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\ntrigger: {kind: nope}\nactions:\n  - open_case:\n")
@@ -352,12 +358,19 @@ def test_cli_dry_run_against_the_higgs_backtest(
 
     folder = shared_path("cascades", "higgs", "higgs-activity_time.txt.gz").parent
     monkeypatch.setattr(access, "_opener", [lambda: _Store(engine, workspace_id)])
+    monkeypatch.setattr(alerts_cli, "_topic_names", [topic_names])  # as the main CLI sets it
     source = tmp_path / "higgs.yaml"
     source.write_text(
         "name: higgs-surge\ntrigger: {kind: volume_spike, topics: [higgs]}\n"
         "actions:\n  - notify: {urls: ['json://hooks.invalid/x']}\n  - open_case:\n"
     )
     runner = CliRunner()
+    refused = runner.invoke(alerts_app, ["playbook", "add", str(source), "--json"])
+    assert refused.exit_code == 2, refused.output
+    detail = json.loads(refused.output)["error"]["detail"]
+    assert "no topic named 'higgs'" in detail and "would never run" in detail
+    with transaction(engine) as session:
+        add_topic(session, workspace_id, "higgs", "higgs")
     assert runner.invoke(alerts_app, ["playbook", "add", str(source)]).exit_code == 0
     result = runner.invoke(
         alerts_app, ["playbook", "dry-run", "higgs-surge", "--higgs", str(folder), "--json"]

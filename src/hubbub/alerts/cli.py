@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from hubbub.alerts import actions, queries
 from hubbub.alerts.backtest import run_higgs
@@ -21,6 +23,15 @@ from hubbub.workspaces.access import open_store
 from hubbub.workspaces.actions import DEFAULT_SLUG
 
 alerts_app = typer.Typer(help="Spike alerts: detectors and their backtests.", no_args_is_help=True)
+
+TopicNames = Callable[[Session, int], Collection[str]]
+_topic_names: list[TopicNames] = []
+
+
+def check_topics_with(names: TopicNames) -> None:
+    """Called once by the main CLI: listening sits beside alerts, so the command tree hands in
+    its query and ``playbook add`` refuses a trigger naming no topic, as the web app does."""
+    _topic_names[:] = [names]
 
 _DEFAULTS = SpikeConfig()
 
@@ -130,7 +141,10 @@ def playbook_add(
     engine, workspace_id = _open(workspace)
     try:
         with transaction(engine) as session:
-            found = actions.add_playbook(session, workspace_id, source, replace=replace)
+            topics = _topic_names[0](session, workspace_id) if _topic_names else None
+            found = actions.add_playbook(
+                session, workspace_id, source, replace=replace, topics=topics
+            )
             result = {"name": found.name, "enabled": found.enabled, "id": found.id}
     except Rejected as exc:
         raise _fail(exc, as_json) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from hubbub.accounts.cli import token_app, user_app
-from hubbub.alerts.cli import alerts_app
+from hubbub.alerts.cli import alerts_app, check_topics_with
 from hubbub.cli import bench, deadletters, posts, sources, system, up
 from hubbub.cli.help import HubbubGroup
 from hubbub.demo.cli import demo
@@ -15,6 +15,7 @@ from hubbub.graph.cli import bench_graph, bench_seeding, eval_virality, graph_ap
 from hubbub.inbox.cli import inbox_app
 from hubbub.listening.cli import topic_app
 from hubbub.listening.links_cli import links_app
+from hubbub.listening.queries import topic_names
 from hubbub.listening.search_cli import search
 from hubbub.measure.cli import business_case_app, goals_app, metrics_app
 from hubbub.reports.cli import report_app
@@ -24,6 +25,7 @@ from hubbub.webhooks.cli import webhooks_app
 from hubbub.workspaces.access import use_store
 
 use_store(runtime)  # feature commands open the store through hubbub.workspaces.access
+check_topics_with(topic_names)  # a playbook's trigger names the workspace's topics only
 app = typer.Typer(
     name="hubbub",
     cls=HubbubGroup,  # flags show no `<bool>` placeholder in --help (hubbub.cli.help)
