@@ -201,7 +201,9 @@ def test_end_crisis_is_for_managers_and_audited(
     with transaction(engine) as session:
         state = queries.crisis_state(session, workspace_id)
         assert state is not None and not state.active
-    assert "Crisis mode is on" not in client.get("/w/acme/alerts").text
+    after = client.get(done.headers["location"]).text
+    assert "Crisis mode is on" not in after and 'id="crisis-ended"' in after
+    assert 'id="crisis-ended"' not in client.get("/w/acme/alerts").text
     assert audit_actions(engine).count("crisis.end") == 1
 
 

@@ -130,8 +130,10 @@ def alerts(
     topic: Annotated[str, Query(max_length=200)] = "",
     kind: Annotated[str, Query(max_length=32)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    ended: Annotated[str, Query(max_length=1)] = "",
 ) -> Response:
-    """Newest first, a page at a time; topic and kind filters are a GET form."""
+    """Newest first, a page at a time; topic and kind filters are a GET form. ``ended`` (set
+    by ending crisis mode) says it is off, if it still is."""
     found = queries.alert_records(
         session,
         access.ws.id,
@@ -155,6 +157,7 @@ def alerts(
             "page": page,
             "more": len(found) > ALERTS_PER_PAGE,
             "crisis": queries.crisis_state(session, access.ws.id),
+            "crisis_ended": bool(ended),
         },
     )
 
@@ -193,7 +196,7 @@ def crisis_end(request: Request, access: ManagePlaybooks) -> Response:
                 target=f"workspace:{access.ws.id}",
                 workspace_id=access.ws.id,
             )
-    return RedirectResponse(f"/w/{access.ws.slug}/alerts", status_code=303)
+    return RedirectResponse(f"/w/{access.ws.slug}/alerts?ended=1", status_code=303)
 
 
 # ---- playbooks ------------------------------------------------------------------------------
