@@ -77,6 +77,10 @@ def test_period_and_filters_apply_to_every_panel(client: TestClient, dashboard: 
     assert _rows(_panel(page.text, "terms"))["skates"] == 4
     assert "story" not in _panel(page.text, "terms")
 
+    window = page.text.split('id="window">')[1].split("</p>")[0]  # what "30 d" counts
+    start = (utcnow() - timedelta(days=29)).strftime("%Y-%m-%d 00:00")
+    assert window.startswith(start) and "whole UTC days, today so far" in window
+
     week = client.get("/w/acme/topics/skates?period=7d")
     assert '<span id="volume">3</span>' in week.text
     day = client.get("/w/acme/topics/skates?period=24h")
