@@ -33,6 +33,7 @@ def check_topics_with(names: TopicNames) -> None:
     its query and ``playbook add`` refuses a trigger naming no topic, as the web app does."""
     _topic_names[:] = [names]
 
+
 _DEFAULTS = SpikeConfig()
 
 
