@@ -44,7 +44,7 @@ def test_topic_lifecycle(hubbub: Invoke) -> None:
     added = hubbub("add", "Acme", '"rocket skates" OR #Acme', "--kind", "brand")
     assert added.stdout.splitlines() == [
         "topic 'Acme' added (brand): \"rocket skates\" OR #acme",
-        "topic 'Acme' re-matched: posts 0, matched 0; new matches 0, newly enriched 0",
+        "topic 'Acme' matched the stored posts: posts 0, matched 0; new matches 0, newly enriched 0",
     ]
     hubbub("add", "Globex", "globex*", "--kind", "competitor")
     listed = hubbub("list").stdout
@@ -104,7 +104,8 @@ def test_a_topic_added_later_matches_the_posts_stored_before_it(
     )
     added = hubbub("add", "Skates", "skates").stdout.splitlines()
     assert (
-        added[1] == "topic 'Skates' re-matched: posts 2, matched 1; new matches 1, newly enriched 1"
+        added[1]
+        == "topic 'Skates' matched the stored posts: posts 2, matched 1; new matches 1, newly enriched 1"
     )
     assert matches(engine, workspace_id) == {("Skates", "bluesky:amira:1")}
     with Session(engine) as session:  # nothing left for the pipeline's re-match job

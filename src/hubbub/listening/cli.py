@@ -104,7 +104,7 @@ def add(
         actions.request_rematch(session, workspace_id, topic.name)
         session.commit()
         typer.echo(f"topic {topic.name!r} added ({topic.kind}): {parse(topic.rule)}")
-        _rematch(session, workspace_id, topic.name)
+        _rematch(session, workspace_id, topic.name, done="matched the stored posts")
 
 
 @topic_app.command("list")
@@ -236,7 +236,7 @@ def edit(
             _rematch(session, workspace_id, topic.name)
 
 
-def _rematch(session: Session, workspace_id: int, name: str) -> None:
+def _rematch(session: Session, workspace_id: int, name: str, done: str = "re-matched") -> None:
     """Re-match one topic with a progress bar; Ctrl-C leaves the rest to the pipeline."""
     with Progress(
         *Progress.get_default_columns()[:1],
@@ -246,7 +246,7 @@ def _rematch(session: Session, workspace_id: int, name: str) -> None:
         console=err_console,
         transient=True,
     ) as progress:
-        task = progress.add_task("matching stored posts under the new rule", total=None)
+        task = progress.add_task("matching stored posts under the rule", total=None)
         result = actions.rematch_topic(
             session,
             workspace_id,
@@ -258,7 +258,7 @@ def _rematch(session: Session, workspace_id: int, name: str) -> None:
         typer.echo(f"topic {name!r} was edited meanwhile: run `topic rematch` again", err=True)
         raise typer.Exit(1)
     typer.echo(
-        f"topic {name!r} re-matched: posts {result.posts}, matched {result.matched_posts}; "
+        f"topic {name!r} {done}: posts {result.posts}, matched {result.matched_posts}; "
         f"new matches {result.record.matches}, newly enriched {result.record.enriched}"
     )
 
