@@ -91,6 +91,12 @@ def test_triage_and_reply_from_the_command_line(hubbub: Invoke, db_url: str) -> 
 
         shown = hubbub("inbox", "show", "1").output
         assert "(sent)" in shown and "@ana refund approved" in shown and "waiting" in shown
+        # Escape sequences in what someone wrote never reach the operator's terminal.
+        hubbub("inbox", "note", "1", "ctrl\x01\x1b[2Jcleared? [b]bold[/b]")
+        shown = hubbub("inbox", "show", "1").output
+        assert (
+            "\x1b" not in shown and "\x01" not in shown and "ctrl [2Jcleared? [b]bold[/b]" in shown
+        )
         hubbub("inbox", "status", "1", "resolved")
         assert "my Acme skates" in hubbub("inbox", "list", "--status", "resolved").output
         assert "not a status" in hubbub("inbox", "status", "1", "closed", code=1).output

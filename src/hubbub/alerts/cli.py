@@ -108,7 +108,7 @@ def _print_readable(report: dict[str, Any]) -> None:
 
 def _open(workspace: str) -> tuple[Engine, int]:
     access = open_store()
-    return access.engine, access.workspace_id(workspace, create=True)
+    return access.engine, access.workspace_id(workspace)
 
 
 playbook_app = typer.Typer(help="Playbooks: what to do when an alert fires.", no_args_is_help=True)
@@ -282,7 +282,7 @@ def channel_set(
     else:
         url = sys.stdin.readline()
     access = open_store()
-    engine, workspace_id = access.engine, access.workspace_id(workspace, create=True)
+    engine, workspace_id = access.engine, access.workspace_id(workspace)
     try:
         with transaction(engine) as session:
             found = actions.set_channel(session, access.settings, workspace_id, name, url)

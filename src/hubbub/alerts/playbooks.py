@@ -27,6 +27,7 @@ actions:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,6 +200,9 @@ def parse_playbook(source: str) -> PlaybookSpec:
     if top is None:
         raise PlaybookInvalid(reader.problems)
     name = reader.text(top["name"], "name", MAX_NAME) if "name" in top else None
+    if name is not None and any(unicodedata.category(ch)[0] == "C" for ch in name):
+        reader.fail(top["name"], "name must not contain control characters")
+        name = None
     description = ""
     if "description" in top:
         description = reader.text(top["description"], "description") or ""

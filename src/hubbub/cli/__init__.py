@@ -21,3 +21,8 @@ def main() -> None:
         # wherever a command builds what needs it: one line, not a traceback.
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(2) from None
+    except OverflowError as exc:
+        # An id, count or date beyond what the database or a date can hold (an id of 20 digits,
+        # a period reaching before year 1): the input is refused, with Python's reason.
+        sys.stderr.write(f"error: a number or date given is out of range ({exc})\n")
+        raise SystemExit(2) from None

@@ -28,7 +28,10 @@ def parse_timestamp(text: str) -> datetime:
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     parsed = datetime.fromisoformat(value)
-    return as_utc(parsed)
+    try:
+        return as_utc(parsed)
+    except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC time
+        raise ValueError(f"{text!r} is out of range once in UTC") from None
 
 
 def from_unix(seconds: float) -> datetime:

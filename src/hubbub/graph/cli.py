@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import timedelta
 from enum import StrEnum
@@ -84,8 +85,24 @@ def _open(workspace: str) -> tuple[Engine, int]:
 
 
 WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
+
+
+def finite(value: float) -> float:
+    """An option's callback: nan passes every range check, so it is refused here."""
+    if math.isnan(value):
+        raise typer.BadParameter("must be a number, not nan")
+    return value
+
+
 HalfLifeOpt = Annotated[
-    float, typer.Option("--half-life-days", min=0.01, help="An interaction this old weighs half.")
+    float,
+    typer.Option(
+        "--half-life-days",
+        min=0.01,
+        max=36_500,
+        callback=finite,
+        help="An interaction this old weighs half.",
+    ),
 ]
 PostIdsOpt = Annotated[
     Path | None,
@@ -382,10 +399,18 @@ def export(
             topic_id=_topic_id(session, workspace_id, topic),
             half_life=timedelta(days=half_life_days),
         )
-    if export_format is ExportFormat.graphml:
-        graph.write_graphml(out)
-    else:
-        graph.write_csv(out)
+    from igraph import InternalError
+
+    try:
+        if out.is_dir():
+            raise IsADirectoryError(21, "is a folder")
+        if export_format is ExportFormat.graphml:
+            graph.write_graphml(out)
+        else:
+            graph.write_csv(out)
+    except (OSError, InternalError) as exc:  # igraph reports a failed write as its own error
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the write failed"
+        raise _fail(Rejected("bad_out", f"cannot write {out}: {why}"), as_json=False) from None
     typer.echo(json.dumps({"out": str(out), "format": export_format.value, **summary(graph)}))
 
 

@@ -5,12 +5,13 @@ Commands act as the command line (audit entries without an actor), like ``hubbub
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from hubbub.accounts.models import User
 from hubbub.accounts.queries import user_by_email
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
-from hubbub.core.terminal import Column, ListTable
+from hubbub.core.terminal import Column, ListTable, one_line
 from hubbub.inbox import actions, queries
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply, Queue
 from hubbub.inbox.outbound import send_reply_now
@@ -34,13 +35,26 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def finite(value: float) -> float:
+    """An option's callback: nan passes every range check, so it is refused here."""
+    if math.isnan(value):
+        raise typer.BadParameter("must be a number, not nan")
+    return value
+
+
+def shown(value: str) -> str:
+    """Text a user or a network wrote, for the terminal: one line, control characters (escape
+    sequences that could clear or retitle an operator's terminal) gone, rich markup escaped."""
+    return escape_markup(one_line(value))
+
+
 def _open(workspace: str) -> tuple[StoreAccess, int]:
     access = open_store()
     return access, access.workspace_id(workspace)
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     return typer.Exit(1)
 
 
@@ -81,7 +95,7 @@ def inbox_list(
         bool, typer.Option("--breaching", help="Only those past or near an SLA due time.")
     ] = False,
     warn_minutes: Annotated[
-        int, typer.Option("--warn-minutes", help="How near counts as near.")
+        int, typer.Option("--warn-minutes", min=0, max=525_600, help="How near counts as near.")
     ] = 15,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
 ) -> None:
@@ -168,8 +182,8 @@ def inbox_show(conversation_id: IdArg, workspace: WorkspaceOpt = "default") -> N
     console.print(
         f"conversation {found.id} · {found.network} · [bold]{found.status}[/] · "
         f"priority {found.priority:.1f} · assignee "
-        f"{escape(emails.get(found.assignee_user_id or 0, '—'))}"
-        f"{' · queue ' + escape(queue.name) if queue else ''}"
+        f"{shown(emails.get(found.assignee_user_id or 0, '—'))}"
+        f"{' · queue ' + shown(queue.name) if queue else ''}"
         f" · due {due.isoformat() if due else '—'}",
         highlight=False,
     )
@@ -177,25 +191,25 @@ def inbox_show(conversation_id: IdArg, workspace: WorkspaceOpt = "default") -> N
         f"{part['factor']}={part['value']} (+{part['points']})"
         for part in found.priority_explanation
     )
-    console.print(f"why: {escape(why)}", highlight=False)
+    console.print(f"why: {shown(why)}", highlight=False)
     for post, author, ours in posts:
         who = author.handle or author.native_id
         mark = " (us)" if ours else ""
         console.print(
-            f"  [{post.created_at:%Y-%m-%d %H:%M}] {escape(who)}{mark}: {escape(post.text)}",
+            f"  [{post.created_at:%Y-%m-%d %H:%M}] {shown(who)}{mark}: {shown(post.text)}",
             highlight=False,
         )
     for note in notes:
         writer = emails.get(note.author_user_id or 0, "command line")
-        console.print(f"  note by {escape(writer)}: {escape(note.body)}", highlight=False)
+        console.print(f"  note by {shown(writer)}: {shown(note.body)}", highlight=False)
     if history:
         earlier = ", ".join(f"{c.id} ({c.status})" for c in history)
         console.print(f"  the author's other conversations: {earlier}", highlight=False)
     for reply in replies:
-        where = f" → {reply.remote_url or reply.remote_id}" if reply.remote_id else ""
+        where = f" → {shown(reply.remote_url or reply.remote_id)}" if reply.remote_id else ""
         console.print(
             f"  reply {reply.id} ({reply.state}) attempts {reply.attempts}: "
-            f"{escape(reply.body)}{escape(where)}",
+            f"{shown(reply.body)}{where}",
             highlight=False,
         )
 
@@ -225,7 +239,7 @@ def inbox_assign(
             who = picked.get(found.assignee_user_id or 0, "nobody")
     except Rejected as exc:
         raise _fail(exc.detail) from None
-    console.print(f"conversation {conversation_id} assigned to {escape(who)}", highlight=False)
+    console.print(f"conversation {conversation_id} assigned to {shown(who)}", highlight=False)
 
 
 @inbox_app.command("status")
@@ -262,8 +276,8 @@ def inbox_note(
             mentioned = sorted(_emails(session, set(note.mentions)).values())
     except Rejected as exc:
         raise _fail(exc.detail) from None
-    tail = f"; mentions {', '.join(mentioned)}" if mentioned else ""
-    console.print(f"note {note.id} added{escape(tail)}", highlight=False)
+    tail = f"; mentions {shown(', '.join(mentioned))}" if mentioned else ""
+    console.print(f"note {note.id} added{tail}", highlight=False)
 
 
 def _report(reply: OutboundReply) -> None:
@@ -274,7 +288,7 @@ def _report(reply: OutboundReply) -> None:
         line += f" ({reply.last_error})"
     if reply.retry_at is not None and reply.state != "sent":
         line += f"; retry after {reply.retry_at.isoformat()}"
-    console.print(escape(line), highlight=False)
+    console.print(shown(line), highlight=False)
     if reply.state != "sent":
         raise typer.Exit(2)
 
@@ -333,7 +347,12 @@ def inbox_retry(
 @inbox_app.command("scan")
 def inbox_scan(
     workspace: WorkspaceOpt = "default",
-    hours: Annotated[float, typer.Option("--hours", help="Posts received this recently.")] = 24,
+    hours: Annotated[
+        float,
+        typer.Option(
+            "--hours", min=0.01, max=87_840, callback=finite, help="Posts received this recently."
+        ),
+    ] = 24,
 ) -> None:
     """Open conversations for recently received posts that need action."""
     store, workspace_id = _open(workspace)
@@ -385,7 +404,7 @@ def inbox_account(
             account_id = account.id
     except Rejected as exc:
         raise _fail(exc.detail) from None
-    console.print(f"account {account_id} ({escape(network)} {escape(handle)}) saved")
+    console.print(f"account {account_id} ({shown(network)} {shown(handle)}) saved")
 
 
 @inbox_app.command("saved")
@@ -401,7 +420,7 @@ def inbox_saved(
             actions.save_reply_template(session, workspace_id, name, body)
     except Rejected as exc:
         raise _fail(exc.detail) from None
-    console.print(f"saved reply {escape(name)} stored")
+    console.print(f"saved reply {shown(name)} stored")
 
 
 @inbox_app.command("queue")
@@ -418,4 +437,4 @@ def inbox_queue(
             actions.create_queue(session, workspace_id, name, ids)
     except Rejected as exc:
         raise _fail(exc.detail) from None
-    console.print(f"queue {escape(name)} created with {len(ids)} member(s)")
+    console.print(f"queue {shown(name)} created with {len(ids)} member(s)")

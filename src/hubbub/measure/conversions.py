@@ -84,7 +84,10 @@ def checked(item: ConversionIn, now: datetime) -> ConversionIn:
     when = item.occurred_at
     if when.tzinfo is None or when.utcoffset() is None:
         raise Rejected("bad_time", "occurred_at needs a time zone (Z or +01:00)")
-    when = when.astimezone(UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+05:00 has no UTC time
+        raise Rejected("bad_time", "occurred_at lies in the future or before 2000") from None
     if not EARLIEST <= when <= now + FUTURE_SLACK:
         raise Rejected("bad_time", "occurred_at lies in the future or before 2000")
     value = item.value
@@ -143,7 +146,10 @@ def read_csv(
     ``default_currency``), ``topic`` or ``campaign`` (a topic's name); others are ignored.
     """
     reader = csv.reader(iter(lines))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:  # a binary file, a header line past the csv module's limit
+        raise Rejected("bad_header", f"the first line is not a CSV header: {exc}") from None
     if header is None:
         raise Rejected("empty_file", "the file is empty; it needs a header line")
     names = [name.strip().lower().lstrip("\ufeff") for name in header]

@@ -104,13 +104,17 @@ def report_render(
             )
         except (PeriodError, ReportError, ValueError) as exc:
             raise _fail(str(exc)) from None
-    if fmt == "csv":
-        out.mkdir(parents=True, exist_ok=True)
-        for name, text in csv_files(report).items():
-            (out / name).write_text(text, encoding="utf-8")
-    else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(render(report, fmt))
+    try:
+        if fmt == "csv":
+            out.mkdir(parents=True, exist_ok=True)
+            for name, text in csv_files(report).items():
+                (out / name).write_text(text, encoding="utf-8")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(render(report, fmt))
+    except OSError as exc:  # a folder where a file goes, a file where the CSV folder goes …
+        why = exc.strerror or str(exc)
+        raise _fail(f"cannot write {out}: {why}") from None
     console.print(f"report {escape(report.period)} written to {escape(str(out))}", highlight=False)
 
 

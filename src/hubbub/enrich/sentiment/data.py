@@ -52,6 +52,8 @@ def _lines(path: Path) -> list[str]:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise Rejected("missing_file", f"{path} does not exist") from exc
+    except OSError as exc:  # a file given where the data folder goes, a folder as a file …
+        raise Rejected("unreadable_file", f"{path} cannot be read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise Rejected("bad_encoding", f"{path} is not UTF-8: {exc}") from exc
     return raw.replace("\r\n", "\n").split("\n")[:-1] if raw.endswith("\n") else raw.split("\n")
