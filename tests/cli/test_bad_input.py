@@ -107,3 +107,13 @@ def test_a_file_given_as_the_sentiment_data_folder(hubbub: Invoke, tmp_path: Pat
     not_a_folder.write_text("")
     refused = hubbub("sentiment", "crossval", "--data", str(not_a_folder), ok=False)
     assert refused.exit_code != 0 and "cannot be read" in refused.output
+
+
+def test_an_account_server_is_an_http_url(hubbub: Invoke) -> None:
+    hubbub("init")
+    for server in ("file:///etc/passwd", "notaurl", "https://"):
+        refused = hubbub(
+            "inbox", "account", "mastodon", "https://m.example/@acme", "acme@m.example",
+            "--server", server, ok=False,
+        )  # fmt: skip
+        assert refused.exit_code == 1 and "http(s) URL" in refused.output, server

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -193,6 +194,12 @@ def add_account(
         if unknown:
             raise InboxError(f"{network} accounts take no secret {', '.join(sorted(unknown))}")
     if service_url:
+        parts = urlsplit(service_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InboxError(
+                "the server is an http(s) URL such as https://mastodon.social,"
+                f" not {service_url[:80]!r}"
+            )
         try:
             refuse_private_literal(service_url, settings)
         except UnsafeURL as exc:

@@ -69,7 +69,8 @@ def test_classify_bad_weights_fails_cleanly(tmp_path: Path) -> None:
     bad.write_bytes(b"junk")
     result = runner.invoke(intent_app, ["classify", "--weights", str(bad), "-"], input="hi\n")
     assert result.exit_code == 2
-    assert "bad_weights" in result.output
+    assert "bad_weights" in result.output and "not a weights file" in result.output
+    assert "allow_pickle" not in result.output  # numpy's advice to load untrusted pickles
 
 
 def test_train_writes_loadable_weights(tmp_path: Path) -> None:

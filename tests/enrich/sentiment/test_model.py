@@ -81,7 +81,7 @@ def test_rejects_foreign_weights(tmp_path: Path) -> None:
     bad.write_bytes(b"not a weights file")
     with pytest.raises(Rejected) as info:
         LinearSentiment.load(bad)
-    assert info.value.code == "bad_weights"
+    assert info.value.code == "bad_weights" and "not a weights file" in info.value.detail
 
 
 @settings(max_examples=60, deadline=None)

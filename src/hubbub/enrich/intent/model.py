@@ -25,6 +25,7 @@ from hubbub.enrich.intent.features import (
     sentiment_fingerprint,
 )
 from hubbub.enrich.sentiment.features import Features, lexicon
+from hubbub.enrich.weights import unreadable
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -158,7 +159,7 @@ class LinearIntent:
                     meta=meta,
                 )
         except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise Rejected("bad_weights", f"cannot read intent weights {path}: {exc}") from exc
+            raise unreadable("intent weights", path, exc) from exc
         if meta.get("format") != FORMAT_VERSION:
             raise Rejected("bad_weights", f"{path} has format {meta.get('format')}")
         if meta.get("labels") != list(LABELS) or meta.get("dense_names") != list(DENSE_NAMES):

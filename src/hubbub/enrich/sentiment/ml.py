@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from hubbub.core.errors import Rejected
 from hubbub.enrich.sentiment.model import LABELS, LinearSentiment, Sentiment, default_model
+from hubbub.enrich.weights import unreadable
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -257,7 +258,7 @@ class MLHead:
                 meta = json.loads(bytes(data["meta"]).decode())
                 weights = data["weights"].astype(np.float64)
         except (OSError, KeyError, ValueError) as exc:
-            raise Rejected("bad_weights", f"cannot read ml head {path}: {exc}") from exc
+            raise unreadable("ml head", path, exc) from exc
         if meta.get("format") != ML_FORMAT_VERSION or weights.shape != (EMBED_DIM + 4, 3):
             raise Rejected("bad_weights", f"{path} has another format or shape")
         return cls(weights=weights, default_digest=str(meta["default_digest"]), meta=meta)

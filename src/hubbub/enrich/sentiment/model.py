@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from hubbub.core.errors import Rejected
 from hubbub.enrich.sentiment.features import DENSE_NAMES, Features, featurise, lexicon
+from hubbub.enrich.weights import unreadable
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -110,7 +111,7 @@ class LinearSentiment:
                     meta=meta,
                 )
         except (OSError, KeyError, ValueError) as exc:
-            raise Rejected("bad_weights", f"cannot read sentiment weights {path}: {exc}") from exc
+            raise unreadable("sentiment weights", path, exc) from exc
         if meta.get("format") != FORMAT_VERSION:
             raise Rejected("bad_weights", f"{path} has format {meta.get('format')}")
         if meta.get("lexicon") != lexicon()[2]:
