@@ -26,3 +26,13 @@ def main() -> None:
         # a period reaching before year 1): the input is refused, with Python's reason.
         sys.stderr.write(f"error: a number or date given is out of range ({exc})\n")
         raise SystemExit(2) from None
+    except Exception as exc:
+        from sqlalchemy.exc import DataError
+
+        if not isinstance(exc, DataError):
+            raise
+        # PostgreSQL's word for the same (SQLite's driver raises OverflowError before sending):
+        # "bigint out of range". Its first line only: the rest is the statement.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "refused by the database"
+        sys.stderr.write(f"error: a number or date given is out of range ({reason})\n")
+        raise SystemExit(2) from None
