@@ -117,3 +117,10 @@ def test_an_account_server_is_an_http_url(hubbub: Invoke) -> None:
             "--server", server, ok=False,
         )  # fmt: skip
         assert refused.exit_code == 1 and "http(s) URL" in refused.output, server
+
+
+def test_a_quarter_out_of_the_calendar_is_refused(hubbub: Invoke) -> None:
+    hubbub("init")
+    for args in (("goals", "add", "mentions", "5"), ("goals", "list")):
+        refused = hubbub(*args, "--quarter", "9999-Q4", ok=False)
+        assert refused.exit_code != 0 and "from 1900 to 9998" in refused.output, args

@@ -31,6 +31,8 @@ def quarter_bounds(label: str) -> tuple[datetime, datetime]:
     if not found:
         raise Rejected("bad_quarter", f"{label!r} is not a quarter like 2026-Q4")
     year, quarter = int(found.group(1)), int(found.group(2))
+    if not 1900 <= year <= 9998:  # the quarters before and after must be dates too
+        raise Rejected("bad_quarter", f"{label!r}: the year is from 1900 to 9998")
     start = datetime(year, 3 * quarter - 2, 1, tzinfo=UTC)
     end = (
         datetime(year + 1, 1, 1, tzinfo=UTC)
