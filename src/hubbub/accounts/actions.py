@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,7 +116,7 @@ def check_new_email(email: str) -> str:
         raise AccountError("an e-mail address is needed")
     if any(ch.isspace() for ch in value):
         raise AccountError(f"{email!r} is not an e-mail address: it contains a space")
-    if any(unicodedata.category(ch)[0] == "C" for ch in value):
+    if not value.isprintable():
         raise AccountError(f"{email!r} is not an e-mail address: it contains a control character")
     if len(value) > MAX_EMAIL_LENGTH:
         raise AccountError(f"an e-mail address has at most {MAX_EMAIL_LENGTH} characters")

@@ -27,7 +27,6 @@ actions:
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,7 +199,7 @@ def parse_playbook(source: str) -> PlaybookSpec:
     if top is None:
         raise PlaybookInvalid(reader.problems)
     name = reader.text(top["name"], "name", MAX_NAME) if "name" in top else None
-    if name is not None and any(unicodedata.category(ch)[0] == "C" for ch in name):
+    if name is not None and not name.isprintable():
         reader.fail(top["name"], "name must not contain control characters")
         name = None
     description = ""

@@ -11,6 +11,8 @@ import sys
 
 
 def main() -> None:
+    from sqlalchemy.exc import DataError  # the command tree imports SQLAlchemy anyway
+
     from hubbub.cli.app import app
     from hubbub.core.errors import ConfigError
 
@@ -26,11 +28,7 @@ def main() -> None:
         # a period reaching before year 1): the input is refused, with Python's reason.
         sys.stderr.write(f"error: a number or date given is out of range ({exc})\n")
         raise SystemExit(2) from None
-    except Exception as exc:
-        from sqlalchemy.exc import DataError
-
-        if not isinstance(exc, DataError):
-            raise
+    except DataError as exc:
         # PostgreSQL's word for the same (SQLite's driver raises OverflowError before sending):
         # "bigint out of range". Its first line only: the rest is the statement.
         reason = str(exc.orig).splitlines()[0] if exc.orig else "refused by the database"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from datetime import timedelta
 from enum import StrEnum
@@ -17,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from hubbub.core.errors import Rejected
+from hubbub.core.options import finite
 from hubbub.core.terminal import Column, ListTable
 from hubbub.graph.queries import topic_post_ids
 from hubbub.graph.seeding.reader import Model
@@ -85,13 +85,6 @@ def _open(workspace: str) -> tuple[Engine, int]:
 
 
 WorkspaceOpt = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
-
-
-def finite(value: float) -> float:
-    """An option's callback: nan passes every range check, so it is refused here."""
-    if math.isnan(value):
-        raise typer.BadParameter("must be a number, not nan")
-    return value
 
 
 HalfLifeOpt = Annotated[
@@ -401,9 +394,9 @@ def export(
         )
     from igraph import InternalError
 
+    if out.is_dir():
+        raise _fail(Rejected("bad_out", f"cannot write {out}: it is a folder"), as_json=False)
     try:
-        if out.is_dir():
-            raise IsADirectoryError(21, "is a folder")
         if export_format is ExportFormat.graphml:
             graph.write_graphml(out)
         else:

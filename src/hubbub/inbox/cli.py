@@ -5,7 +5,6 @@ Commands act as the command line (audit entries without an actor), like ``hubbub
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Annotated
 
@@ -20,6 +19,7 @@ from hubbub.accounts.models import User
 from hubbub.accounts.queries import user_by_email
 from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
+from hubbub.core.options import finite
 from hubbub.core.terminal import Column, ListTable, one_line
 from hubbub.inbox import actions, queries
 from hubbub.inbox.models import STATUSES, Conversation, OutboundReply, Queue
@@ -33,13 +33,6 @@ inbox_app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-
-def finite(value: float) -> float:
-    """An option's callback: nan passes every range check, so it is refused here."""
-    if math.isnan(value):
-        raise typer.BadParameter("must be a number, not nan")
-    return value
 
 
 def shown(value: str) -> str:
