@@ -9,8 +9,15 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorUpdate, DeleteItem, InteractionItem
-from hubbub.posts.actions import store_items
-from hubbub.posts.models import Author, AuthorHandle, Interaction, Post
+from hubbub.posts.actions import defers_fingerprint_keys, merge_fingerprint_tail, store_items
+from hubbub.posts.models import (
+    Author,
+    AuthorHandle,
+    Interaction,
+    Post,
+    PostFingerprint,
+    PostFingerprintTail,
+)
 from hubbub.store.engine import transaction
 from tests.support.factories import BASE_TIME, example_author, example_post
 
@@ -218,3 +225,52 @@ def test_same_author_repeat_is_linked_even_after_someone_else_said_it(
     assert links[repeat.native_id] == ids[first.native_id]
     assert links[first.native_id] is None
     assert links[other.native_id] is None
+
+
+def _merge_tail(engine: Engine) -> int:
+    with transaction(engine) as session:
+        return merge_fingerprint_tail(session.connection(), min_rows=1)
+
+
+def _copy_on_mastodon(n: int, text: str):  # type: ignore[no-untyped-def]
+    return example_post(n, author="chen", text=text, native_id=f"https://mastodon.example/{n}")
+
+
+def test_copies_are_linked_whether_the_first_post_is_in_the_tail_or_merged(
+    engine: Engine, workspace_id: int
+) -> None:
+    merged_text = "Acme rocket skates are back in stock at every store"
+    tail_text = "Acme rocket skates get a firmware update next week"
+    deferred = defers_fingerprint_keys(engine.dialect)
+    _store(engine, workspace_id, [example_post(1, text=merged_text)])
+    assert _merge_tail(engine) == (1 if deferred else 0)  # PostgreSQL stores keys at once
+    _store(engine, workspace_id, [example_post(2, text=tail_text)])
+    assert _count(engine, PostFingerprint) == (1 if deferred else 2)
+    assert _count(engine, PostFingerprintTail) == (1 if deferred else 0)
+    copies = [_copy_on_mastodon(3, merged_text), _copy_on_mastodon(4, tail_text)]
+    assert _store(engine, workspace_id, copies, network="mastodon").near_duplicates == 2
+    assert _merge_tail(engine) == (3 if deferred else 0)  # the second post and both copies
+    assert _count(engine, PostFingerprint) == 4
+    assert _count(engine, PostFingerprintTail) == 0
+
+
+def test_a_merged_post_is_found_by_its_edited_text_only(engine: Engine, workspace_id: int) -> None:
+    before, after = "Acme skates: first impressions", "Acme skates: a week of commuting on them"
+    _store(engine, workspace_id, [example_post(1, text=before)])
+    _merge_tail(engine)
+    _store(engine, workspace_id, [example_post(1, text=after, edited=True)])
+    stale = _store(engine, workspace_id, [_copy_on_mastodon(2, before)], network="mastodon")
+    assert stale.near_duplicates == 0
+    _merge_tail(engine)  # the old and the new key are both in the key table now
+    fresh = _store(engine, workspace_id, [_copy_on_mastodon(3, after)], network="mastodon")
+    assert fresh.near_duplicates == 1
+
+
+def test_a_deleted_post_is_no_copy_target_after_a_merge(engine: Engine, workspace_id: int) -> None:
+    text = "Acme skates recall notice for the spring batch"
+    post = example_post(1, text=text)
+    _store(engine, workspace_id, [post])
+    _merge_tail(engine)
+    _store(engine, workspace_id, [DeleteItem(native_id=post.native_id, at=BASE_TIME)])
+    result = _store(engine, workspace_id, [_copy_on_mastodon(2, text)], network="mastodon")
+    assert result.near_duplicates == 0

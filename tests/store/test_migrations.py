@@ -80,3 +80,51 @@ def test_processes_starting_together_on_an_empty_store_each_migrate_it_once(
         command.check(alembic_config(engine))
     finally:
         engine.dispose()
+
+
+def test_fingerprints_of_posts_stored_before_0032_still_find_their_copies(
+    empty_db_url: str,
+) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+    from sqlalchemy.orm import Session
+
+    from hubbub.migrations import upgrade
+    from hubbub.posts.actions import store_items
+    from hubbub.posts.fingerprint import fingerprint
+    from hubbub.posts.models import Author, Post, PostFingerprint
+    from hubbub.store.engine import transaction
+    from hubbub.workspaces.actions import ensure_workspace
+    from tests.support.factories import example_post
+
+    text_ = "Acme rocket skates are back in stock at every store"
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade(engine, "0031_inbox_token_authors")
+        with transaction(engine) as session:
+            workspace_id = ensure_workspace(session, "acme").id
+            author_id = session.execute(
+                insert(Author)
+                .values(workspace_id=workspace_id, network="bluesky", native_id="did:plc:a")
+                .values(first_seen_at=at, last_seen_at=at)
+                .returning(Author.id)
+            ).scalar_one()
+            post_id = session.execute(
+                insert(Post)
+                .values(workspace_id=workspace_id, network="bluesky", native_id="at://a/1")
+                .values(author_id=author_id, text=text_, created_at=at, received_at=at)
+                .values(fingerprint=fingerprint(text_, 24))
+                .returning(Post.id)
+            ).scalar_one()
+        upgrade(engine)
+        with Session(engine) as session:
+            keys = session.execute(select(PostFingerprint.post_id)).scalars().all()
+        assert keys == [post_id]
+        copy = example_post(2, author="chen", text=text_, native_id="m:2", created_at=at)
+        with transaction(engine) as session:
+            result = store_items(session, workspace_id, "mastodon", [copy], received_at=at)
+        assert result.near_duplicates == 1
+    finally:
+        engine.dispose()

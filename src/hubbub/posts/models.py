@@ -62,9 +62,7 @@ class Post(Base):
     __table_args__ = (
         Index("uq_posts_identity", "native_id", "workspace_id", "network", unique=True),
         Index("ix_posts_workspace_created", "workspace_id", "created_at"),
-        Index("ix_posts_fingerprint", "fingerprint", "workspace_id"),
         Index("ix_posts_author", "author_id"),
-        Index("ix_posts_workspace_thread", "workspace_id", "thread_root"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -102,6 +100,40 @@ class Post(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {c.name: getattr(self, c.name) for c in self.__table__.columns}
+
+
+class PostFingerprint(Base):
+    """Posts by fingerprint, for near-duplicate linking; kept off the posts table.
+
+    Entries reach it in sorted bulk from :class:`PostFingerprintTail` (see
+    ``hubbub.posts.actions.merge_fingerprint_tail``), so an import rewrites each of its pages
+    once per merge, not once per commit. An entry can be stale (the post was edited or
+    deleted since): readers check it against the post's own ``fingerprint``.
+    """
+
+    __tablename__ = "post_fingerprints"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    fingerprint: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    post_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class PostFingerprintTail(Base):
+    """Fingerprints of the newest posts and edits, as the write path stores them (SQLite).
+
+    Small by design (merged into :class:`PostFingerprint` every ``FINGERPRINT_MERGE_ROWS``),
+    so its index costs an import few pages per commit whatever the store's size.
+    """
+
+    __tablename__ = "post_fingerprint_tail"
+    __table_args__ = (Index("ix_post_fingerprint_tail_key", "fingerprint", "workspace_id"),)
+
+    post_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[int] = mapped_column(BigInteger)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
 
 
 class Interaction(Base):

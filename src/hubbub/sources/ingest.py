@@ -283,7 +283,17 @@ class Ingestor:
         self.wait_for_worker = False
         # A stage that loads a model: the worker prepares every batch, from the first one.
         self.worker_only = any(stage.slow_to_start for stage in self.stages)
-        self.analyzer = GrowthAnalyzer(engine, ("posts", "authors", "interactions", "tombstones"))
+        self.analyzer = GrowthAnalyzer(
+            engine,
+            (
+                "posts",
+                "authors",
+                "interactions",
+                "tombstones",
+                "post_fingerprints",
+                "post_fingerprint_tail",
+            ),
+        )
 
     def ingest(self, target: Target, events: Sequence[RawEvent]) -> IngestResult:
         return self.write(target, self.preparer.prepare(target, events))

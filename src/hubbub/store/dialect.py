@@ -27,7 +27,12 @@ from sqlalchemy.types import String, TypeDecorator
 
 def insert_ignoring_conflicts(session: Session, table: Table) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for the session's backend."""
-    name = session.get_bind().dialect.name
+    return insert_ignoring_conflicts_on(session.get_bind().dialect, table)
+
+
+def insert_ignoring_conflicts_on(dialect: Dialect, table: Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``dialect``."""
+    name = dialect.name
     if name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     if name == "sqlite":
