@@ -73,6 +73,28 @@ def test_oversize_and_future_payloads_are_refused(
     assert sizes["too_large"] == len(huge.payload)
 
 
+def test_counts_the_store_cannot_hold_are_refused_and_the_rest_is_stored(
+    engine: Engine, settings: Settings, workspace_id: int
+) -> None:
+    # On PostgreSQL one of these failed the batch's insert ("integer out of range").
+    famous = orjson.loads(jsonl_line(2))
+    famous["author"]["followers"] = 5_000_000_000
+    result = Ingestor(engine, settings).ingest(
+        Target(workspace_id),
+        [
+            jsonl_event(1, likes=3_000_000_000),
+            RawEvent(payload=orjson.dumps(famous), format="jsonl"),
+            jsonl_event(3, reshares=-4),
+            jsonl_event(4, likes=2**31 - 1),
+        ],
+    )
+    assert result.reasons == {"bad_count": 3} and result.store.stored == 1
+    reasons = [letter.reason for letter in _letters(engine)]
+    assert "likes 3000000000 is not a count from 0 to 2,147,483,647" in reasons[0]
+    assert "author followers 5000000000" in reasons[1]
+    assert "reshares -4" in reasons[2]
+
+
 def test_unknown_format_is_a_dead_letter(
     engine: Engine, settings: Settings, workspace_id: int
 ) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from hubbub.core.clock import utcnow
 from hubbub.core.collector import fewer_collections, settle_long_lived
 from hubbub.core.errors import PartlyRejected, Rejected
-from hubbub.core.items import Item, PostItem, RawEvent
+from hubbub.core.items import AuthorRef, AuthorUpdate, InteractionItem, Item, PostItem, RawEvent
 from hubbub.posts.actions import AuthorCache, StoreResult, store_prepared
 from hubbub.posts.prepare import PreparedGroup, prepare_items
 from hubbub.settings import Settings
@@ -102,6 +102,36 @@ class PreparedBatch:
     received_at: datetime
 
 
+#: The largest count the store keeps: counts are INTEGER columns (4 bytes on PostgreSQL).
+MAX_COUNT = 2**31 - 1
+_POST_COUNTS = ("likes", "reshares", "replies", "quotes")
+_AUTHOR_COUNTS = ("followers", "following", "posts_count")
+
+
+def _check_counts(item: Item) -> None:
+    """Refuse a count the store cannot hold: one such value failed the whole batch's insert
+    on PostgreSQL ("integer out of range"), so the import or listener stopped on it."""
+    author: AuthorRef | None = None
+    if isinstance(item, PostItem):
+        for name in _POST_COUNTS:
+            _check_count(item.native_id, name, getattr(item, name))
+        author = item.author
+    elif isinstance(item, InteractionItem):
+        author = item.actor
+    elif isinstance(item, AuthorUpdate):
+        author = item.author
+    if author is not None:
+        for name in _AUTHOR_COUNTS:
+            _check_count(author.native_id, f"author {name}", getattr(author, name))
+
+
+def _check_count(native_id: str, name: str, value: int | None) -> None:
+    if value is not None and not 0 <= value <= MAX_COUNT:
+        raise Rejected(
+            "bad_count", f"{native_id[:200]}: {name} {value} is not a count from 0 to {MAX_COUNT:,}"
+        )
+
+
 def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[Item]:
     """Decode one raw event; every failure, expected or not, becomes a :class:`Rejected`."""
     size = whole_size(event)
@@ -125,6 +155,7 @@ def normalise_event(event: RawEvent, settings: Settings, now: datetime) -> list[
         raise Rejected("normaliser_error", f"{type(exc).__name__}: {exc}"[:500]) from None
     horizon = now + timedelta(seconds=settings.max_future_skew_seconds)
     for item in items:
+        _check_counts(item)
         if isinstance(item, PostItem) and item.created_at > horizon:
             raise Rejected(
                 "future_timestamp",

@@ -46,7 +46,8 @@ def _opt_int(obj: dict[str, Any], key: str, where: str) -> int | None:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Rejected("bad_field", f"{where}.{key} is {type(value).__name__}, expected a number")
+        kind = type(value).__name__
+        raise Rejected("bad_field", f"{where}.{key} is {kind}, expected a whole number")
     return value
 
 
