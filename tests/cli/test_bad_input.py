@@ -124,3 +124,10 @@ def test_a_quarter_out_of_the_calendar_is_refused(hubbub: Invoke) -> None:
     for args in (("goals", "add", "mentions", "5"), ("goals", "list")):
         refused = hubbub(*args, "--quarter", "9999-Q4", ok=False)
         assert refused.exit_code != 0 and "from 1900 to 9998" in refused.output, args
+
+
+def test_a_demo_seed_beyond_64_bits_is_refused_before_anything_is_made(hubbub: Invoke) -> None:
+    hubbub("init")
+    refused = hubbub("demo", "--seed", "9" * 20, ok=False)
+    assert refused.exit_code == 2 and "--seed" in refused.output
+    assert "no workspace 'demo'" in hubbub("posts", "-w", "demo", ok=False).output

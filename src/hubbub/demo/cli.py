@@ -14,7 +14,9 @@ from hubbub.runtime import console, fail, runtime
 
 def demo(
     workspace: str = typer.Option("demo", "--workspace", "-w", help="Workspace slug to fill."),
-    seed: int = typer.Option(7, help="Seed of the generator; the same seed gives the same demo."),
+    seed: int = typer.Option(
+        7, min=0, max=2**63 - 1, help="Seed of the generator; the same seed gives the same demo."
+    ),
     days: int = typer.Option(42, min=MIN_DAYS, max=366, help="Days of conversation, up to now."),
     history_days: int | None = typer.Option(
         None,
