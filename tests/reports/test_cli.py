@@ -82,6 +82,11 @@ def test_schedules_and_send_due(
     listed = hubbub("report", "schedule", "list").output
     assert "Digest" in listed and "boss@acme.example" in listed and "week" in listed
     hubbub("report", "schedule", "add", "Digest", "--to", "boss@acme.example", code=1)
+    typo = hubbub(
+        "report", "schedule", "add", "Other", "--to", "b@acme.example", "-t", "nope", code=1
+    )
+    assert "no topic 'nope' in this workspace" in typo.output
+    assert "Other" not in hubbub("report", "schedule", "list").output
     hubbub("report", "send-due", code=1)  # no SMTP yet
     monkeypatch.setenv("HUBBUB_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("HUBBUB_SMTP_PORT", str(mailbox.port))

@@ -219,6 +219,7 @@ def test_schedules_are_checked_and_removed_with_their_runs(
             ({"cadence": "daily"}, "cadence"),
             ({"sections": ["nope"]}, "nope"),
             ({"timezone": "Mars/Olympus"}, "time zone"),
+            ({"topics": ["skates", "nope"]}, "no topic .nope. in this workspace"),
         ):
             values: dict[str, object] = {"cadence": "week", "recipients": ["a@acme.example"]}
             values.update(kwargs)

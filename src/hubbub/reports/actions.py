@@ -20,6 +20,7 @@ from hubbub.core.clock import utcnow
 from hubbub.core.errors import Rejected
 from hubbub.inbox.queries import policy
 from hubbub.reports.models import CADENCES, ReportRun, ReportSchedule
+from hubbub.reports.queries import report_topics
 from hubbub.reports.schedule import PeriodError, zone
 from hubbub.reports.sections import ordered
 from hubbub.store.dialect import insert_ignoring_conflicts
@@ -87,6 +88,12 @@ def add_schedule(
         raise ReportsError(str(exc.args[0])) from None
     except PeriodError as exc:
         raise ReportsError(str(exc)) from None
+    names = sorted({t.strip() for t in topics if t.strip()})
+    try:
+        if names:
+            report_topics(session, workspace_id, names)  # a typo would fail every mailing
+    except KeyError as exc:
+        raise ReportsError(f"no topic {exc.args[0]!r} in this workspace") from None
     taken = session.scalar(
         select(ReportSchedule.id).where(
             ReportSchedule.workspace_id == workspace_id, ReportSchedule.name == name
@@ -99,7 +106,7 @@ def add_schedule(
         name=name,
         cadence=cadence,
         sections=keys,
-        topics=sorted({t.strip() for t in topics if t.strip()}),
+        topics=names,
         recipients=_recipients(recipients),
         timezone=tz.key,
         send_hour=send_hour,
