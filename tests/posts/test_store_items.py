@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
@@ -274,3 +275,36 @@ def test_a_deleted_post_is_no_copy_target_after_a_merge(engine: Engine, workspac
     _store(engine, workspace_id, [DeleteItem(native_id=post.native_id, at=BASE_TIME)])
     result = _store(engine, workspace_id, [_copy_on_mastodon(2, text)], network="mastodon")
     assert result.near_duplicates == 0
+
+
+def test_a_writer_that_waited_for_another_keeps_every_key_once(
+    engine: Engine, workspace_id: int
+) -> None:
+    # The waiting writer read the newest post id before the other committed (SQLite takes
+    # the write lock only at the first insert), so the other's posts are in its read-back.
+    _store(engine, workspace_id, [example_post(1)])  # the author exists: no author insert
+    holder = Session(engine)
+    holder.begin()
+    store_items(holder, workspace_id, "bluesky", [example_post(2)], received_at=utcnow())
+    failures: list[BaseException] = []
+
+    def waiting_writer() -> None:
+        try:
+            _store(engine, workspace_id, [example_post(3)])
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    thread = threading.Thread(target=waiting_writer)
+    thread.start()
+    try:
+        thread.join(1.0)
+        holder.commit()
+    finally:
+        holder.close()
+        thread.join(30)
+    assert failures == []
+    with Session(engine) as session:
+        keys = session.execute(
+            select(PostFingerprint.post_id).union_all(select(PostFingerprintTail.post_id))
+        ).scalars()
+        assert sorted(keys) == sorted(session.scalars(select(Post.id)))

@@ -26,7 +26,6 @@ from sqlalchemy import (
     case,
     delete,
     func,
-    insert,
     select,
     union_all,
     update,
@@ -82,9 +81,13 @@ def defers_fingerprint_keys(dialect: Dialect) -> bool:
 
 @functools.lru_cache(maxsize=64)  # keyed by each engine's dialect: bounded
 def _keys_of_new_posts(dialect: Dialect) -> Any:
-    """The fingerprint keys of posts above ``after``, into the tail or the key table."""
+    """The fingerprint keys of posts above ``after``, into the tail or the key table.
+
+    Conflicts are ignored: on SQLite ``after`` is read before this transaction takes the write
+    lock, so posts another process committed meanwhile are in the range, keys and all.
+    """
     target = FINGERPRINT_TAIL if defers_fingerprint_keys(dialect) else FINGERPRINT_KEYS
-    return insert(target).from_select(
+    return insert_ignoring_conflicts_on(dialect, target).from_select(
         ["post_id", "fingerprint", "workspace_id"],
         select(POSTS.c.id, POSTS.c.fingerprint, POSTS.c.workspace_id).where(
             POSTS.c.id > bindparam("after"), POSTS.c.fingerprint.is_not(None)
@@ -671,8 +674,8 @@ class _BatchWriter:
         after = self.conn.execute(_LAST_POST_ID).scalar() if fingerprinted else None
         inserted = POST_INSERT.execute_processed(self.conn, params)
         if fingerprinted:
-            # Ids are drawn in order while this transaction holds the posts lock, so the new
-            # posts are exactly those above the old maximum: read back in a range, no lookup.
+            # Ids are drawn in order, so the new posts are all above the old maximum: read
+            # back in a range, no lookup (see _keys_of_new_posts for what else may be there).
             self.conn.execute(_keys_of_new_posts(self.conn.dialect), {"after": after or 0})
         self.result.stored += inserted
         self.result.duplicates += len(params) - inserted
