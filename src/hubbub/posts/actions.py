@@ -49,7 +49,6 @@ from hubbub.store.dialect import (
     in_keys,
     insert_ignoring_conflicts,
     insert_ignoring_conflicts_on,
-    insert_updating_on_conflict,
     take_turns_storing_posts,
     unindexed,
 )
@@ -62,6 +61,7 @@ TOMBSTONES = cast(Table, Tombstone.__table__)
 FINGERPRINT_TAIL = cast(Table, PostFingerprintTail.__table__)
 FINGERPRINT_KEYS = cast(Table, PostFingerprint.__table__)
 _LAST_POST_ID = select(func.max(POSTS.c.id))
+_TAIL_ROWS = select(func.count()).select_from(FINGERPRINT_TAIL)
 AUTHOR_INSERT = BulkInsert(AUTHORS, [c.name for c in AUTHORS.columns if c.name != "id"])
 CROSS_NETWORK_WINDOW = timedelta(days=7)
 _WINDOW_SECONDS = CROSS_NETWORK_WINDOW.total_seconds()
@@ -163,8 +163,8 @@ def merge_fingerprint_tail(conn: Connection, min_rows: int = FINGERPRINT_MERGE_R
     if not defers_fingerprint_keys(conn.dialect):
         return 0
     tail, keys = FINGERPRINT_TAIL, FINGERPRINT_KEYS
-    rows = int(conn.execute(select(func.count()).select_from(tail)).scalar_one())
-    if rows < min_rows or rows == 0:
+    rows = int(conn.execute(_TAIL_ROWS).scalar_one())
+    if rows < max(min_rows, 1):
         return 0
     ordered = select(tail.c.fingerprint, tail.c.workspace_id, tail.c.post_id).order_by(
         tail.c.fingerprint, tail.c.workspace_id, tail.c.post_id
@@ -757,18 +757,14 @@ class _BatchWriter:
                 edits,
                 execution_options=options,
             )
-            # The edited text's key goes to the tail; the old one is left stale for readers.
+            # Edits are rare: the new text's key goes straight to the key table, and the old
+            # key is left for readers to skip (see _canonical_by_fingerprint).
             keys = [
                 {"post_id": e["b_id"], "fingerprint": e["fingerprint"], "workspace_id": workspace}
                 for e in edits
                 if e["fingerprint"] is not None
             ]
-            if keys and defers_fingerprint_keys(self.conn.dialect):
-                upsert = insert_updating_on_conflict(
-                    self.session, FINGERPRINT_TAIL, {}, ["post_id"], ["fingerprint"]
-                )
-                self.conn.execute(upsert, keys)
-            elif keys:
+            if keys:
                 self.conn.execute(insert_ignoring_conflicts(self.session, FINGERPRINT_KEYS), keys)
         if counts:
             self.conn.execute(

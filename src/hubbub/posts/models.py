@@ -122,7 +122,7 @@ class PostFingerprint(Base):
 
 
 class PostFingerprintTail(Base):
-    """Fingerprints of the newest posts and edits, as the write path stores them (SQLite).
+    """Fingerprints of the newest posts, as the write path stores them (SQLite only).
 
     Small by design (merged into :class:`PostFingerprint` every ``FINGERPRINT_MERGE_ROWS``),
     so its index costs an import few pages per commit whatever the store's size.

@@ -89,11 +89,11 @@ def add_schedule(
     except PeriodError as exc:
         raise ReportsError(str(exc)) from None
     names = sorted({t.strip() for t in topics if t.strip()})
-    try:
-        if names:
+    if names:
+        try:
             report_topics(session, workspace_id, names)  # a typo would fail every mailing
-    except KeyError as exc:
-        raise ReportsError(f"no topic {exc.args[0]!r} in this workspace") from None
+        except KeyError as exc:
+            raise ReportsError(f"no topic {exc.args[0]!r} in this workspace") from None
     taken = session.scalar(
         select(ReportSchedule.id).where(
             ReportSchedule.workspace_id == workspace_id, ReportSchedule.name == name

@@ -322,7 +322,6 @@ class Ingestor:
                 "interactions",
                 "tombstones",
                 "post_fingerprints",
-                "post_fingerprint_tail",
             ),
         )
 
