@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
-from hubbub.connectors import load_ingest_plugins
+from hubbub.connectors import load_ingest_plugins, load_sources
 from hubbub.core.errors import ConfigError
 from hubbub.migrations import upgrade
 from hubbub.settings import Settings, get_settings
@@ -56,6 +56,7 @@ def load_connectors() -> None:
     import hubbub.inbox.actions  # noqa: F401 - registers the inbox's case opener
 
     load_ingest_plugins()
+    load_sources()
 
 
 def runtime() -> Runtime:

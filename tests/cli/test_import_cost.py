@@ -28,3 +28,25 @@ def test_a_prepare_worker_loads_no_web_app_or_store_migrations() -> None:
     )
     assert {"hubbub.connectors.bluesky", "hubbub.listening.stage"} <= loaded
     assert not {"fastapi", "hubbub.web.app", "alembic", "hubbub.inbox.actions"} & loaded
+    # It never connects anywhere: the live connectors and their network clients stay out.
+    assert (
+        not {
+            "hubbub.connectors.bluesky.source",
+            "hubbub.connectors.mastodon.source",
+            "hubbub.connectors.rss.source",
+            "hubbub.connectors.hackernews.source",
+            "httpx",
+            "websockets",
+        }
+        & loaded
+    )
+
+
+def test_entry_points_load_every_live_connector() -> None:
+    loaded = _modules_after("from hubbub.runtime import load_connectors\nload_connectors()")
+    assert {
+        "hubbub.connectors.bluesky.source",
+        "hubbub.connectors.mastodon.source",
+        "hubbub.connectors.rss.source",
+        "hubbub.connectors.hackernews.source",
+    } <= loaded
