@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -275,6 +276,48 @@ def test_a_deleted_post_is_no_copy_target_after_a_merge(engine: Engine, workspac
     _store(engine, workspace_id, [DeleteItem(native_id=post.native_id, at=BASE_TIME)])
     result = _store(engine, workspace_id, [_copy_on_mastodon(2, text)], network="mastodon")
     assert result.near_duplicates == 0
+
+
+def _keys(engine: Engine) -> list[tuple[int, int]]:
+    """Every fingerprint key, key table and tail together, as (post id, fingerprint)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(PostFingerprint.post_id, PostFingerprint.fingerprint).union_all(
+                select(PostFingerprintTail.post_id, PostFingerprintTail.fingerprint)
+            )
+        ).all()
+    return sorted((post_id, fingerprint) for post_id, fingerprint in rows)
+
+
+def _live_fingerprints(engine: Engine) -> list[tuple[int, int]]:
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Post.id, Post.fingerprint).where(Post.fingerprint.is_not(None))
+        ).all()
+    return sorted((post_id, fingerprint) for post_id, fingerprint in rows)
+
+
+@pytest.mark.parametrize("merged", [False, True], ids=["in the tail", "merged"])
+def test_an_edit_or_delete_removes_the_key_of_the_text_it_replaces(
+    engine: Engine, workspace_id: int, merged: bool
+) -> None:
+    edited = example_post(1, text="Acme skates: first impressions after a day")
+    gone = example_post(2, text="Acme skates recall notice for the spring batch")
+    _store(engine, workspace_id, [edited, gone])
+    if merged:
+        _merge_tail(engine)
+    _store(
+        engine,
+        workspace_id,
+        [
+            example_post(1, text="Acme skates: a week of commuting on them", edited=True),
+            DeleteItem(native_id=gone.native_id, at=BASE_TIME),
+        ],
+    )
+    assert len(_live_fingerprints(engine)) == 1
+    assert _keys(engine) == _live_fingerprints(engine)
+    _merge_tail(engine)
+    assert _keys(engine) == _live_fingerprints(engine)
 
 
 def test_a_writer_that_waited_for_another_keeps_every_key_once(

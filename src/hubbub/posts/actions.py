@@ -115,8 +115,8 @@ def _by_native_ids(
 def _canonical_by_fingerprint(dialect: Dialect) -> Select[Any]:
     """Posts that a new post with one of these fingerprints may be a copy of.
 
-    The key table and its tail may name posts whose text changed since; the post's own
-    fingerprint has the last word.
+    Edits and deletes remove the keys of the text they replace, but a store written before
+    they did may still hold such keys: the post's own fingerprint has the last word.
     """
     listed = [
         select(model.post_id).where(
@@ -552,6 +552,14 @@ class _BatchWriter:
             return
         rows = [{"b_native_id": key, "deleted_at": item.at} for key, item in deletes.items()]
         posts = POSTS
+        # The update below clears the fingerprint, so the post's key would match nothing again.
+        self._forget_fingerprint_keys(
+            [
+                (row.id, row.fingerprint)
+                for row in self._lookup(Post, ("id", "fingerprint"), list(deletes))
+                if row.fingerprint is not None
+            ]
+        )
         self.conn.execute(
             update(posts)
             .where(
@@ -709,13 +717,17 @@ class _BatchWriter:
         edits: list[dict[str, Any]] = []
         counts: list[dict[str, Any]] = []
         items = [(prepared, prepared.item) for prepared in posts if prepared.item is not None]
-        current = self._current_text([existing[p.native_id].id for _, p in items if p.edited])
+        current = self._current([existing[p.native_id].id for _, p in items if p.edited])
+        stale_keys: list[tuple[int, int]] = []
         for prepared, p in items:
             row = existing[p.native_id]
             post_id = row.id
             if row.deleted:
                 continue
-            if p.edited and current.get(post_id) != (p.text, p.title):
+            text, title, fingerprint = current.get(post_id, (None, None, None))
+            if p.edited and (text, title) != (p.text, p.title):
+                if fingerprint is not None and fingerprint != prepared.fingerprint:
+                    stale_keys.append((post_id, fingerprint))
                 edits.append(
                     {
                         "b_id": post_id,
@@ -757,8 +769,9 @@ class _BatchWriter:
                 edits,
                 execution_options=options,
             )
-            # Edits are rare: the new text's key goes straight to the key table, and the old
-            # key is left for readers to skip (see _canonical_by_fingerprint).
+            # Edits are rare: the old text's key goes, the new one goes straight to the key
+            # table (not the tail).
+            self._forget_fingerprint_keys(stale_keys)
             keys = [
                 {"post_id": e["b_id"], "fingerprint": e["fingerprint"], "workspace_id": workspace}
                 for e in edits
@@ -781,16 +794,39 @@ class _BatchWriter:
             )
         self.result.updated += len({row["b_id"] for row in edits + counts})
 
-    def _current_text(self, post_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-        """Stored text of posts an edit may change, so a replayed edit is not an update."""
-        found: dict[int, tuple[str, str | None]] = {}
+    def _current(self, post_ids: list[int]) -> dict[int, tuple[str, str | None, int | None]]:
+        """Stored text and fingerprint of posts an edit may change: a replayed edit is not an
+        update, and a changed text's old fingerprint key is removed."""
+        found: dict[int, tuple[str, str | None, int | None]] = {}
         for chunk in chunks(post_ids):
             rows = self.conn.execute(
-                select(Post.id, Post.text, Post.title).where(in_keys(Post.id, self.conn.dialect)),
+                select(Post.id, Post.text, Post.title, Post.fingerprint).where(
+                    in_keys(Post.id, self.conn.dialect)
+                ),
                 {"keys": chunk},
             )
-            found.update({row.id: (row.text, row.title) for row in rows})
+            found.update({row.id: (row.text, row.title, row.fingerprint) for row in rows})
         return found
+
+    def _forget_fingerprint_keys(self, keys: list[tuple[int, int]]) -> None:
+        """Remove the fingerprint keys (post id, fingerprint) of posts whose text is going."""
+        if not keys:
+            return
+        table = FINGERPRINT_KEYS
+        self.conn.execute(
+            delete(table).where(
+                table.c.fingerprint == bindparam("b_fingerprint"),
+                table.c.workspace_id == self.workspace_id,
+                table.c.post_id == bindparam("b_post_id"),
+            ),
+            [{"b_fingerprint": fingerprint, "b_post_id": post_id} for post_id, fingerprint in keys],
+        )
+        if defers_fingerprint_keys(self.conn.dialect):  # a post's first key may wait there
+            tail = FINGERPRINT_TAIL
+            self.conn.execute(
+                delete(tail).where(tail.c.post_id == bindparam("b_post_id")),
+                [{"b_post_id": post_id} for post_id, _ in keys],
+            )
 
     def _earlier_by_fingerprint(self, prints: set[int]) -> dict[int, list[Any]]:
         found: dict[int, list[Any]] = defaultdict(list)
