@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session
 
 from hubbub.core.clock import utcnow
 from hubbub.core.items import AuthorUpdate, DeleteItem, InteractionItem
-from hubbub.posts.actions import defers_fingerprint_keys, merge_fingerprint_tail, store_items
+from hubbub.posts.actions import (
+    defers_fingerprint_keys,
+    fingerprint_merge_rows,
+    merge_fingerprint_tail,
+    store_items,
+)
 from hubbub.posts.models import (
     Author,
     AuthorHandle,
@@ -227,6 +232,13 @@ def test_same_author_repeat_is_linked_even_after_someone_else_said_it(
     assert links[repeat.native_id] == ids[first.native_id]
     assert links[first.native_id] is None
     assert links[other.native_id] is None
+
+
+def test_the_tail_grows_with_the_store_from_ten_thousand_rows() -> None:
+    # A merge rewrites up to the whole key table: in a big store it waits for more rows.
+    assert fingerprint_merge_rows(0) == fingerprint_merge_rows(100_000) == 10_000
+    assert fingerprint_merge_rows(1_000_000) == 31_622
+    assert fingerprint_merge_rows(10_000_000) == 100_000
 
 
 def _merge_tail(engine: Engine) -> int:
