@@ -107,8 +107,9 @@ class PostFingerprint(Base):
 
     Entries reach it in sorted bulk from :class:`PostFingerprintTail` (see
     ``hubbub.posts.actions.merge_fingerprint_tail``), so an import rewrites each of its pages
-    once per merge, not once per commit. An entry can be stale (the post was edited or
-    deleted since): readers check it against the post's own ``fingerprint``.
+    once per merge, not once per commit. Edits and deletes remove the entry of the text they
+    replace; a store written before they did may hold stale ones, so readers check each entry
+    against the post's own ``fingerprint``.
     """
 
     __tablename__ = "post_fingerprints"
@@ -124,8 +125,9 @@ class PostFingerprint(Base):
 class PostFingerprintTail(Base):
     """Fingerprints of the newest posts, as the write path stores them (SQLite only).
 
-    Small by design (merged into :class:`PostFingerprint` every ``FINGERPRINT_MERGE_ROWS``),
-    so its index costs an import few pages per commit whatever the store's size.
+    Small by design: merged into :class:`PostFingerprint` once it holds 10,000 rows, or about
+    sqrt(1000 × posts) in a bigger store (``hubbub.posts.actions.fingerprint_merge_rows``),
+    so its index costs an import few pages per commit.
     """
 
     __tablename__ = "post_fingerprint_tail"
