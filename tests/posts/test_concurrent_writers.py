@@ -1,11 +1,11 @@
-"""Concurrent transactions storing posts on PostgreSQL take turns, so the pipeline's jobs,
-which follow new rows by id, never pass over a lower id committed after a higher one."""
+"""Concurrent transactions storing posts take turns (PostgreSQL: an advisory lock; SQLite: the
+write lock, from the start), so the pipeline's jobs, which follow new rows by id, never pass
+over a lower id committed after a higher one."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -13,13 +13,7 @@ from hubbub.core.clock import utcnow
 from hubbub.posts.actions import store_items
 from hubbub.posts.models import Post
 from hubbub.store.engine import transaction
-from tests.conftest import BACKEND
 from tests.support.factories import example_post
-
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="SQLite has one writer at a time; Hubbub's own writers queue for it in-process",
-)
 
 
 def _new_ids(engine: Engine, workspace_id: int, after: int) -> list[int]:

@@ -45,13 +45,25 @@ POST_WRITES_LOCK = 0x68756262
 
 
 def take_turns_storing_posts(conn: Connection) -> None:
-    """On PostgreSQL, make transactions that store posts, interactions or deletes take turns,
-    each until it commits: then their rows become visible in id order. The pipeline's jobs
-    follow new rows by id, and would pass for good over a lower id that a slower concurrent
-    transaction (another source of ``hubbub listen``, an import) committed after a higher one.
-    SQLite has a single writer, which does the same."""
+    """Make transactions that store posts, interactions or deletes take turns, each from this
+    call until it commits, before they look anything up.
+
+    Then their rows become visible in id order: the pipeline's jobs follow new rows by id, and
+    would pass for good over a lower id that a slower concurrent transaction (another source of
+    ``hubbub listen``, an import) committed after a higher one. And what a batch looks up
+    (tombstones, stored posts, fingerprints) cannot change before it writes: a delete another
+    writer commits meanwhile comes after the batch, and still wins.
+
+    PostgreSQL: an advisory lock. SQLite has a single writer, but a deferred transaction takes
+    the write lock only at its first write, after the lookups: ``BEGIN IMMEDIATE`` takes it now.
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POST_WRITES_LOCK})
+    elif conn.dialect.name == "sqlite":
+        driver = conn.connection.driver_connection
+        # Already in a transaction: the sqlite3 module began it at a write, which took the lock.
+        if driver is not None and not driver.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_updating_on_conflict(
