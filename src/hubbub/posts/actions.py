@@ -84,8 +84,9 @@ def defers_fingerprint_keys(dialect: Dialect) -> bool:
 def _keys_of_new_posts(dialect: Dialect) -> Any:
     """The fingerprint keys of posts above ``after``, into the tail or the key table.
 
-    ``after`` is read inside the transaction, after it took its turn (``take_turns_storing_
-    posts``), so the range holds this batch's posts only; conflicts are ignored all the same.
+    ``after`` is read inside the transaction, after it took its turn
+    (``take_turns_storing_posts``), so the range holds this batch's posts only; conflicts are
+    ignored all the same.
     """
     target = FINGERPRINT_TAIL if defers_fingerprint_keys(dialect) else FINGERPRINT_KEYS
     return insert_ignoring_conflicts_on(dialect, target).from_select(
