@@ -12,6 +12,7 @@ import pytest
 from hubbub.settings import get_settings
 from tests.cli.conftest import Invoke
 from tests.connectors.bluesky.events import commit_event, recorded_path
+from tests.support.data import shared_path
 from tests.support.factories import jsonl_line
 
 WHEN = "2026-07-04T14:38:06.240Z"
@@ -333,6 +334,59 @@ def test_a_compressed_file_is_refused_with_what_to_do(hubbub: Invoke, tmp_path: 
     assert refused.exit_code == 2
     assert "gzip-compressed; decompress it first" in refused.output
     assert "pending by reason: none" in hubbub("deadletters", "list").output
+
+
+def test_a_folder_imports_every_file_below_it_once(hubbub: Invoke, tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    (folder / "more").mkdir(parents=True)
+    (folder / ".hidden").mkdir()
+    first = _write(folder / "a.jsonl", [jsonl_line(n) for n in range(10)])
+    _write(folder / "more" / "b.jsonl", [jsonl_line(n) for n in range(10, 20)] + [b"{oops"])
+    _write(folder / ".hidden" / "c.jsonl", [jsonl_line(n) for n in range(20, 30)])
+    _write(folder / ".a.jsonl.swp", [b"not a post"])
+    # A file named as well as inside a named folder is read once.
+    imported = hubbub("import", str(folder), str(first), "--format", "jsonl").output
+    assert "files 2" in imported
+    assert "events 21: accepted 20, duplicate 0" in imported and "rejected 1" in imported
+    again = hubbub("import", str(folder), "--format", "jsonl").output
+    assert "accepted 0, duplicate 20" in again
+    assert hubbub("posts", "--count").output.strip() == "20"
+    letters = hubbub("deadletters", "list", "--reason", "invalid_json").output
+    assert "b.jsonl" in hubbub("deadletters", "show", "1").output, letters
+
+
+def test_a_folder_with_one_compressed_file_stores_nothing(hubbub: Invoke, tmp_path: Path) -> None:
+    hubbub("init")
+    _write(tmp_path / "a.jsonl", [jsonl_line(1)])
+    (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(jsonl_line(2) + b"\n"))
+    refused = hubbub("import", str(tmp_path), "--format", "jsonl", ok=False)
+    assert refused.exit_code == 2 and "b.jsonl.gz is gzip-compressed" in refused.output
+    assert hubbub("posts", "--count").output.strip() == "0"
+
+
+def test_an_empty_folder_is_refused(hubbub: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "empty" / ".git").mkdir(parents=True)
+    (tmp_path / "empty" / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    refused = hubbub("import", str(tmp_path / "empty"), "--format", "jsonl", ok=False)
+    assert refused.exit_code == 1 and "no files to import in" in refused.output
+
+
+def test_a_folder_of_feeds_in_odd_encodings(hubbub: Invoke) -> None:
+    """feedparser's own feeds in eight legacy encodings, as one import: one event a file, and
+    each feed's entries stored as when the file is imported alone."""
+    folder = shared_path("feeds", "feedparser", "illformed", "chardet")
+    files = sorted(folder.iterdir())
+    together = hubbub("import", str(folder), "--format", "feed").output
+    assert f"files {len(files)}" in together
+    assert _counts(together, "events")["events"] == len(files)
+    assert _counts(together, "events")["rejected"] == 0
+    stored = int(hubbub("posts", "--count").output)
+    assert stored > 0
+    hubbub("init", "--workspace", "one-by-one")
+    for path in files:
+        hubbub("import", str(path), "--format", "feed", "--workspace", "one-by-one")
+    alone = hubbub("posts", "--count", "--workspace", "one-by-one").output
+    assert int(alone) == stored
 
 
 def test_a_mistyped_workspace_is_refused_not_created(hubbub: Invoke, tmp_path: Path) -> None:

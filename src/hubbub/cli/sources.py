@@ -20,7 +20,7 @@ from hubbub.core.terminal import Column, ListTable
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
-from hubbub.sources.importer import compression_of, import_file
+from hubbub.sources.importer import compression_of, files_below, import_files
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.listener import Listener, ListenStats
 from hubbub.sources.models import Source
@@ -213,21 +213,36 @@ def _summary(result: IngestResult) -> None:
 
 
 def import_(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    paths: list[Path] = typer.Argument(
+        ...,
+        exists=True,
+        readable=True,
+        help="Files, or folders: every file below a folder, in name order (hidden ones left out).",
+        show_default=False,
+    ),
     format_: str = typer.Option(
         ..., "--format", "-f", help="jetstream, mastodon, feed, jsonl, csv …"
     ),
     workspace: str = WorkspaceOption,
 ) -> None:
-    """Import a file (idempotent: the same file again adds nothing)."""
+    """Import files (idempotent: the same files again add nothing)."""
     rt = runtime()
     if format_ not in normalisers:
         raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
-    packed = compression_of(path)
-    if packed is not None:
-        raise fail(f"{path} is {packed}-compressed; decompress it first", code=2)
+    files = list(dict.fromkeys(found.resolve() for path in paths for found in files_below(path)))
+    if not files:
+        raise fail(f"no files to import in {', '.join(str(path) for path in paths)}")
+    # Every file is checked before any is read, so a refused run has stored nothing.
+    for path in files:
+        try:
+            packed = compression_of(path)
+        except OSError as exc:
+            raise fail(f"cannot read {path}: {exc.strerror}") from None
+        if packed is not None:
+            raise fail(f"{path} is {packed}-compressed; decompress it first", code=2)
     workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
+    name = files[0].name if len(files) == 1 else f"{len(files)} files"
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -236,14 +251,18 @@ def import_(
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
-        result = import_file(
+        task = progress.add_task(
+            f"importing {name}", total=sum(path.stat().st_size for path in files)
+        )
+        result = import_files(
             ingestor,
             Target(workspace_id),
-            path,
+            files,
             format_,
             lambda done: progress.update(task, completed=done),
         )
+    if len(files) > 1:
+        console.print(Text(f"files {len(files)}"))
     _summary(result)
 
 

@@ -173,10 +173,36 @@ def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[Raw
             yield from _document_events(data, fmt, meta)
 
 
+def files_below(path: Path) -> list[Path]:
+    """``path`` itself if it is a file, else every file below it in name order, leaving out
+    hidden files and folders (``.git``, editor swap files)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(
+        found
+        for found in path.rglob("*")
+        if found.is_file()
+        and not any(part.startswith(".") for part in found.relative_to(path).parts)
+    )
+
+
 def import_file(
     ingestor: Ingestor, target: Target, path: Path, fmt: str, progress: Progress | None = None
 ) -> IngestResult:
     """Ingest a file in batches; ``progress`` is called with the bytes read so far."""
+    return import_files(ingestor, target, [path], fmt, progress)
+
+
+def import_files(
+    ingestor: Ingestor,
+    target: Target,
+    paths: list[Path],
+    fmt: str,
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Ingest files one after another as one stream (one prepare worker for all of them, and
+    a batch may hold the end of one file and the start of the next); ``progress`` is called
+    with the bytes read so far over all the files."""
     total = IngestResult()
     read = 0
     sizes: deque[int] = deque()
@@ -186,15 +212,19 @@ def import_file(
         batch: list[RawEvent] = []
         size = ingestor.settings.ingest_batch_size
         settings = ingestor.settings
-        for event in file_events(
-            path, fmt, settings.max_payload_bytes, settings.dead_letter_max_bytes
-        ):
-            batch.append(event)
-            read += len(event.payload) + 1
-            if len(batch) >= size:
-                sizes.append(read)
-                yield batch
-                batch = []
+        done = 0  # bytes of the files before this one
+        for path in paths:
+            for event in file_events(
+                path, fmt, settings.max_payload_bytes, settings.dead_letter_max_bytes
+            ):
+                batch.append(event)
+                read += len(event.payload) + 1
+                if len(batch) >= size:
+                    sizes.append(read)
+                    yield batch
+                    batch = []
+            done += path.stat().st_size
+            read = done  # what each event counts is close to its bytes, not exact
         if batch:
             sizes.append(read)
             yield batch
