@@ -154,7 +154,8 @@ def test_a_server_that_does_not_answer_is_waited_for_briefly_once(
     assert f"{server.base} did not answer within 3 s" in refused.value.detail
     started = time.monotonic()
     assert _queue(engine, quick, workspace_id, conversation_id, "x" * 100)  # the failure is kept
-    assert time.monotonic() - started < 1.0
+    # Not asked again: no second wait for the timeout (a loaded machine may take ~1 s anyway).
+    assert time.monotonic() - started < limits.TIMEOUT_SECONDS
     assert _instance_reads(server) == ["/api/v2/instance"]
 
 
