@@ -21,8 +21,8 @@ def hubbub(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[I
     get_settings.cache_clear()
     runner = CliRunner()
 
-    def invoke(*args: str, ok: bool = True) -> Result:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
+    def invoke(*args: str, ok: bool = True, input: bytes | None = None) -> Result:
+        result = runner.invoke(app, list(args), input=input, catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, result.output
         return result

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -387,6 +390,47 @@ def test_a_folder_of_feeds_in_odd_encodings(hubbub: Invoke) -> None:
         hubbub("import", str(path), "--format", "feed", "--workspace", "one-by-one")
     alone = hubbub("posts", "--count", "--workspace", "one-by-one").output
     assert int(alone) == stored
+
+
+def test_standard_input_imports_beside_files(hubbub: Invoke, tmp_path: Path) -> None:
+    piped = b"\n".join(jsonl_line(n) for n in range(5)) + b"\n"
+    named = _write(tmp_path / "more.jsonl", [jsonl_line(n) for n in range(5, 8)])
+    imported = hubbub("import", "-", str(named), "--format", "jsonl", input=piped).output
+    assert "files 2" in imported and "events 8: accepted 8" in imported
+    again = hubbub("import", "-", "--format", "jsonl", input=piped + b"{oops\n").output
+    assert "accepted 0, duplicate 5" in again and "rejected 1" in again
+    assert "'file': '-'" in hubbub("deadletters", "show", "1").output
+
+
+def test_compressed_standard_input_is_refused(hubbub: Invoke) -> None:
+    hubbub("init")
+    packed = gzip.compress(jsonl_line(1) + b"\n")
+    refused = hubbub("import", "-", "--format", "jsonl", ok=False, input=packed)
+    assert refused.exit_code == 2
+    assert "standard input is gzip-compressed; decompress it first" in refused.output
+    assert hubbub("posts", "--count").output.strip() == "0"
+
+
+def test_a_pipe_into_the_real_command(db_url: str, tmp_path: Path) -> None:
+    """The process's own standard input (not a test runner's), e.g. ``zcat … | hubbub import -``."""
+    env = os.environ | {"HUBBUB_HOME": str(tmp_path / "home"), "HUBBUB_DATABASE_URL": db_url}
+    lines = b"".join(
+        line + b"\n" for line in recorded_path("expected_v1.jsonl").read_bytes().splitlines()
+    )
+    command = [sys.executable, "-m", "hubbub", "import", "-", "--format", "jetstream"]
+    done = subprocess.run(
+        command, input=lines, env=env, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"events {len(lines.splitlines())}: accepted 147" in done.stdout.decode()
+    missing = subprocess.run(
+        [*command[:4], str(tmp_path / "nowhere.jsonl"), "--format", "jsonl"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 2 and b"nowhere.jsonl does not exist" in missing.stderr
 
 
 def test_a_mistyped_workspace_is_refused_not_created(hubbub: Invoke, tmp_path: Path) -> None:

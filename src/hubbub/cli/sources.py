@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import time
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.live import Live
@@ -20,7 +22,7 @@ from hubbub.core.terminal import Column, ListTable
 from hubbub.runtime import WorkspaceOption, console, fail, runtime
 from hubbub.sources.actions import add_source, remove_source
 from hubbub.sources.base import connectors, normalisers
-from hubbub.sources.importer import compression_of, files_below, import_files
+from hubbub.sources.importer import STDIN, Input, compression_of, files_below, import_files
 from hubbub.sources.ingest import Ingestor, IngestResult, Target
 from hubbub.sources.listener import Listener, ListenStats
 from hubbub.sources.models import Source
@@ -215,9 +217,8 @@ def _summary(result: IngestResult) -> None:
 def import_(
     paths: list[Path] = typer.Argument(
         ...,
-        exists=True,
-        readable=True,
-        help="Files, or folders: every file below a folder, in name order (hidden ones left out).",
+        help="Files; folders (every file below one, in name order, hidden ones left out); "
+        "- for standard input.",
         show_default=False,
     ),
     format_: str = typer.Option(
@@ -229,20 +230,13 @@ def import_(
     rt = runtime()
     if format_ not in normalisers:
         raise fail(f"unknown format {format_!r}; known: {', '.join(normalisers.names())}")
-    files = list(dict.fromkeys(found.resolve() for path in paths for found in files_below(path)))
-    if not files:
-        raise fail(f"no files to import in {', '.join(str(path) for path in paths)}")
-    # Every file is checked before any is read, so a refused run has stored nothing.
-    for path in files:
-        try:
-            packed = compression_of(path)
-        except OSError as exc:
-            raise fail(f"cannot read {path}: {exc.strerror}") from None
-        if packed is not None:
-            raise fail(f"{path} is {packed}-compressed; decompress it first", code=2)
+    sources = _import_sources(paths)
     workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
-    name = files[0].name if len(files) == 1 else f"{len(files)} files"
+    files = [source for source in sources if isinstance(source, Path)]
+    name = "standard input" if not files else files[0].name
+    if len(sources) > 1:
+        name = f"{len(sources)} files"
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -251,19 +245,51 @@ def import_(
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(
-            f"importing {name}", total=sum(path.stat().st_size for path in files)
-        )
+        total = None if len(files) < len(sources) else sum(p.stat().st_size for p in files)
+        task = progress.add_task(f"importing {name}", total=total)
         result = import_files(
             ingestor,
             Target(workspace_id),
-            files,
+            sources,
             format_,
             lambda done: progress.update(task, completed=done),
         )
-    if len(files) > 1:
-        console.print(Text(f"files {len(files)}"))
+    if len(sources) > 1:
+        console.print(Text(f"files {len(sources)}"))
     _summary(result)
+
+
+def _stdin() -> io.BufferedReader:
+    """Standard input as a buffered stream, whose first bytes can be looked at unread."""
+    stream = typer.get_binary_stream("stdin")
+    if isinstance(stream, io.BufferedReader):
+        return stream
+    return io.BufferedReader(cast(io.RawIOBase, stream))  # e.g. a test runner's bytes
+
+
+def _import_sources(paths: list[Path]) -> list[Input]:
+    """The files (and standard input) that ``paths`` name, each once, all checked before any
+    is read: a refused run has stored nothing."""
+    sources: list[Input] = []
+    for path in dict.fromkeys(paths):
+        if path == STDIN:
+            sources.append(_stdin())
+        elif not path.exists():
+            raise fail(f"{path} does not exist", code=2)
+        else:
+            sources.extend(dict.fromkeys(found.resolve() for found in files_below(path)))
+    sources = list(dict.fromkeys(sources))  # a file named and also inside a named folder
+    if not sources:
+        raise fail(f"no files to import in {', '.join(str(path) for path in paths)}")
+    for source in sources:
+        try:
+            packed = compression_of(source)
+        except OSError as exc:
+            raise fail(f"cannot read {source}: {exc.strerror}") from None
+        if packed is not None:
+            shown = "standard input" if not isinstance(source, Path) else str(source)
+            raise fail(f"{shown} is {packed}-compressed; decompress it first", code=2)
+    return sources
 
 
 def mount(app: typer.Typer) -> None:

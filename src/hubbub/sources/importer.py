@@ -7,8 +7,10 @@ adds nothing; what cannot be read becomes a dead letter with a reason, like live
 from __future__ import annotations
 
 import csv
+import io
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -135,15 +137,40 @@ _COMPRESSED = {
 }
 
 
-def compression_of(path: Path) -> str | None:
-    """The compression a file's first bytes say it has, if any."""
-    with path.open("rb") as handle:
-        head = handle.read(8)
+#: What ``hubbub import`` reads: a file, or a stream (standard input, ``-`` on the command line).
+Input = Path | io.BufferedReader
+STDIN = Path("-")
+
+
+def compression_of(source: Input) -> str | None:
+    """The compression a file's (or a stream's, left unread) first bytes say it has, if any."""
+    if isinstance(source, io.BufferedReader):
+        head = source.peek(8)[:8]
+    else:
+        with source.open("rb") as handle:
+            head = handle.read(8)
     return next((name for magic, name in _COMPRESSED.items() if head.startswith(magic)), None)
 
 
-def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[RawEvent]:
-    """The raw events of one file, streamed (line and csv files are never read whole).
+@contextmanager
+def _opened(source: Input) -> Iterator[BinaryIO]:
+    if isinstance(source, io.BufferedReader):
+        yield source  # the caller's stream: not ours to close
+        return
+    with source.open("rb") as handle:
+        yield handle
+
+
+def _rest(handle: BinaryIO) -> int:
+    """Bytes left in ``handle``, read through without keeping them."""
+    size = 0
+    while chunk := handle.read(1 << 20):
+        size += len(chunk)
+    return size
+
+
+def file_events(source: Input, fmt: str, limit: int, keep: int = 0) -> Iterator[RawEvent]:
+    """The raw events of one file or stream, streamed (line and csv input is never read whole).
 
     A line over ``limit`` bytes is still read up to ``keep`` bytes (the dead-letter store's
     share), so a refused line can be replayed whole once the limit is raised; a longer one is
@@ -151,9 +178,10 @@ def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[Raw
     """
     normalisers.get(fmt)  # unknown formats fail before anything is read
     # Undated feed entries take the time they reached us; for a file, that is the import.
-    meta = {"file": str(path), "received_at": utcnow().isoformat()}
+    name = "-" if isinstance(source, io.BufferedReader) else str(source)
+    meta = {"file": name, "received_at": utcnow().isoformat()}
     layout = format_layout(fmt)
-    with path.open("rb") as handle:
+    with _opened(source) as handle:
         if layout == "lines":
             for number, line, size in _lines(handle, max(limit, keep)):
                 found = meta | {"line": str(number)}
@@ -167,7 +195,7 @@ def file_events(path: Path, fmt: str, limit: int, keep: int = 0) -> Iterator[Raw
             # past DOCUMENT_FACTOR events' worth it is refused whole, without being read whole.
             data = handle.read(limit * DOCUMENT_FACTOR + 1)
             if len(data) > limit * DOCUMENT_FACTOR:
-                whole = meta | {CUT_FROM: str(path.stat().st_size)}
+                whole = meta | {CUT_FROM: str(len(data) + _rest(handle))}
                 yield RawEvent(payload=data[: max(limit, keep) + 1], format=fmt, meta=whole)
                 return
             yield from _document_events(data, fmt, meta)
@@ -196,13 +224,13 @@ def import_file(
 def import_files(
     ingestor: Ingestor,
     target: Target,
-    paths: list[Path],
+    sources: Sequence[Input],
     fmt: str,
     progress: Progress | None = None,
 ) -> IngestResult:
-    """Ingest files one after another as one stream (one prepare worker for all of them, and
-    a batch may hold the end of one file and the start of the next); ``progress`` is called
-    with the bytes read so far over all the files."""
+    """Ingest files (or a stream) one after another as one stream of batches (one prepare
+    worker for all of them; a batch may hold the end of one file and the start of the next);
+    ``progress`` is called with the bytes read so far over all of them."""
     total = IngestResult()
     read = 0
     sizes: deque[int] = deque()
@@ -212,10 +240,10 @@ def import_files(
         batch: list[RawEvent] = []
         size = ingestor.settings.ingest_batch_size
         settings = ingestor.settings
-        done = 0  # bytes of the files before this one
-        for path in paths:
+        for source in sources:
+            before = read
             for event in file_events(
-                path, fmt, settings.max_payload_bytes, settings.dead_letter_max_bytes
+                source, fmt, settings.max_payload_bytes, settings.dead_letter_max_bytes
             ):
                 batch.append(event)
                 read += len(event.payload) + 1
@@ -223,8 +251,8 @@ def import_files(
                     sizes.append(read)
                     yield batch
                     batch = []
-            done += path.stat().st_size
-            read = done  # what each event counts is close to its bytes, not exact
+            if isinstance(source, Path):  # each event counts about its bytes; a file, exactly
+                read = before + source.stat().st_size
         if batch:
             sizes.append(read)
             yield batch
