@@ -153,6 +153,9 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
         home=tmp_path / "home",
         database_url=db_url,
         allowed_private_hosts=["127.0.0.1", "localhost"],
+        # A local stand-in server answers in ~0.1 s, but a loaded CI machine once took over the
+        # 3 s default; tests of the timeout itself set their own.
+        mastodon_limits_timeout_seconds=30.0,
     )
 
 

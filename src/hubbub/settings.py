@@ -242,6 +242,15 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long a webhook receiver may take to answer."
     )
+    mastodon_limits_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description=(
+            "How long a page waits for a Mastodon server to say its reply length limit; a server "
+            "that does not answer in time gets Mastodon's default (500) for five minutes."
+        ),
+    )
 
     @property
     def effective_database_url(self) -> str:

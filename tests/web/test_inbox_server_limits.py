@@ -103,7 +103,7 @@ def test_an_unreachable_server_does_not_hold_the_page_up(
     limits.forget(base)  # so the page asks the server again, timed this time
     started = time.monotonic()
     page = client.get(f"/w/acme/inbox/{convo}").text
-    assert time.monotonic() - started < limits.TIMEOUT_SECONDS + 1
+    assert time.monotonic() - started < 4  # refused at once: no wait for a timeout
     shown, why = _limit(page)
     assert shown == "500" and why.startswith(f"The limit is Mastodon's default: {base} could not")
     refused = client.post(

@@ -8,7 +8,8 @@ or silent), with ``characters_reserved_per_url`` for a link.
 
 Values are kept per server in this process for :data:`FRESH_FOR`; a server that could not be
 asked is remembered for :data:`FAILED_FOR` with Mastodon's default standing in, so a page
-waits at most :data:`TIMEOUT_SECONDS` for an unreachable server, once.
+waits at most ``mastodon_limits_timeout_seconds`` (3 s by default) for an unreachable server,
+once.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ DEFAULT_MAX_CHARS = 500
 DEFAULT_URL_CHARS = 23
 FRESH_FOR = timedelta(hours=24)
 FAILED_FOR = timedelta(minutes=5)
-TIMEOUT_SECONDS = 3.0
 _MAX_BODY = 512 * 1024  # mastodon.social's v2 document is about 10 kB
 _MAX_SANE = 1_000_000  # a larger "limit" is a broken document, not a limit
 
@@ -80,7 +80,7 @@ def _from_document(data: Any) -> tuple[int, int | None] | None:
 
 
 async def _get(http: SafeHTTP, url: str) -> tuple[int, Any]:
-    timeout = httpx.Timeout(TIMEOUT_SECONDS)
+    timeout = httpx.Timeout(http.settings.mastodon_limits_timeout_seconds)
     async with http.open(url, headers={"Accept": "application/json"}, timeout=timeout) as response:
         status = response.status_code
         body = await http.read_body(response, _MAX_BODY) if status == 200 else b""
@@ -95,8 +95,9 @@ async def read_limits(http: SafeHTTP, service_url: str) -> Limits:
     Mastodon's default with ``answered`` false and the reason in ``source``."""
     base = service_url.rstrip("/")
     said: list[str] = []
+    seconds = http.settings.mastodon_limits_timeout_seconds
     try:
-        async with asyncio.timeout(TIMEOUT_SECONDS):
+        async with asyncio.timeout(seconds):
             for version in ("v2", "v1"):
                 status, data = await _get(http, f"{base}/api/{version}/instance")
                 if status >= 500 or status == 429:
@@ -115,7 +116,7 @@ async def read_limits(http: SafeHTTP, service_url: str) -> Limits:
                     else f"no max_characters in /api/{version}/instance"
                 )
     except TimeoutError:
-        return default_limits(f"{base} did not answer within {TIMEOUT_SECONDS:g} s", answered=False)
+        return default_limits(f"{base} did not answer within {seconds:g} s", answered=False)
     except HubbubError as exc:  # unreachable, refused address, 5xx, 429, oversized body
         return default_limits(
             f"{base} could not be asked ({str(exc)[:200]})",
