@@ -29,6 +29,7 @@ def _write(path: Path, lines: list[bytes]) -> Path:
 def test_import_is_idempotent_and_summarised(hubbub: Invoke, tmp_path: Path) -> None:
     source = _write(tmp_path / "posts.jsonl", [jsonl_line(n) for n in range(30)] + [b"{oops"])
     first = hubbub("import", str(source), "--format", "jsonl")
+    assert first.output.startswith("events 31: ")  # no progress bar's line when not a terminal
     assert "accepted 30, duplicate 0" in first.output and "rejected 1" in first.output
     assert "not kept 0" in first.output  # a workspace without topics keeps everything
     again = hubbub("import", str(source), "--format", "jsonl")

@@ -244,6 +244,7 @@ def import_(
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # piped, it would leave an empty line before the summary
     ) as progress:
         total = None if len(files) < len(sources) else sum(p.stat().st_size for p in files)
         task = progress.add_task(f"importing {name}", total=total)
