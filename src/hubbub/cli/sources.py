@@ -234,9 +234,10 @@ def import_(
     workspace_id = rt.workspace_id(workspace, create=workspace == DEFAULT_SLUG)
     ingestor = Ingestor(rt.engine, rt.settings, worker_setup=load_ingest_plugins)
     files = [source for source in sources if isinstance(source, Path)]
-    name = "standard input" if not files else files[0].name
     if len(sources) > 1:
         name = f"{len(sources)} files"
+    else:
+        name = files[0].name if files else "standard input"
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -278,7 +279,7 @@ def _import_sources(paths: list[Path]) -> list[Input]:
         elif not path.exists():
             raise fail(f"{path} does not exist", code=2)
         else:
-            sources.extend(dict.fromkeys(found.resolve() for found in files_below(path)))
+            sources.extend(found.resolve() for found in files_below(path))
     sources = list(dict.fromkeys(sources))  # a file named and also inside a named folder
     if not sources:
         raise fail(f"no files to import in {', '.join(str(path) for path in paths)}")
