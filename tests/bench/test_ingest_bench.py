@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 
 from typer.testing import CliRunner
 
@@ -11,16 +12,42 @@ from hubbub.cli.app import app
 
 def test_bench_ingest_reports_both_sides_on_the_same_events() -> None:
     result = CliRunner().invoke(
-        app, ["bench", "ingest", "--events", "2000", "--commit-batches", "2", "--json"]
+        app,
+        ["bench", "ingest", "--events", "2000", "--commit-batches", "2", "--rounds", "3", "--json"],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["events"] == 2000
     assert report["commit_batches"] == 2
+    rounds = report["rounds"]
+    assert [pair["order"] for pair in rounds] == [
+        ["baseline", "hubbub"],
+        ["hubbub", "baseline"],
+        ["baseline", "hubbub"],
+    ]
+    for pair in rounds:
+        for side in ("baseline", "hubbub"):
+            assert pair[side]["events"] == 2000
+            assert pair[side]["stored"] == 2000
+            assert pair[side]["events_per_second"] > 0
+            assert pair[side]["peak_rss_mb"] > 0
+        assert pair["hubbub"]["rejected"] == 0
+        ratio = pair["hubbub"]["events_per_second"] / pair["baseline"]["events_per_second"]
+        assert pair["ratio_to_baseline"] == ratio
+    ratios = [pair["ratio_to_baseline"] for pair in rounds]
+    assert report["ratio_to_baseline"] == statistics.median(ratios)
+    median_round = rounds[ratios.index(report["ratio_to_baseline"])]
+    assert report["hubbub"] == median_round["hubbub"]
     for side in ("baseline", "hubbub"):
-        assert report[side]["events"] == 2000
-        assert report[side]["stored"] == 2000
-        assert report[side]["events_per_second"] > 0
-        assert report[side]["peak_rss_mb"] > 0
-    assert report["hubbub"]["rejected"] == 0
+        rates = [pair[side]["events_per_second"] for pair in rounds]
+        assert report["events_per_second_median"][side] == statistics.median(rates)
+        assert report["peak_rss_mb_max"][side] == max(pair[side]["peak_rss_mb"] for pair in rounds)
     assert set(report["targets"]) == {"ratio_to_baseline_min", "events_per_second_min", "met"}
+
+
+def test_bench_ingest_prints_each_round_and_the_median() -> None:
+    result = CliRunner().invoke(app, ["bench", "ingest", "--events", "1000", "--rounds", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["round 1", "round 2"]
+    assert "(median round)" in lines[-1]
