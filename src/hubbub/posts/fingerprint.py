@@ -8,9 +8,6 @@ import unicodedata
 
 _URLISH = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)+/\S*", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@[\w.-]+(?:@[\w.-]+)?")
-_NON_WORD = re.compile(r"[\W_]+")
-# For ASCII text: every character outside [A-Za-z0-9] becomes a space, as _NON_WORD would.
-_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def normalise_text(text: str) -> str:
@@ -18,6 +15,10 @@ def normalise_text(text: str) -> str:
 
     Networks differ in exactly these: link shorteners, handle syntax, smart quotes, hashtag
     signs. What is left is what a reader would call "the same text".
+
+    Everything but letters and digits becomes a space, as ``re.sub(r"[\\W_]+", " ", ...)``
+    would (the tests hold it to that rule: stored fingerprints must not move), by translation
+    tables: about three times faster than the regular expression.
     """
     if "/" in text or "www." in text:
         text = _URLISH.sub(" ", text)
@@ -25,27 +26,40 @@ def normalise_text(text: str) -> str:
         text = _MENTION.sub(" ", text)
     text = text.casefold()
     if text.isascii():
-        return " ".join(text.translate(_ASCII_NON_WORD).split())
+        return b" ".join(text.encode().translate(_ASCII_WORDS).split()).decode()
     decomposed = unicodedata.normalize("NFKD", text)
     if len(decomposed) != len(text):  # only then are there accents to drop
-        text = decomposed.translate(_COMBINING_MARKS)
-    return " ".join(_NON_WORD.sub(" ", text).split())
+        return " ".join(decomposed.translate(_WORDS_WITHOUT_MARKS).split())
+    return " ".join(text.translate(_WORDS).split())
 
 
-class _CombiningMarks(dict[int, int | None]):
-    """``str.translate`` table dropping what ``unicodedata.combining`` names, in C.
+#: Bytes outside [A-Za-z0-9] become spaces (only the ASCII half is ever used).
+_ASCII_WORDS = bytes(code if chr(code).isalnum() else 0x20 for code in range(256))
 
-    Filled as characters are met: building it for all of Unicode up front cost 0.3 s at
-    the start of every process that fingerprints a non-ASCII text.
+
+class _Table(dict[int, int | None]):
+    """A ``str.translate`` table filled as characters are met, so the lookups stay in C.
+
+    Building one for all of Unicode up front cost 0.3 s at the start of every process that
+    fingerprints a non-ASCII text.
     """
 
+    def __init__(self, drop_marks: bool) -> None:
+        super().__init__()
+        self.drop_marks = drop_marks
+
     def __missing__(self, code: int) -> int | None:
-        kept = None if unicodedata.combining(chr(code)) else code
+        char = chr(code)
+        if self.drop_marks and unicodedata.combining(char):
+            kept = None
+        else:
+            kept = code if char.isalnum() else 0x20
         self[code] = kept
         return kept
 
 
-_COMBINING_MARKS = _CombiningMarks()
+_WORDS = _Table(drop_marks=False)
+_WORDS_WITHOUT_MARKS = _Table(drop_marks=True)
 
 
 def fingerprint(text: str, min_chars: int) -> int | None:
