@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -365,6 +366,18 @@ def test_a_folder_with_one_compressed_file_stores_nothing(hubbub: Invoke, tmp_pa
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(jsonl_line(2) + b"\n"))
     refused = hubbub("import", str(tmp_path), "--format", "jsonl", ok=False)
     assert refused.exit_code == 2 and "b.jsonl.gz is gzip-compressed" in refused.output
+    assert hubbub("posts", "--count").output.strip() == "0"
+
+
+def test_a_path_that_cannot_be_read_stores_nothing(hubbub: Invoke, tmp_path: Path) -> None:
+    # The tests run as root, who reads any file: a socket is a path that open() refuses.
+    hubbub("init")
+    good = _write(tmp_path / "a.jsonl", [jsonl_line(1)])
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(tmp_path / "s"))
+        refused = hubbub("import", str(good), str(tmp_path / "s"), "--format", "jsonl", ok=False)
+    assert refused.exit_code == 1
+    assert f"cannot read {tmp_path / 's'}: No such device or address" in refused.output
     assert hubbub("posts", "--count").output.strip() == "0"
 
 
