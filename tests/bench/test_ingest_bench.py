@@ -85,3 +85,11 @@ def test_bench_ingest_refuses_a_postgres_option_that_is_not_postgresql() -> None
         app, ["bench", "ingest", "--events", "1000", "--postgres", "sqlite:///x.db"]
     )
     assert result.exit_code == 2 and "a postgresql:// URL" in result.output
+
+
+def test_bench_ingest_says_why_a_postgres_server_cannot_be_used() -> None:
+    url = "postgresql+psycopg://bench:s3cret-pw@127.0.0.1:1/test"  # nothing listens on port 1
+    result = CliRunner().invoke(app, ["bench", "ingest", "--events", "1000", "--postgres", url])
+    assert result.exit_code == 1
+    assert "PostgreSQL server of --postgres: connection failed" in result.output
+    assert "s3cret-pw" not in result.output

@@ -276,6 +276,8 @@ def run(
         commit_batches = Settings.model_fields["ingest_commit_batches"].default
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
+    # Asked first: an unreachable server fails the run before any work.
+    server = _postgres_version(postgres) if postgres else None
     pairs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
@@ -299,11 +301,7 @@ def run(
     median = sorted(pairs, key=lambda pair: pair["ratio_to_baseline"])[(rounds - 1) // 2]
     ratio = float(median["ratio_to_baseline"])
     rates = {side: _median(pairs, side) for side in ("baseline", "hubbub")}
-    database = (
-        {"backend": "postgresql", "server": _postgres_version(postgres)}
-        if postgres
-        else {"backend": "sqlite"}
-    )
+    database = {"backend": "postgresql", "server": server} if postgres else {"backend": "sqlite"}
     met = ratio >= 0.5 and rates["hubbub"] >= 10_000
     return {
         "benchmark": "ingest",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from hubbub.runtime import console, err_console
+from hubbub.runtime import console, err_console, fail
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -49,8 +49,14 @@ def bench_ingest(
 
     if postgres is not None and not postgres.startswith("postgresql"):
         raise typer.BadParameter("a postgresql:// URL", param_hint="--postgres")
+    from sqlalchemy.exc import SQLAlchemyError
+
     with err_console.status(f"storing {events:,} events, baseline and Hubbub, {rounds} rounds"):
-        report = run(events, seed, commit_batches, rounds, postgres)
+        try:
+            report = run(events, seed, commit_batches, rounds, postgres)
+        except SQLAlchemyError as exc:  # only --postgres reaches a server of the user's
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise fail(f"PostgreSQL server of --postgres: {cause}") from None
     if as_json:
         print(json.dumps(report))
         return
