@@ -54,7 +54,9 @@ def bench_ingest(
     with err_console.status(f"storing {events:,} events, baseline and Hubbub, {rounds} rounds"):
         try:
             report = run(events, seed, commit_batches, rounds, postgres)
-        except SQLAlchemyError as exc:  # only --postgres reaches a server of the user's
+        except SQLAlchemyError as exc:
+            if postgres is None:  # a SQLite failure is not the server's: shown whole
+                raise
             cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise fail(f"PostgreSQL server of --postgres: {cause}") from None
     if as_json:

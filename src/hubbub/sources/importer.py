@@ -195,7 +195,11 @@ def file_events(source: Input, fmt: str, limit: int, keep: int = 0) -> Iterator[
             # past DOCUMENT_FACTOR events' worth it is refused whole, without being read whole.
             data = handle.read(limit * DOCUMENT_FACTOR + 1)
             if len(data) > limit * DOCUMENT_FACTOR:
-                whole = meta | {CUT_FROM: str(len(data) + _rest(handle))}
+                # A file's size is known; a stream's rest is read through to learn it.
+                size = (
+                    source.stat().st_size if isinstance(source, Path) else len(data) + _rest(handle)
+                )
+                whole = meta | {CUT_FROM: str(size)}
                 yield RawEvent(payload=data[: max(limit, keep) + 1], format=fmt, meta=whole)
                 return
             yield from _document_events(data, fmt, meta)
