@@ -313,6 +313,30 @@ def test_a_line_longer_than_a_dead_letter_is_cut_and_says_so(
     assert hubbub("posts", "--count").output.strip() == "1"
 
 
+def test_a_document_too_large_to_read_is_refused_whole_from_a_file_or_a_pipe(
+    hubbub: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past 64 payloads' worth a document is not read whole; its letter says its true size.
+    monkeypatch.setenv("HUBBUB_MAX_PAYLOAD_BYTES", "1024")
+
+    def document(marker: bytes) -> bytes:
+        status = b'{"id": "1", "content": "' + marker * 900 + b'"}'
+        return b"[" + b",".join([status] * 100) + b"]"
+
+    named, piped = document(b"x"), document(b"y") + b" "  # two letters, not the same one twice
+    assert min(len(named), len(piped)) > 64 * 1024
+    (tmp_path / "statuses.json").write_bytes(named)
+    from_file = hubbub("import", str(tmp_path / "statuses.json"), "--format", "mastodon").output
+    from_pipe = hubbub("import", "-", "--format", "mastodon", input=piped).output
+    for output in (from_file, from_pipe):
+        counts = _counts(output, "events")
+        assert (counts["events"], counts["accepted"], counts["rejected"]) == (1, 0, 1), output
+    for number, whole in (("1", named), ("2", piped)):
+        letter = hubbub("deadletters", "show", number).output
+        assert f"payload of {len(whole)} bytes" in letter  # its true size, not the part read
+    assert hubbub("posts", "--count").output.strip() == "0"
+
+
 def test_a_refused_long_line_is_replayed_whole_after_the_limit_is_raised(
     hubbub: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
